@@ -1,0 +1,3 @@
+from jiraguard.cli import main
+
+main()

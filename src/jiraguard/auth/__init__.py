@@ -1,0 +1,1 @@
+"""The request path's authentication steps, one module each (see DESIGN.md)."""

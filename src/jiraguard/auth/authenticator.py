@@ -1,0 +1,118 @@
+"""Step 2 of the request path: credentials in, a :class:`Principal` out.
+
+Accepted and rejected tokens are cached under their SHA-256 fingerprint. A token's entry
+lives ``cache_ttl`` at most and never past the token's own expiry; a rejection lives
+``negative_cache_ttl``. Failures to decide (503) are never cached. Concurrent requests with
+the same uncached token share one check (single flight): one provider call, one answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from jiraguard.auth.cache import PrincipalCache, Rejection
+from jiraguard.auth.credentials import BasicCredentials, BearerToken, Credentials
+from jiraguard.auth.errors import BasicAuthBlocked, InvalidToken, Unauthenticated
+from jiraguard.auth.identity import IdentityMapper
+from jiraguard.auth.principal import Principal, fingerprint
+from jiraguard.auth.router import ProviderRouter
+from jiraguard.settings import AuthSettings
+from jiraguard.store.users import UserDirectory
+
+_hasher = PasswordHasher()
+
+
+class Authenticator:
+    """Turns credentials into principals through the cache, the providers and the directory."""
+
+    def __init__(
+        self,
+        router: ProviderRouter,
+        identity: IdentityMapper,
+        cache: PrincipalCache,
+        settings: AuthSettings,
+        users: UserDirectory,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.router = router
+        self.identity = identity
+        self.cache = cache
+        self.settings = settings
+        self.users = users
+        self.clock = clock
+        self._inflight: dict[str, asyncio.Task[Principal]] = {}
+
+    async def authenticate(self, credentials: Credentials) -> Principal:
+        if isinstance(credentials, BasicCredentials):
+            return await self._basic(credentials)
+        return await self.bearer(credentials)
+
+    async def bearer(self, credentials: BearerToken) -> Principal:
+        key = fingerprint(credentials.token)
+        entry = await self.cache.get(key)
+        if isinstance(entry, Principal):
+            return entry
+        if isinstance(entry, Rejection):
+            raise InvalidToken(entry.description)
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.create_task(self._check(key, credentials.token))
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._finished(key, done))
+        # shield: a caller that goes away must not cancel the check others wait for.
+        return await asyncio.shield(task)
+
+    def _finished(self, key: str, task: asyncio.Task[Principal]) -> None:
+        self._inflight.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # mark it retrieved even if every waiter went away
+
+    async def _check(self, key: str, token: str) -> Principal:
+        try:
+            validated = await self.router.validate(token)
+            principal = await self.identity.principal(validated)
+        except InvalidToken as exc:
+            await self.cache.put(key, Rejection(exc.description), self.settings.negative_cache_ttl)
+            raise
+        ttl = self.settings.cache_ttl
+        if principal.expires_at is not None:
+            ttl = min(ttl, principal.expires_at - self.clock())
+            if ttl <= 0:
+                raise InvalidToken("The access token expired")
+        await self.cache.put(key, principal, ttl)
+        return principal
+
+    async def _basic(self, credentials: BasicCredentials) -> Principal:
+        if self.settings.block_basic:
+            raise BasicAuthBlocked()
+        key = fingerprint("basic:" + credentials.raw)
+        entry = await self.cache.get(key)
+        if isinstance(entry, Principal):
+            return entry
+        user = await self.users.get(credentials.username)
+        if user is None or not user.active or not user.password_hash:
+            raise Unauthenticated("The username or password is wrong")
+        try:
+            await asyncio.to_thread(_hasher.verify, user.password_hash, credentials.password)
+        except (VerificationError, InvalidHashError) as exc:
+            raise Unauthenticated("The username or password is wrong") from exc
+        principal = Principal(
+            username=user.name,
+            key=user.key,
+            display_name=user.display_name,
+            email=user.email,
+            groups=user.groups,
+            method="basic",
+        )
+        await self.cache.put(key, principal, self.settings.cache_ttl)
+        return principal
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash for ``user add --password``."""
+    return _hasher.hash(password)

@@ -1,0 +1,146 @@
+"""One error tree for the authentication path.
+
+Every error knows its HTTP status, its RFC 6750 error code and the headers it sends, so one
+handler (:func:`AuthError.response`) renders them all in Jira's error format::
+
+    AuthError
+    ├── Unauthenticated               401, no error code (no credentials sent)
+    │   └── BasicAuthBlocked          401, Basic credentials while Basic is disabled
+    ├── InvalidRequest                400 invalid_request (malformed credentials)
+    ├── InvalidToken                  401 invalid_token   ("the token is bad")
+    ├── InsufficientScope             403 insufficient_scope
+    ├── Forbidden                     403 (known user, not allowed)
+    └── Unavailable                   503 ("we could not check")
+        └── ProviderUnavailable       503, the identity provider failed us
+
+"The token is bad" and "we could not check" are different roots on purpose: a token is never
+called invalid because its provider is down (fail closed, but honestly).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from starlette.responses import Response
+
+from jiraguard.responses import error_response
+
+# RFC 6750 §3: error_description uses %x20-21 / %x23-5B / %x5D-7E only (no '"' and no '\').
+_UNSAFE_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
+
+
+def _quoted(value: str) -> str:
+    return '"' + _UNSAFE_DESCRIPTION.sub("", value) + '"'
+
+
+class AuthError(Exception):
+    """Base of every error the authentication path raises."""
+
+    status_code: ClassVar[int] = 401
+    error_code: ClassVar[str | None] = None
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+    def challenge(self, realm: str) -> str | None:
+        """The ``WWW-Authenticate`` value (RFC 6750 §3), or None when none is due."""
+        params = [f"realm={_quoted(realm)}"]
+        if self.error_code is not None:
+            params.append(f"error={_quoted(self.error_code)}")
+            params.append(f"error_description={_quoted(self.description)}")
+        return "Bearer " + ", ".join(params)
+
+    def messages(self) -> list[str]:
+        return [self.description]
+
+    def response(self, realm: str) -> Response:
+        """This error as a Jira-format JSON response with its status and headers."""
+        headers: dict[str, str] = {}
+        challenge = self.challenge(realm)
+        if challenge is not None:
+            headers["WWW-Authenticate"] = challenge
+        return error_response(self.status_code, self.messages(), headers=headers)
+
+
+class Unauthenticated(AuthError):
+    """No credentials were sent (RFC 6750 §3.1: no error code in the challenge)."""
+
+    def __init__(self, description: str = NOT_AUTHENTICATED) -> None:
+        super().__init__(description)
+
+    def challenge(self, realm: str) -> str:
+        return f"Bearer realm={_quoted(realm)}"
+
+
+class BasicAuthBlocked(Unauthenticated):
+    """Basic credentials were sent while Basic authentication is disabled."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Basic authentication is disabled. Send an access token from your identity "
+            "provider as 'Authorization: Bearer <token>'."
+        )
+
+
+class InvalidRequest(AuthError):
+    """Malformed credentials or more than one of them (RFC 6750 §3.1 invalid_request)."""
+
+    status_code = 400
+    error_code = "invalid_request"
+
+
+class InvalidToken(AuthError):
+    """The token is expired, revoked, malformed, for someone else, or unknown (RFC 6750 §3.1)."""
+
+    status_code = 401
+    error_code = "invalid_token"
+
+
+class InsufficientScope(AuthError):
+    """The token lacks a scope the request needs (RFC 6750 §3.1 insufficient_scope)."""
+
+    status_code = 403
+    error_code = "insufficient_scope"
+
+    def __init__(self, description: str, scope: str) -> None:
+        super().__init__(description)
+        self.scope = scope
+
+    def challenge(self, realm: str) -> str:
+        base = super().challenge(realm)
+        return f"{base}, scope={_quoted(self.scope)}"
+
+
+class Forbidden(AuthError):
+    """The caller is known but may not do this; Jira's 403 without a challenge."""
+
+    status_code = 403
+
+    def challenge(self, realm: str) -> None:
+        return None
+
+
+class Unavailable(AuthError):
+    """Something on the way to a decision failed: deny, but say it is not the caller's fault."""
+
+    status_code = 503
+    public_message = "Your credentials could not be checked right now. Try again later."
+
+    def challenge(self, realm: str) -> None:
+        return None
+
+    def messages(self) -> list[str]:
+        # The description (which endpoint failed, how) is for logs, not for clients.
+        return [self.public_message]
+
+
+class ProviderUnavailable(Unavailable):
+    """The provider could not be asked, or answered nonsense (503)."""
+
+    public_message = (
+        "The identity provider could not be reached to check your credentials. Try again later."
+    )

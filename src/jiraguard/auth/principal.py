@@ -1,0 +1,39 @@
+"""Who a request runs as once its credentials are accepted."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+def fingerprint(secret: str) -> str:
+    """SHA-256 hex digest of a token: what caches, logs and audit records carry instead."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated Jira user, immutable so one instance can be cached and shared."""
+
+    username: str
+    """The Jira user name (``name`` in Jira's user JSON)."""
+    key: str
+    """The Jira user key (``key``), stable across renames."""
+    display_name: str
+    email: str
+    groups: frozenset[str] = frozenset()
+    """Jira group names of the user."""
+    scopes: frozenset[str] = frozenset()
+    """OAuth scopes granted to the token (empty for local credentials)."""
+    method: str = "jwt"
+    """How the credentials were checked: jwt, introspection, userinfo or basic."""
+    provider: str | None = None
+    """The configured provider that accepted the token; None for local credentials."""
+    client_id: str | None = None
+    """The OAuth client the token was issued to, when the provider says."""
+    expires_at: float | None = field(default=None, compare=False)
+    """Unix time after which the credentials are no longer valid, when known."""
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True

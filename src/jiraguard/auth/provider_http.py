@@ -1,0 +1,76 @@
+"""Calls to identity providers, and the one place their failures become our errors.
+
+Every call goes through the shared :class:`httpx.AsyncClient` (pooled, with timeouts on
+connect, read, write and pool) and reads at most :data:`MAX_RESPONSE_BYTES`. Transport
+failures, time-outs, oversized or non-JSON answers become :class:`ProviderUnavailable`: the
+provider could not tell us, so nobody is told their token is bad.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from jiraguard.auth.errors import ProviderUnavailable
+
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+
+def make_client(timeout: float) -> httpx.AsyncClient:
+    """The shared client for provider calls: pooled, timeouts everywhere, no redirects."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        follow_redirects=False,
+        headers={"Accept": "application/json", "User-Agent": "jiraguard"},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderResponse:
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+
+    def json_object(self, what: str) -> dict[str, Any]:
+        """The body as a JSON object, or :class:`ProviderUnavailable` naming ``what``."""
+        try:
+            value = json.loads(self.body)
+        except ValueError as exc:
+            raise ProviderUnavailable(f"{what} answered with something that is not JSON") from exc
+        if not isinstance(value, dict):
+            raise ProviderUnavailable(f"{what} answered with JSON that is not an object")
+        return value
+
+
+async def call(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    what: str,
+    **kwargs: Any,
+) -> ProviderResponse:
+    """Send one request to a provider; ``what`` names the endpoint in errors and logs."""
+    try:
+        async with client.stream(method, url, **kwargs) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_RESPONSE_BYTES:
+                    raise ProviderUnavailable(f"{what} answered with more than 1 MiB")
+            return ProviderResponse(response.status_code, response.headers, bytes(body))
+    except httpx.TimeoutException as exc:
+        raise ProviderUnavailable(f"{what} did not answer in time") from exc
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailable(f"{what} could not be reached: {type(exc).__name__}") from exc
+
+
+async def get_json(client: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
+    """GET a JSON object that must come with 200 (discovery documents, key sets)."""
+    response = await call(client, "GET", url, what)
+    if response.status_code != 200:
+        raise ProviderUnavailable(f"{what} answered HTTP {response.status_code}")
+    return response.json_object(what)

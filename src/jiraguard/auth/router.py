@@ -1,0 +1,134 @@
+"""Which provider checks a token.
+
+* A token shaped like a JWT whose ``iss`` is the issuer of a configured ``jwt`` provider goes
+  to that provider only. Its signature, not its ``iss``, is what is trusted: ``iss`` only picks
+  the keys to check it with.
+* Every other token (opaque, or a JWT from an issuer no ``jwt`` provider names) is tried
+  against the ``introspection`` and ``userinfo`` providers in the order they are configured.
+  The first that accepts it wins. If none accepts it and one of them could not be reached,
+  the answer is 503 (we could not decide), otherwise 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from jiraguard.auth.discovery import ProviderMetadata
+from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
+from jiraguard.auth.validators.base import TokenValidator, ValidatedToken
+from jiraguard.auth.validators.introspection import IntrospectionValidator
+from jiraguard.auth.validators.jwks import JWKSKeys, KeySource, StaticKey
+from jiraguard.auth.validators.jwt import JWTValidator
+from jiraguard.auth.validators.userinfo import UserinfoValidator
+from jiraguard.settings import AuthSettings, ProviderSettings
+
+
+def peek_issuer(token: str) -> str | None:
+    """The unverified ``iss`` of a token shaped like a JWT (RFC 7519 §7.2), else None."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer if isinstance(issuer, str) else None
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One provider's verdict on a token, for ``check-token`` and the admin test page."""
+
+    provider: str
+    method: str
+    outcome: Literal["accepted", "rejected", "unavailable"]
+    reason: str = ""
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+
+def build_validator(
+    provider: ProviderSettings, auth: AuthSettings, client: httpx.AsyncClient
+) -> TokenValidator:
+    """The validator for one configured provider."""
+    metadata = ProviderMetadata(provider, client)
+    if provider.method == "introspection":
+        return IntrospectionValidator(provider, metadata, client)
+    if provider.method == "userinfo":
+        return UserinfoValidator(provider, metadata, client)
+    keys: KeySource
+    if provider.public_key or provider.hmac_secret:
+        keys = StaticKey(pem=provider.public_key, secret=provider.hmac_secret)
+    else:
+        keys = JWKSKeys(
+            metadata,
+            client,
+            refresh_interval=auth.jwks_refresh_interval,
+            min_refresh_interval=auth.jwks_min_refresh_interval,
+        )
+    return JWTValidator(provider, keys)
+
+
+class ProviderRouter:
+    """Routes each token to the provider(s) that may check it (rule in the module doc)."""
+
+    def __init__(self, validators: Sequence[TokenValidator]) -> None:
+        self.validators = list(validators)
+        self._by_issuer = {
+            v.provider.issuer: v
+            for v in validators
+            if v.provider.method == "jwt" and v.provider.issuer
+        }
+        self._opaque = [v for v in validators if v.provider.method != "jwt"]
+
+    @classmethod
+    def from_settings(
+        cls, providers: Sequence[ProviderSettings], auth: AuthSettings, client: httpx.AsyncClient
+    ) -> ProviderRouter:
+        return cls([build_validator(p, auth, client) for p in providers if p.enabled])
+
+    def candidates(self, token: str) -> list[TokenValidator]:
+        issuer = peek_issuer(token)
+        jwt_provider = self._by_issuer.get(issuer) if issuer is not None else None
+        return [jwt_provider] if jwt_provider is not None else self._opaque
+
+    async def validate(self, token: str, trace: list[Attempt] | None = None) -> ValidatedToken:
+        candidates = self.candidates(token)
+        if not candidates:
+            raise InvalidToken("No configured provider accepts tokens like this one")
+        rejection: InvalidToken | None = None
+        outage: ProviderUnavailable | None = None
+        for validator in candidates:
+            provider = validator.provider
+            try:
+                validated = await validator.validate(token)
+            except InvalidToken as exc:
+                rejection = rejection or exc
+                if trace is not None:
+                    trace.append(
+                        Attempt(provider.name, provider.method, "rejected", exc.description)
+                    )
+            except ProviderUnavailable as exc:
+                outage = outage or exc
+                if trace is not None:
+                    trace.append(
+                        Attempt(provider.name, provider.method, "unavailable", exc.description)
+                    )
+            else:
+                if trace is not None:
+                    trace.append(
+                        Attempt(provider.name, provider.method, "accepted", claims=validated.claims)
+                    )
+                return validated
+        if outage is not None:
+            raise outage
+        assert rejection is not None
+        raise rejection

@@ -1,0 +1,1 @@
+"""Token validators: one class per method behind :class:`~.base.TokenValidator`."""

@@ -1,0 +1,35 @@
+"""The contract every token validator keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from jiraguard.settings import ProviderSettings
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedToken:
+    """What a provider vouched for: the claims (or the provider's JSON answer) of a token."""
+
+    provider: ProviderSettings
+    method: str
+    claims: Mapping[str, Any]
+    expires_at: float | None = None
+    """Unix time the token stops being valid, when the provider says."""
+    header: Mapping[str, Any] = field(default_factory=dict)
+    """The JWT header, for JWTs."""
+
+
+class TokenValidator(Protocol):
+    """Checks tokens for one configured provider.
+
+    ``validate`` returns the token's claims, or raises
+    :class:`~jiraguard.auth.errors.InvalidToken` when the token is bad and
+    :class:`~jiraguard.auth.errors.ProviderUnavailable` when it could not be checked.
+    """
+
+    provider: ProviderSettings
+
+    async def validate(self, token: str) -> ValidatedToken: ...

@@ -1,0 +1,103 @@
+"""Local JWT validation (RFC 7519, RFC 9068) with PyJWT.
+
+Everything that decides whether a token is trusted comes from configuration, never from the
+token: the algorithm allow-list, the issuer, the audience, the key. ``none`` cannot be
+configured; HMAC needs its own secret and cannot be mixed with public-key algorithms; ``jku``,
+``x5u``, ``x5c`` and embedded ``jwk`` headers are never read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+
+from jiraguard.auth.errors import InvalidToken
+from jiraguard.auth.validators.base import ValidatedToken
+from jiraguard.auth.validators.jwks import KeySource
+from jiraguard.settings import ProviderSettings
+
+_MESSAGES: list[tuple[type[Exception], str]] = [
+    (jwt.ExpiredSignatureError, "The access token expired"),
+    (jwt.ImmatureSignatureError, "The access token is not valid yet"),
+    (jwt.InvalidAudienceError, "The access token is not meant for this service (audience)"),
+    (jwt.InvalidIssuerError, "The access token comes from an unexpected issuer"),
+    (jwt.InvalidIssuedAtError, "The access token has an invalid iat claim"),
+    (jwt.MissingRequiredClaimError, "The access token lacks a required claim"),
+    (jwt.InvalidSignatureError, "The access token's signature does not verify"),
+    (jwt.InvalidAlgorithmError, "The token's algorithm is not accepted"),
+]
+
+
+def _describe(exc: jwt.PyJWTError) -> str:
+    for kind, message in _MESSAGES:
+        if isinstance(exc, kind):
+            if isinstance(exc, jwt.MissingRequiredClaimError):
+                return f"{message}: {exc.claim}"
+            return message
+    return "The access token is malformed"
+
+
+def _typ_matches(actual: Any, expected: str) -> bool:
+    # RFC 9068 §4: "at+jwt"; media types may carry the "application/" prefix (RFC 7515 §4.1.9).
+    if not isinstance(actual, str):
+        return False
+    normalised: str = actual.lower().removeprefix("application/")
+    return normalised == expected.lower().removeprefix("application/")
+
+
+class JWTValidator:
+    """Validates JWT access tokens of one provider locally."""
+
+    method = "jwt"
+
+    def __init__(self, provider: ProviderSettings, keys: KeySource) -> None:
+        self.provider = provider
+        self.keys = keys
+        self._algorithms = frozenset(provider.algorithms)
+        self._audience = list(provider.audience) if provider.verify_audience else None
+        self._client_ids = frozenset(provider.allowed_client_ids)
+        self._options: Any = {
+            "require": list(provider.required_claims),
+            "verify_aud": provider.verify_audience,
+            "verify_iss": provider.issuer is not None,
+        }
+
+    async def validate(self, token: str) -> ValidatedToken:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("The access token is malformed") from exc
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise InvalidToken("The token's algorithm is not accepted")
+        if self.provider.token_type and not _typ_matches(
+            header.get("typ"), self.provider.token_type
+        ):
+            raise InvalidToken(f"The token's type is not {self.provider.token_type}")
+        kid = header.get("kid")
+        key = await self.keys.key(kid if isinstance(kid, str) else None, alg)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=self._audience,
+                issuer=self.provider.issuer,
+                leeway=self.provider.leeway,
+                options=self._options,
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(_describe(exc)) from exc
+        if self._client_ids:
+            client = claims.get("client_id", claims.get("azp"))
+            if client not in self._client_ids:
+                raise InvalidToken("The access token was issued to a client that is not allowed")
+        exp = claims.get("exp")
+        return ValidatedToken(
+            self.provider,
+            self.method,
+            claims,
+            expires_at=float(exp) if isinstance(exp, int | float) else None,
+            header=header,
+        )

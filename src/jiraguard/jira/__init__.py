@@ -1,0 +1,1 @@
+"""The embedded Jira-compatible REST API v2."""

@@ -1,0 +1,139 @@
+"""Provider presets: the endpoints and username attribute of well-known providers.
+
+A preset fills only the keys the configuration leaves out, so anything can be overridden.
+Each preset names the parameters it needs (a tenant, a realm, a domain, ...); a missing one is
+a configuration error that says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+PresetName = Literal[
+    "azure", "keycloak", "okta", "google", "cognito", "github", "gitlab", "miniorange", "custom"
+]
+
+Preset = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _need(data: dict[str, Any], preset: str, *keys: str) -> list[str]:
+    missing = [k for k in keys if not data.get(k)]
+    if missing:
+        raise ValueError(f"preset {preset!r} needs {', '.join(missing)}")
+    return [str(data[k]).rstrip("/") for k in keys]
+
+
+def _azure(data: dict[str, Any]) -> dict[str, Any]:
+    # Entra ID v2.0 access tokens for your own API (audience: its application ID URI or id).
+    (tenant,) = _need(data, "azure", "tenant")
+    authority = f"https://login.microsoftonline.com/{tenant}"
+    return {
+        "method": "jwt",
+        "issuer": f"{authority}/v2.0",
+        "jwks_uri": f"{authority}/discovery/v2.0/keys",
+        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+        "username_attribute": ["preferred_username", "upn", "unique_name"],
+    }
+
+
+def _keycloak(data: dict[str, Any]) -> dict[str, Any]:
+    base_url, realm = _need(data, "keycloak", "base_url", "realm")
+    issuer = f"{base_url}/realms/{realm}"
+    return {
+        "method": "jwt",
+        "issuer": issuer,
+        "jwks_uri": f"{issuer}/protocol/openid-connect/certs",
+        "introspection_endpoint": f"{issuer}/protocol/openid-connect/token/introspect",
+        "userinfo_endpoint": f"{issuer}/protocol/openid-connect/userinfo",
+        "username_attribute": ["preferred_username"],
+    }
+
+
+def _okta(data: dict[str, Any]) -> dict[str, Any]:
+    (domain,) = _need(data, "okta", "domain")
+    server = data.get("authorization_server") or "default"
+    issuer = f"https://{domain}/oauth2/{server}"
+    filled: dict[str, Any] = {
+        "method": "jwt",
+        "issuer": issuer,
+        "jwks_uri": f"{issuer}/v1/keys",
+        "introspection_endpoint": f"{issuer}/v1/introspect",
+        "userinfo_endpoint": f"{issuer}/v1/userinfo",
+        "username_attribute": ["sub"],  # Okta puts the user's login in sub
+    }
+    if server == "default":
+        filled["audience"] = ["api://default"]
+    return filled
+
+
+def _google(data: dict[str, Any]) -> dict[str, Any]:
+    # Google access tokens are opaque: the userinfo endpoint is how they are checked.
+    return {
+        "method": "userinfo",
+        "issuer": "https://accounts.google.com",
+        "userinfo_endpoint": "https://openidconnect.googleapis.com/v1/userinfo",
+        "username_attribute": ["email"],
+    }
+
+
+def _cognito(data: dict[str, Any]) -> dict[str, Any]:
+    region, pool = _need(data, "cognito", "region", "user_pool_id")
+    issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool}"
+    filled: dict[str, Any] = {
+        "method": "jwt",
+        "issuer": issuer,
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        # Cognito access tokens carry client_id, not aud: pin the app clients instead.
+        "verify_audience": not data.get("allowed_client_ids") and bool(data.get("audience")),
+        "username_attribute": ["username", "cognito:username"],
+    }
+    if data.get("domain"):
+        filled["userinfo_endpoint"] = f"https://{str(data['domain']).rstrip('/')}/oauth2/userInfo"
+    return filled
+
+
+def _github(data: dict[str, Any]) -> dict[str, Any]:
+    base_url = str(data.get("base_url") or "").rstrip("/")
+    endpoint = f"{base_url}/api/v3/user" if base_url else "https://api.github.com/user"
+    return {"method": "userinfo", "userinfo_endpoint": endpoint, "username_attribute": ["login"]}
+
+
+def _gitlab(data: dict[str, Any]) -> dict[str, Any]:
+    base_url = str(data.get("base_url") or "https://gitlab.com").rstrip("/")
+    return {
+        "method": "userinfo",
+        "userinfo_endpoint": f"{base_url}/api/v4/user",
+        "username_attribute": ["username"],
+    }
+
+
+def _miniorange(data: dict[str, Any]) -> dict[str, Any]:
+    base_url = str(data.get("base_url") or "https://login.xecurify.com").rstrip("/")
+    return {
+        "method": "userinfo",
+        "userinfo_endpoint": f"{base_url}/moas/rest/oauth/getuserinfo",
+        "introspection_endpoint": f"{base_url}/moas/rest/oauth/introspect",
+        "username_attribute": ["username", "email"],
+    }
+
+
+PRESETS: dict[str, Preset] = {
+    "azure": _azure,
+    "keycloak": _keycloak,
+    "okta": _okta,
+    "google": _google,
+    "cognito": _cognito,
+    "github": _github,
+    "gitlab": _gitlab,
+    "miniorange": _miniorange,
+    "custom": lambda data: {},
+}
+
+
+def expand_preset(data: dict[str, Any]) -> dict[str, Any]:
+    """Return ``data`` with its preset's defaults filled in where the user gave nothing."""
+    preset = PRESETS.get(str(data.get("preset", "custom")))
+    if preset is None:  # an unknown name is reported by the Literal check
+        return data
+    return {**preset(data), **data}

@@ -1,0 +1,328 @@
+"""The one settings object: a TOML file, overridden by environment variables, validated once.
+
+Every key can be overridden by an environment variable ``JIRAGUARD_<SECTION>__<KEY>``, for
+example ``JIRAGUARD_SERVER__PORT=9090``. Provider entries are addressed by name or index:
+``JIRAGUARD_PROVIDERS__CORP__CLIENT_SECRET=...`` sets ``client_secret`` of the provider named
+``corp``. Values are read as JSON when they parse as JSON (numbers, booleans, lists), else
+as plain strings. Unknown keys are rejected with their path, and all errors are reported at
+once (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from jiraguard.presets import PRESETS, PresetName, expand_preset
+
+ENV_PREFIX = "JIRAGUARD_"
+ENV_CONFIG_PATH = "JIRAGUARD_CONFIG"
+
+Method = Literal["jwt", "introspection", "userinfo"]
+Algorithm = Literal[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+    "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512",
+]  # fmt: skip
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``problems`` lists every error as ``path: message``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+        self.problems = problems
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    """Address to listen on."""
+    port: int = Field(8080, ge=1, le=65535)
+    """TCP port to listen on."""
+    base_url: str | None = None
+    """Public URL of this server, used in ``self`` links (default ``http://host:port``)."""
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    """Largest request body accepted; larger ones get 413."""
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class StorageSettings(_Section):
+    url: str = "sqlite:///jiraguard.db"
+    """Database URL: ``sqlite:///path.db`` (default) or ``postgresql://user@host/db``."""
+
+    @model_validator(mode="after")
+    def _known_database(self) -> StorageSettings:
+        if not self.url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("storage.url must start with sqlite:// or postgresql://")
+        return self
+
+
+class AuthSettings(_Section):
+    realm: str = "jiraguard"
+    """The realm named in ``WWW-Authenticate`` challenges."""
+    block_basic: bool = True
+    """Refuse HTTP Basic credentials (401 with a Bearer challenge)."""
+    create_users: bool = False
+    """Create unknown users from the token's claims instead of rejecting them."""
+    allow_query_token: bool = False
+    """Accept ``?access_token=`` (RFC 6750 §2.3). Off: URLs end up in logs and histories."""
+    allow_form_token: bool = False
+    """Accept ``access_token`` in a form-encoded body (RFC 6750 §2.2)."""
+    protected_paths: list[str] = ["/rest/"]
+    """Path prefixes that require credentials."""
+    cache_ttl: Seconds = 60.0
+    """Longest time a validated token is trusted without asking again (never past its exp)."""
+    negative_cache_ttl: Seconds = 5.0
+    """How long a rejected token is remembered as rejected."""
+    cache_size: int = Field(100_000, ge=1)
+    """Most principals kept in the in-process cache (least recently used go first)."""
+    provider_timeout: float = Field(5.0, gt=0, le=120)
+    """Seconds for any one call to a provider (connect, read, write, pool)."""
+    jwks_refresh_interval: Seconds = 3600.0
+    """Keys are fetched again after this long (old keys stay in use if the fetch fails)."""
+    jwks_min_refresh_interval: Seconds = 30.0
+    """An unknown ``kid`` refetches the keys at most this often per provider."""
+
+
+class ProviderSettings(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+    """A short name for logs, errors and environment overrides."""
+    preset: PresetName = "custom"
+    """Fills endpoints and defaults for a known provider (see presets)."""
+    enabled: bool = True
+    method: Method = "jwt"
+    """How tokens are checked: jwt (locally), introspection (RFC 7662) or userinfo."""
+    issuer: str | None = None
+    """Expected ``iss``, matched exactly; also where discovery is looked up."""
+    discovery_url: str | None = None
+    jwks_uri: str | None = None
+    audience: list[str] = []
+    """Accepted ``aud`` values; a JWT must name at least one."""
+    verify_audience: bool = True
+    """Set false to accept a JWT for any audience (then name ``allowed_client_ids``)."""
+    allowed_client_ids: list[str] = []
+    """When set, the token's ``client_id``/``azp`` must be one of these."""
+    algorithms: list[Algorithm] = ["RS256"]
+    """JWT algorithms accepted; the token's ``alg`` header never widens this list."""
+    leeway: Seconds = 30.0
+    """Clock skew allowed on ``exp``, ``nbf`` and ``iat``."""
+    required_claims: list[str] = ["exp"]
+    """Claims a JWT must carry."""
+    token_type: str | None = None
+    """Required JWT ``typ`` header, e.g. ``at+jwt`` for RFC 9068 access tokens."""
+    public_key: str | None = None
+    """A PEM public key to verify JWTs with, instead of a JWKS."""
+    hmac_secret: str | None = None
+    """Shared secret for HS256/384/512; only used when those algorithms are listed."""
+    introspection_endpoint: str | None = None
+    userinfo_endpoint: str | None = None
+    client_id: str | None = None
+    """Client that authenticates to the introspection endpoint."""
+    client_secret: str | None = Field(default=None, repr=False)
+    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    username_attribute: list[str] = ["preferred_username"]
+    """Dotted path(s) into the claims or provider response; the first present one wins."""
+    # Preset parameters: each preset names the ones it needs.
+    tenant: str | None = None
+    realm: str | None = None
+    domain: str | None = None
+    authorization_server: str | None = None
+    region: str | None = None
+    user_pool_id: str | None = None
+    base_url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            attribute = data.get("username_attribute")
+            if isinstance(attribute, str):
+                data = {**data, "username_attribute": [attribute]}
+            return expand_preset(data)
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProviderSettings:
+        problems: list[str] = []
+        hmac = [a for a in self.algorithms if a in HMAC_ALGORITHMS]
+        if self.method == "jwt":
+            if not self.algorithms:
+                problems.append("algorithms must name at least one algorithm")
+            if hmac and len(hmac) != len(self.algorithms):
+                problems.append("HMAC algorithms cannot be mixed with public-key algorithms")
+            if hmac and not self.hmac_secret:
+                problems.append(f"{hmac[0]} needs hmac_secret")
+            if self.hmac_secret and not hmac:
+                problems.append("hmac_secret is set but no HS* algorithm is listed")
+            if not (hmac or self.public_key or self.jwks_uri or self.issuer or self.discovery_url):
+                problems.append("jwt needs jwks_uri, discovery_url, issuer or public_key")
+            if not self.issuer:
+                problems.append("jwt needs issuer (matched exactly against iss)")
+            if self.verify_audience and not self.audience:
+                problems.append("jwt needs audience (or verify_audience = false)")
+            if not self.verify_audience and not self.allowed_client_ids:
+                problems.append("with verify_audience = false, name allowed_client_ids")
+        elif self.method == "introspection":
+            if not (self.introspection_endpoint or self.issuer or self.discovery_url):
+                problems.append("introspection needs introspection_endpoint or issuer")
+            if not (self.client_id and self.client_secret):
+                problems.append("introspection needs client_id and client_secret")
+        elif not (self.userinfo_endpoint or self.issuer or self.discovery_url):
+            problems.append("userinfo needs userinfo_endpoint or issuer")
+        if not self.username_attribute:
+            problems.append("username_attribute must name at least one attribute")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def discovery_document_url(self) -> str | None:
+        if self.discovery_url:
+            return self.discovery_url
+        if self.issuer:
+            return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        return None
+
+
+class Settings(_Section):
+    """Everything jiraguard reads from its configuration."""
+
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    auth: AuthSettings = AuthSettings()
+    providers: list[ProviderSettings] = []
+
+    @model_validator(mode="after")
+    def _unique_providers(self) -> Settings:
+        names = [p.name.lower() for p in self.providers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"provider names must be unique: {', '.join(duplicates)}")
+        issuers = [p.issuer for p in self.providers if p.enabled and p.method == "jwt"]
+        shared = sorted({i for i in issuers if i is not None and issuers.count(i) > 1})
+        if shared:
+            raise ValueError(f"two jwt providers share the issuer {shared[0]}")
+        return self
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _named(entry: dict[str, Any], name: str) -> bool:
+    return str(entry.get("name", "")).lower() == name
+
+
+def _set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
+    """Set ``value`` at ``path``, where a provider entry is addressed by name or index."""
+    head, rest = path[0], path[1:]
+    if head == "providers" and rest and len(rest) > 1:
+        providers = data.setdefault("providers", [])
+        if not isinstance(providers, list):
+            return
+        selector = rest[0]
+        entry = next(
+            (
+                p
+                for p in providers
+                if isinstance(p, dict) and str(p.get("name", "")).lower() == selector
+            ),
+            None,
+        )
+        if entry is None and selector.isdigit() and int(selector) < len(providers):
+            entry = providers[int(selector)]
+        if entry is None:
+            entry = {"name": selector}
+            providers.append(entry)
+        _set_path(entry, rest[1:], value)
+        return
+    if not rest:
+        data[head] = value
+        return
+    child = data.setdefault(head, {})
+    if isinstance(child, dict):
+        _set_path(child, rest, value)
+
+
+def apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Overlay ``JIRAGUARD_SECTION__KEY`` variables onto the file's data."""
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_PATH:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        if path:
+            _set_path(data, path, _env_value(environ[name]))
+    return data
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not part.startswith(("function-", "model-")):
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+def validate_settings(data: Mapping[str, Any]) -> Settings:
+    """Validate a configuration mapping, reporting every problem at once."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            problems.append(f"{_location(error['loc'])}: {message}")
+        raise ConfigError(problems) from exc
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the TOML file (``path`` or ``$JIRAGUARD_CONFIG``; none means defaults) and the
+    environment, and validate the result."""
+    env = os.environ if environ is None else environ
+    chosen = path if path is not None else env.get(ENV_CONFIG_PATH)
+    data: dict[str, Any] = {}
+    if chosen:
+        try:
+            with open(chosen, "rb") as handle:
+                data = tomllib.load(handle)
+        except OSError as exc:
+            raise ConfigError([f"{chosen}: cannot read: {exc.strerror}"]) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{chosen}: not valid TOML: {exc}"]) from exc
+    return validate_settings(apply_environment(data, env))
+
+
+__all__ = [
+    "PRESETS",
+    "AuthSettings",
+    "ConfigError",
+    "ProviderSettings",
+    "ServerSettings",
+    "Settings",
+    "StorageSettings",
+    "load_settings",
+    "validate_settings",
+]

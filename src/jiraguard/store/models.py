@@ -1,0 +1,229 @@
+"""SQLAlchemy models. Migrations in ``migrations/versions`` create exactly these tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+user_groups = Table(
+    "user_groups",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    """A Jira user in the local directory."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    """The Jira user name as shown; looked up case-insensitively through ``lower_name``."""
+    lower_name: Mapped[str] = mapped_column(String(255), unique=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(255), default="", index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+    groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
+
+
+class Group(Base):
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    lower_name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class Project(Base):
+    """A Jira project. ``issue_counter`` hands out issue numbers: never decreases, never reused."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    project_type_key: Mapped[str] = mapped_column(String(32), default="software")
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    issue_counter: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    lead: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Issue(Base):
+    """A Jira issue. Status, type, priority and resolution ids refer to ``jira.catalog``."""
+
+    __tablename__ = "issues"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        Index("ix_issues_project_status_created", "project_id", "status_id", "created_at"),
+        Index("ix_issues_created", "created_at"),
+        Index("ix_issues_updated", "updated_at"),
+        Index("ix_issues_assignee", "assignee_id"),
+        Index("ix_issues_reporter", "reporter_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(48), unique=True)
+    summary: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    issuetype_id: Mapped[int] = mapped_column(Integer)
+    status_id: Mapped[int] = mapped_column(Integer)
+    priority_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    resolution_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    due_date: Mapped[date | None] = mapped_column(Date, default=None)
+
+    project: Mapped[Project] = relationship(lazy="joined")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id], lazy="joined")
+    creator: Mapped[User | None] = relationship(foreign_keys=[creator_id], lazy="joined")
+    labels: Mapped[list[IssueLabel]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="IssueLabel.label"
+    )
+
+
+class IssueLabel(Base):
+    __tablename__ = "issue_labels"
+    __table_args__ = (Index("ix_issue_labels_label", "label"),)
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    update_author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="joined")
+    update_author: Mapped[User | None] = relationship(
+        foreign_keys=[update_author_id], lazy="joined"
+    )
+
+
+class ChangeGroup(Base):
+    """One change to an issue (Jira's changelog "history"), by one user at one time."""
+
+    __tablename__ = "change_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    author: Mapped[User | None] = relationship(lazy="joined")
+    items: Mapped[list[ChangeItem]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="ChangeItem.id"
+    )
+
+
+class ChangeItem(Base):
+    __tablename__ = "change_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("change_groups.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(255))
+    from_value: Mapped[str | None] = mapped_column(Text, default=None)
+    from_string: Mapped[str | None] = mapped_column(Text, default=None)
+    to_value: Mapped[str | None] = mapped_column(Text, default=None)
+    to_string: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Worklog(Base):
+    __tablename__ = "worklogs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    update_author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    started: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    time_spent_seconds: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="joined")
+    update_author: Mapped[User | None] = relationship(
+        foreign_keys=[update_author_id], lazy="joined"
+    )
+
+
+class IssueLink(Base):
+    """``link_type_id`` refers to ``jira.catalog`` link types."""
+
+    __tablename__ = "issue_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_type_id: Mapped[int] = mapped_column(Integer)
+    inward_issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), index=True
+    )
+    outward_issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), index=True
+    )
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    filename: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

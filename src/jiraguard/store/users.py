@@ -1,0 +1,119 @@
+"""The user directory: Jira users and their groups, as immutable records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jiraguard.store.db import Database
+from jiraguard.store.models import Group, User
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    name: str
+    key: str
+    display_name: str
+    email: str
+    active: bool
+    admin: bool
+    groups: frozenset[str]
+    password_hash: str | None = None
+
+    @classmethod
+    def of(cls, user: User) -> UserRecord:
+        return cls(
+            id=user.id,
+            name=user.name,
+            key=user.key,
+            display_name=user.display_name,
+            email=user.email,
+            active=user.active,
+            admin=user.admin,
+            groups=frozenset(g.name for g in user.groups),
+            password_hash=user.password_hash,
+        )
+
+
+class UserExists(Exception):
+    """A user with that name exists already."""
+
+
+class UserDirectory:
+    """Queries on users and groups."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, name: str) -> UserRecord | None:
+        """The user named ``name`` (case-insensitive), active or not."""
+        async with self.db.session() as session:
+            user = await _by_name(session, name)
+            return UserRecord.of(user) if user else None
+
+    async def list(self) -> Sequence[UserRecord]:
+        async with self.db.session() as session:
+            users = (await session.scalars(select(User).order_by(User.lower_name))).all()
+            return [UserRecord.of(u) for u in users]
+
+    async def add(
+        self,
+        name: str,
+        *,
+        display_name: str | None = None,
+        email: str = "",
+        groups: Iterable[str] = (),
+        admin: bool = False,
+        password_hash: str | None = None,
+    ) -> UserRecord:
+        """Create a user; raises :class:`UserExists` when the name is taken."""
+        try:
+            async with self.db.transaction() as session:
+                user = User(
+                    name=name,
+                    lower_name=name.lower(),
+                    key=f"pending:{name.lower()}",
+                    display_name=display_name or name,
+                    email=email,
+                    active=True,
+                    admin=admin,
+                    password_hash=password_hash,
+                )
+                user.groups = [await _group(session, g) for g in dict.fromkeys(groups)]
+                session.add(user)
+                await session.flush()
+                user.key = f"JIRAUSER{10000 + user.id}"
+            return UserRecord.of(user)
+        except IntegrityError as exc:
+            raise UserExists(name) from exc
+
+    async def set_active(self, name: str, active: bool) -> bool:
+        """Enable or disable a user; False when there is no such user."""
+        async with self.db.transaction() as session:
+            user = await _by_name(session, name)
+            if user is None:
+                return False
+            user.active = active
+            return True
+
+
+async def _by_name(session: AsyncSession, name: str) -> User | None:
+    return await session.scalar(select(User).where(User.lower_name == name.lower()))
+
+
+async def _group(session: AsyncSession, name: str) -> Group:
+    group = await session.scalar(select(Group).where(Group.lower_name == name.lower()))
+    if group is None:
+        group = Group(name=name, lower_name=name.lower())
+        session.add(group)
+    return group
+
+
+async def count_users(db: Database) -> int:
+    async with db.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(User)) or 0)

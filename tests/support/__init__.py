@@ -1,0 +1,1 @@
+"""Test support: the real services the suite talks to."""
