@@ -1,0 +1,58 @@
+"""The in-process principal cache: deadlines, LRU bound, negative entries."""
+
+from __future__ import annotations
+
+import pytest
+
+from jiraguard.auth.cache import MemoryPrincipalCache, Rejection
+from jiraguard.auth.principal import Principal
+
+pytestmark = pytest.mark.anyio
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _principal(name: str) -> Principal:
+    return Principal(username=name, key=name, display_name=name, email="")
+
+
+async def test_entry_lives_exactly_its_ttl() -> None:
+    clock = Clock()
+    cache = MemoryPrincipalCache(10, clock=clock)
+    await cache.put("k", _principal("a"), ttl=5)
+    clock.now += 4.99
+    assert await cache.get("k") == _principal("a")
+    clock.now += 0.01
+    assert await cache.get("k") is None
+
+
+async def test_least_recently_used_goes_first() -> None:
+    cache = MemoryPrincipalCache(2, clock=Clock())
+    await cache.put("a", _principal("a"), 60)
+    await cache.put("b", _principal("b"), 60)
+    await cache.get("a")
+    await cache.put("c", _principal("c"), 60)
+    assert await cache.get("b") is None
+    assert await cache.get("a") is not None
+    assert len(cache) == 2
+
+
+async def test_zero_ttl_stores_nothing_and_removes() -> None:
+    cache = MemoryPrincipalCache(2, clock=Clock())
+    await cache.put("a", Rejection("bad"), 5)
+    await cache.put("a", Rejection("bad"), 0)
+    assert await cache.get("a") is None
+
+
+async def test_hit_and_miss_counts() -> None:
+    cache = MemoryPrincipalCache(2, clock=Clock())
+    await cache.get("x")
+    await cache.put("x", Rejection("no"), 1)
+    assert await cache.get("x") == Rejection("no")
+    assert (cache.hits, cache.misses) == (1, 1)

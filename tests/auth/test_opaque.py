@@ -1,0 +1,165 @@
+"""Opaque tokens: RFC 7662 introspection and the userinfo endpoint, against the real provider."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.conftest import HarnessFactory, bearer, introspection_provider, userinfo_provider
+from tests.support.idp import SERVICE_CLIENT, TestProvider
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_introspected_token_maps_to_the_user(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    h = await harness([introspection_provider(idp)])
+    await h.add_user("alice")
+    token = idp.user_token("alice")
+    response = await h.client.get("/rest/api/2/myself", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.json()["name"] == "alice"
+
+
+async def test_token_issued_to_another_client_is_introspected(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    h = await harness([introspection_provider(idp)])
+    await h.add_user("bob")
+    token = idp.user_token("bob", client=SERVICE_CLIENT)
+    response = await h.client.get("/rest/api/2/myself", headers=bearer(token))
+    assert response.status_code == 200
+
+
+async def test_revocation_is_seen_after_the_cache_ttl(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    h = await harness([introspection_provider(idp)], auth={"cache_ttl": 1})
+    await h.add_user("alice")
+    token = idp.user_token("alice")
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 200
+    idp.revoke(token)
+    # Within the TTL the cached principal still answers: that is the documented trade-off.
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 200
+    await asyncio.sleep(1.1)
+    response = await h.client.get("/rest/api/2/myself", headers=bearer(token))
+    assert response.status_code == 401
+    assert "not active" in response.headers["www-authenticate"]
+
+
+async def test_expired_opaque_token(fresh_idp: Any, harness: HarnessFactory) -> None:
+    provider = fresh_idp(access_token_ttl=1)
+    h = await harness([introspection_provider(provider)])
+    await h.add_user("alice")
+    token = provider.user_token("alice")
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 200
+    await asyncio.sleep(2.1)
+    # The cache entry ended with the token's exp, so the provider is asked and says inactive.
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 401
+
+
+async def test_client_credentials_token_has_no_user(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    h = await harness([introspection_provider(idp)])
+    token = idp.client_credentials_token(*SERVICE_CLIENT)
+    response = await h.client.get("/rest/api/2/myself", headers=bearer(token))
+    assert response.status_code == 401
+    assert "no username" in response.json()["errorMessages"][0]
+
+
+async def test_wrong_client_secret_is_503_not_401(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    """Our own misconfiguration is not the caller's bad token."""
+    h = await harness([introspection_provider(idp, client_secret="wrong")])
+    await h.add_user("alice")
+    response = await h.client.get("/rest/api/2/myself", headers=bearer(idp.user_token("alice")))
+    assert response.status_code == 503
+
+
+async def test_single_flight_one_provider_call_for_100_requests(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    h = await harness([introspection_provider(idp)])
+    await h.add_user("alice")
+    token = idp.user_token("alice")
+    idp.reset_stats()
+    responses = await asyncio.gather(
+        *(h.client.get("/rest/api/2/myself", headers=bearer(token)) for _ in range(100))
+    )
+    assert [r.status_code for r in responses] == [200] * 100
+    assert idp.stats().get("/token/introspection") == 1
+
+
+async def test_negative_cache_spares_the_provider(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    h = await harness([introspection_provider(idp)])
+    idp.reset_stats()
+    for _ in range(5):
+        response = await h.client.get("/rest/api/2/myself", headers=bearer("not-a-real-token"))
+        assert response.status_code == 401
+    assert idp.stats().get("/token/introspection") == 1
+
+
+async def test_userinfo_token_maps_to_the_user(idp: TestProvider, harness: HarnessFactory) -> None:
+    h = await harness([userinfo_provider(idp)])
+    await h.add_user("alice")
+    response = await h.client.get(
+        "/rest/api/2/myself", headers=bearer(idp.user_token("alice", scope="openid profile"))
+    )
+    assert response.status_code == 200
+    assert response.json()["name"] == "alice"
+
+
+async def test_userinfo_refuses_token_without_openid(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    h = await harness([userinfo_provider(idp)])
+    await h.add_user("alice")
+    response = await h.client.get(
+        "/rest/api/2/myself", headers=bearer(idp.user_token("alice", scope="profile"))
+    )
+    assert response.status_code == 401
+
+
+async def test_userinfo_revoked_token(idp: TestProvider, harness: HarnessFactory) -> None:
+    h = await harness([userinfo_provider(idp)], auth={"cache_ttl": 0})
+    await h.add_user("alice")
+    token = idp.user_token("alice", scope="openid profile")
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 200
+    idp.revoke(token)
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 401
+
+
+async def test_opaque_tokens_try_providers_in_order(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    """A token the first provider rejects is accepted by the second."""
+    h = await harness([userinfo_provider(idp), introspection_provider(idp)])
+    await h.add_user("alice")
+    token = idp.user_token("alice", scope="profile")  # userinfo refuses it (no openid)
+    response = await h.client.get("/rest/api/2/myself", headers=bearer(token))
+    assert response.status_code == 200
+
+
+async def test_provider_down_is_503_and_cache_still_serves(
+    fresh_idp: Any, harness: HarnessFactory
+) -> None:
+    provider = fresh_idp()
+    h = await harness([introspection_provider(provider)])
+    await h.add_user("alice")
+    cached = provider.user_token("alice")
+    fresh = provider.user_token("alice")
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(cached))).status_code == 200
+    provider.stop()
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(cached))).status_code == 200
+    response = await h.client.get("/rest/api/2/myself", headers=bearer(fresh))
+    assert response.status_code == 503
+    # A 503 is not remembered: once the provider is back the token is checked again.
+    provider.start()
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(fresh))).status_code == 401
