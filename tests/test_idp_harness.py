@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+
 from tests.support.idp import DEFAULT_CLIENT, RESOURCE, SERVICE_CLIENT, TestProvider
 from tests.support.services import missing
 
