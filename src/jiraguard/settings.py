@@ -198,6 +198,38 @@ class ProviderSettings(_Section):
         return None
 
 
+class TokenSettings(_Section):
+    """Personal access tokens (Jira Data Center compatible ``/rest/pat/latest/tokens``)."""
+
+    enabled: bool = True
+    """Accept personal access tokens beside provider tokens."""
+    prefix: str = Field("jgp_", pattern=r"^[a-z]{2,8}_$")
+    """Prefix of every token, so they are recognisable (and never sent to a provider)."""
+    max_per_user: int = Field(10, ge=1)
+    default_lifetime_days: int = Field(90, ge=1)
+    """Lifetime of a token created without ``expirationDuration``."""
+    max_lifetime_days: int = Field(365, ge=1)
+    last_used_resolution: Seconds = 300.0
+    """``lastAccessedAt`` is written at most this often per token (no write per request)."""
+    bootstrap_admin: str = "admin"
+    """Administrator created on first start with an empty directory."""
+    bootstrap_token_file: str | None = None
+    """Write the bootstrap administrator's token to this file (mode 0600) instead of the log."""
+
+
+class AuditSettings(_Section):
+    """The audit log of authentication decisions and configuration/token changes."""
+
+    enabled: bool = True
+    record_allowed: bool = True
+    """Record accepted requests too, not only refusals."""
+    retention_days: int = Field(90, ge=1)
+    max_rows: int = Field(1_000_000, ge=1000)
+    flush_interval: Seconds = 1.0
+    """Records are written in batches at most this far apart (never on the request path)."""
+    batch_size: int = Field(500, ge=1)
+
+
 class Settings(_Section):
     """Everything jiraguard reads from its configuration."""
 
@@ -205,6 +237,8 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     auth: AuthSettings = AuthSettings()
     providers: list[ProviderSettings] = []
+    tokens: TokenSettings = TokenSettings()
+    audit: AuditSettings = AuditSettings()
 
     @model_validator(mode="after")
     def _unique_providers(self) -> Settings:

@@ -1,16 +1,19 @@
 """Step 5 of the request path: record each authentication decision.
 
-A decision names the principal (or none), the provider and method, the request's method and
-path, the client address and the token's fingerprint, never the token. Records go to the
-``jiraguard.audit`` logger: refusals at INFO, acceptances at DEBUG (every request passes
-here; the store-backed audit log comes with the access-rules work).
+A :class:`Decision` names the principal (or none), the provider and method, the request's
+method and path, the client address and the token's fingerprint, never the token. The
+:class:`DecisionLog` counts decisions, logs refusals (``jiraguard.audit`` logger, INFO) and
+hands every record to an :class:`AuditSink` — which must not block: the request path never
+waits for a write.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from jiraguard.auth.principal import Principal
 
@@ -28,18 +31,31 @@ class Decision:
     username: str | None = None
     provider: str | None = None
     auth_method: str | None = None
+    """jwt, introspection, userinfo, pat or basic."""
+    client_id: str | None = None
+    token_id: str | None = None
+    """Personal access token id, when one was used."""
     fingerprint: str | None = None
     """SHA-256 of the token, first 16 hex digits: enough to correlate, useless to replay."""
+    at: float = field(default_factory=time.time)
+
+
+class AuditSink(Protocol):
+    """Where decisions go to be kept. ``submit`` must return at once (queue, then batch)."""
+
+    def submit(self, decision: Decision) -> None: ...
 
 
 class DecisionLog:
-    """Counts decisions by outcome and writes refusals to the audit logger."""
+    """Counts decisions, writes refusals to the audit logger, feeds the sink."""
 
-    def __init__(self) -> None:
+    def __init__(self, sink: AuditSink | None = None, *, record_allowed: bool = True) -> None:
+        self.sink = sink
+        self.record_allowed = record_allowed
         self.counts: Counter[tuple[bool, int]] = Counter()
 
-    def accepted(self, method: str, path: str, principal: Principal) -> None:
-        """The hot path: count, and log only when DEBUG is on."""
+    def accepted(self, method: str, path: str, client: str | None, principal: Principal) -> None:
+        """The hot path: count; log only at DEBUG; hand to the sink when asked to."""
         self.counts[(True, 200)] += 1
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -50,22 +66,40 @@ class DecisionLog:
                 principal.provider or "-",
                 principal.method,
             )
+        if self.sink is not None and self.record_allowed:
+            self.sink.submit(
+                Decision(
+                    allowed=True,
+                    reason="authenticated",
+                    status=200,
+                    method=method,
+                    path=path,
+                    client=client,
+                    username=principal.username,
+                    provider=principal.provider,
+                    auth_method=principal.method,
+                    client_id=principal.client_id,
+                    token_id=principal.token_id,
+                    fingerprint=principal.fingerprint,
+                )
+            )
 
     def record(self, decision: Decision) -> None:
+        """A refusal (or any decision made off the hot path)."""
         self.counts[(decision.allowed, decision.status)] += 1
-        level = logging.DEBUG if decision.allowed else logging.INFO
-        if log.isEnabledFor(level):
-            log.log(
-                level,
-                "%s %s %s -> %d %s user=%s provider=%s via=%s token=%s client=%s",
-                "allow" if decision.allowed else "deny",
-                decision.method,
-                decision.path,
-                decision.status,
-                decision.reason,
-                decision.username or "-",
-                decision.provider or "-",
-                decision.auth_method or "-",
-                decision.fingerprint or "-",
-                decision.client or "-",
-            )
+        log.log(
+            logging.DEBUG if decision.allowed else logging.INFO,
+            "%s %s %s -> %d %s user=%s provider=%s via=%s token=%s client=%s",
+            "allow" if decision.allowed else "deny",
+            decision.method,
+            decision.path,
+            decision.status,
+            decision.reason,
+            decision.username or "-",
+            decision.provider or "-",
+            decision.auth_method or "-",
+            decision.fingerprint or "-",
+            decision.client or "-",
+        )
+        if self.sink is not None:
+            self.sink.submit(decision)

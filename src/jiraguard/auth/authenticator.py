@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -75,7 +76,7 @@ class Authenticator:
     async def _check(self, key: str, token: str) -> Principal:
         try:
             validated = await self.router.validate(token)
-            principal = await self.identity.principal(validated)
+            principal = replace(await self.identity.principal(validated), fingerprint=key[:16])
         except InvalidToken as exc:
             await self.cache.put(key, Rejection(exc.description), self.settings.negative_cache_ttl)
             raise

@@ -75,7 +75,7 @@ class AuthMiddleware:
             await error.response(self.realm)(scope, receive, send)
             return
         scope["user"] = principal
-        self.decisions.accepted(scope["method"], scope["path"], principal)
+        self.decisions.accepted(scope["method"], scope["path"], _client(scope), principal)
         await self.app(scope, receive, send)
 
     async def _credentials(

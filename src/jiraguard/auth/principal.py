@@ -33,6 +33,10 @@ class Principal:
     """The OAuth client the token was issued to, when the provider says."""
     expires_at: float | None = field(default=None, compare=False)
     """Unix time after which the credentials are no longer valid, when known."""
+    fingerprint: str | None = field(default=None, compare=False)
+    """First 16 hex digits of the token's SHA-256, for audit records."""
+    token_id: str | None = None
+    """The personal access token's id, when one was used."""
 
     @property
     def is_authenticated(self) -> bool:
