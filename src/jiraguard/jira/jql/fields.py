@@ -1,0 +1,196 @@
+"""The JQL fields by name, and the fields that are neither ids nor dates.
+
+Fields per Atlassian's "Advanced searching - fields reference" (compat reference §7). A field
+rejects an operator it does not support with Jira's "The operator 'X' is not supported by
+the 'F' field.", and an unknown field is "Field 'X' does not exist or you do not have
+permission to view it.".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, false, not_, or_, select
+
+from jiraguard.jira import catalog
+from jiraguard.jira.jql import textsearch
+from jiraguard.jira.jql.clauses import (
+    CONTAINS,
+    EMPTINESS,
+    EQUALITY,
+    ORDERING,
+    Condition,
+    Context,
+    Field,
+    compare,
+    emptiness,
+    function_error,
+    single_value,
+)
+from jiraguard.jira.jql.date_fields import DateField, DateTimeField
+from jiraguard.jira.jql.errors import JQLError, no_such_field, unsupported_operator
+from jiraguard.jira.jql.id_fields import (
+    CatalogField,
+    ProjectField,
+    StatusCategoryField,
+    UserField,
+)
+from jiraguard.jira.jql.parser import as_values
+from jiraguard.jira.jql.syntax import Clause, Empty, FunctionCall, Literal, Value
+from jiraguard.store.models import Issue, IssueLabel, Project
+
+
+class IssueKeyField:
+    """key, issuekey, id: an issue key (``P1-5``) or a numeric id.
+
+    Ordering compares issue numbers within the key's project: ``key > P1-5`` is every issue
+    of P1 numbered above 5 (Atlassian, "issue key" field reference).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def condition(self, clause: Clause, context: Context) -> Condition:
+        operator = clause.operator
+        if operator not in EQUALITY | ORDERING:
+            raise unsupported_operator(operator, self.name)
+        matches = [self._match(value, operator) for value in as_values(clause.operand)]
+        if operator in ("=", "in", *ORDERING):
+            return or_(*matches) if len(matches) > 1 else matches[0]
+        return not_(or_(*matches)) if len(matches) > 1 else not_(matches[0])
+
+    def _match(self, value: Value, operator: str) -> Condition:
+        if not isinstance(value, Literal):
+            if isinstance(value, FunctionCall):
+                raise function_error(value, self.name)
+            raise unsupported_operator(operator, self.name)
+        text = value.text.strip()
+        if text.isdigit():
+            return compare(Issue.id, "=" if operator in EQUALITY else operator, int(text))
+        project_key, _, number = text.rpartition("-")
+        if not project_key or not number.isdigit():
+            raise JQLError(f"The issue key '{value.text}' for field '{self.name}' is invalid.")
+        if operator in EQUALITY:
+            return Issue.key == f"{project_key.upper()}-{int(number)}"
+        project_id = select(Project.id).where(Project.key == project_key.upper())
+        return and_(
+            Issue.project_id == project_id.scalar_subquery(),
+            compare(Issue.number, operator, int(number)),
+        )
+
+
+class TextField:
+    """summary, description, comment, text: ``~`` and ``!~`` (see ``textsearch``)."""
+
+    def __init__(self, name: str, target: textsearch.Target, column: Any = None) -> None:
+        self.name = name
+        self.target = target
+        self.column = column
+        """The column ``IS EMPTY`` tests, for fields that may be empty."""
+
+    def condition(self, clause: Clause, context: Context) -> Condition:
+        if clause.operator in EMPTINESS and self.column is not None:
+            nullable = self.target == "description"
+            return emptiness(clause, self.column, nullable)
+        if clause.operator not in CONTAINS:
+            raise unsupported_operator(clause.operator, self.name)
+        value = single_value(clause)
+        if not isinstance(value, Literal):
+            if isinstance(value, FunctionCall):
+                raise function_error(value, self.name)
+            raise unsupported_operator(clause.operator, self.name)
+        terms = textsearch.phrases(value.text, self.name)
+        found = textsearch.contains(
+            context.dialect, self.target, terms, probe=context.probe_text_matches
+        )
+        return found if clause.operator == "~" else not_(found)
+
+    def count(self, clause: Clause, context: Context) -> Select[Any] | None:
+        """A faster count of the issues ``clause`` alone matches, if the database has one."""
+        value = single_value(clause)
+        if clause.operator != "~" or not isinstance(value, Literal):
+            return None
+        terms = textsearch.phrases(value.text, self.name)
+        return textsearch.count_matches(context.dialect, self.target, terms)
+
+
+class LabelsField:
+    """labels: exact (case-sensitive) label names; ``!=`` skips issues without labels."""
+
+    name = "labels"
+
+    def condition(self, clause: Clause, context: Context) -> Condition:
+        any_label = exists().where(IssueLabel.issue_id == Issue.id)
+        if clause.operator in EMPTINESS:
+            return ~any_label if clause.operator == "is" else any_label
+        if clause.operator not in EQUALITY:
+            raise unsupported_operator(clause.operator, self.name)
+        names: set[str] = set()
+        empty = False
+        for value in as_values(clause.operand):
+            if isinstance(value, FunctionCall):
+                raise function_error(value, self.name)
+            if isinstance(value, Empty):
+                empty = True
+            else:
+                names.add(value.text)
+        labelled = Issue.id.in_(
+            select(IssueLabel.issue_id).where(IssueLabel.label.in_(sorted(names)))
+        )
+        if clause.operator in ("=", "in"):
+            terms: list[Condition] = [labelled] if names else []
+            if empty:
+                terms.append(~any_label)
+            return or_(false(), *terms)
+        return and_(any_label, not_(labelled)) if names else any_label
+
+
+_STATUS = CatalogField("status", Issue.status_id, catalog.STATUSES, nullable=False)
+_TYPE = CatalogField("issuetype", Issue.issuetype_id, catalog.ISSUE_TYPES, nullable=False)
+_KEY = IssueKeyField("key")
+
+FIELDS: dict[str, Field] = {
+    "project": ProjectField(),
+    "key": _KEY,
+    "issuekey": IssueKeyField("issuekey"),
+    "id": IssueKeyField("id"),
+    "summary": TextField("summary", "summary", Issue.summary),
+    "description": TextField("description", "description", Issue.description),
+    "text": TextField("text", "text"),
+    "comment": TextField("comment", "comment"),
+    "status": _STATUS,
+    "statuscategory": StatusCategoryField(),
+    "priority": CatalogField(
+        "priority", Issue.priority_id, catalog.PRIORITIES, nullable=True, ordered=True
+    ),
+    "issuetype": _TYPE,
+    "type": _TYPE,
+    "assignee": UserField("assignee", Issue.assignee_id),
+    "reporter": UserField("reporter", Issue.reporter_id),
+    "creator": UserField("creator", Issue.creator_id),
+    "labels": LabelsField(),
+    "created": DateTimeField("created", Issue.created_at, nullable=False),
+    "createddate": DateTimeField("created", Issue.created_at, nullable=False),
+    "updated": DateTimeField("updated", Issue.updated_at, nullable=False),
+    "updateddate": DateTimeField("updated", Issue.updated_at, nullable=False),
+    "resolution": CatalogField(
+        "resolution",
+        Issue.resolution_id,
+        catalog.RESOLUTIONS,
+        nullable=True,
+        empty_names=frozenset({"unresolved"}),
+    ),
+    "resolutiondate": DateTimeField("resolutiondate", Issue.resolved_at, nullable=True),
+    "resolved": DateTimeField("resolutiondate", Issue.resolved_at, nullable=True),
+    "duedate": DateField("duedate", Issue.due_date, nullable=True),
+    "due": DateField("duedate", Issue.due_date, nullable=True),
+}
+"""Field name (lower case; Jira's aliases included) -> field."""
+
+
+def field(name: str) -> Field:
+    """The field called ``name`` (any case), or Jira's "does not exist" error."""
+    found = FIELDS.get(name.lower())
+    if found is None:
+        raise no_such_field(name)
+    return found

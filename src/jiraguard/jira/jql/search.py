@@ -1,0 +1,54 @@
+"""Run a JQL query: the exact number of matches and one page of issue ids."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jiraguard.jira.jql.clauses import Context
+from jiraguard.jira.jql.compiler import compile_condition, compile_count
+from jiraguard.jira.jql.lookups import load_directory
+from jiraguard.jira.jql.ordering import apply_order, follows_index
+from jiraguard.jira.jql.parser import parse
+from jiraguard.store.models import Issue
+
+
+async def search_issues(
+    session: AsyncSession,
+    jql: str,
+    *,
+    current_user_id: int | None,
+    start_at: int,
+    max_results: int,
+    now: datetime | None = None,
+) -> tuple[int, list[int]]:
+    """Issues matching ``jql``: ``(total, ids)``.
+
+    ``total`` is the exact number of matches; ``ids`` are those from ``start_at`` (0-based)
+    on, at most ``max_results`` of them, in the query's ORDER BY order (by default created
+    DESC, then id DESC). Blank JQL matches every issue. ``current_user_id`` is whom
+    ``currentUser()`` names (``None``: anonymous, it names nobody). ``now`` (UTC, default the
+    clock) anchors relative dates and date functions. Raises ``JQLError`` for a query Jira
+    would reject, with Jira's message.
+    """
+    query = parse(jql)
+    context = Context(
+        dialect=session.get_bind().dialect.name,
+        now=(now or datetime.now(UTC)).astimezone(UTC),
+        directory=await load_directory(session, query),
+        current_user_id=current_user_id,
+    )
+    where = compile_condition(query.where, context)
+    page_where = where
+    if context.dialect == "sqlite" and follows_index(query.order_by):
+        page_where = compile_condition(query.where, replace(context, probe_text_matches=True))
+    page = apply_order(select(Issue.id).where(page_where), query.order_by)
+    total = (await session.execute(compile_count(query.where, where, context))).scalar_one()
+    start_at = max(start_at, 0)
+    if max_results <= 0 or start_at >= total:
+        return total, []
+    rows = await session.execute(page.offset(start_at).limit(max_results))
+    return total, list(rows.scalars())
