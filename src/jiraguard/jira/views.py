@@ -1,16 +1,42 @@
-"""Jira's JSON shapes, built from our records (see shared/jira-rest-compat.md §5)."""
+"""Jira's JSON shapes, built from our records (see shared/jira-rest-compat.md §5).
+
+Every builder takes the public ``base`` URL first so ``self`` links are absolute and carry
+the context path (compat doc rule 5).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
+from jiraguard.jira import catalog
+from jiraguard.jira.catalog import Named, Status, StatusCategory
+from jiraguard.jira.durations import format_duration
+from jiraguard.jira.workflow import Transition
+from jiraguard.store.issues import IssueBundle, LinkedIssue
+from jiraguard.store.models import (
+    Attachment,
+    ChangeGroup,
+    Comment,
+    Issue,
+    Project,
+    User,
+    Worklog,
+)
+
 API = "/rest/api/2"
+
+ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
 
 def jira_datetime(moment: datetime) -> str:
-    """Jira's date-time format, ``yyyy-MM-dd'T'HH:mm:ss.SSSZ`` (e.g. ``…T12:00:00.000+0000``)."""
+    """Jira's date-time format, ``yyyy-MM-dd'T'HH:mm:ss.SSSZ`` (e.g. ``…T12:00:00.000+0000``).
+
+    A naive value (SQLite keeps no offset) is UTC, which is what we store.
+    """
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return (
         moment.strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{moment.microsecond // 1000:03d}"
@@ -18,7 +44,17 @@ def jira_datetime(moment: datetime) -> str:
     )
 
 
+def _maybe_datetime(moment: datetime | None) -> str | None:
+    return jira_datetime(moment) if moment is not None else None
+
+
+def jira_date(day: date | None) -> str | None:
+    """Date-only fields (``duedate``): ``yyyy-MM-dd``."""
+    return day.isoformat() if day is not None else None
+
+
 def avatar_urls(base_url: str, username: str) -> dict[str, str]:
+    """The four avatar sizes Jira lists for a user."""
     url = f"{base_url}/secure/useravatar?ownerId={quote(username)}"
     return {size: f"{url}&size={size}" for size in ("48x48", "24x24", "16x16", "32x32")}
 
@@ -42,4 +78,317 @@ def user_json(
         "displayName": display_name,
         "active": active,
         "timeZone": "UTC",
+    }
+
+
+def user_of(base: str, user: User | None) -> dict[str, Any] | None:
+    """The user JSON of a stored user, or None (an unassigned issue, a deleted author)."""
+    if user is None:
+        return None
+    return user_json(
+        base,
+        name=user.name,
+        key=user.key,
+        display_name=user.display_name,
+        email=user.email,
+        active=user.active,
+    )
+
+
+def _icon(base: str, kind: str, name: str) -> str:
+    return f"{base}/images/icons/{kind}/{quote(name.lower().replace(' ', '-'))}.svg"
+
+
+def issuetype_json(base: str, item: Named) -> dict[str, Any]:
+    """An issue type (compat doc §5)."""
+    return {
+        "self": f"{base}{API}/issuetype/{item.id}",
+        "id": str(item.id),
+        "description": item.description,
+        "iconUrl": _icon(base, "issuetypes", item.name),
+        "name": item.name,
+        "subtask": item.subtask,
+        "avatarId": 10300 + item.id % 100,
+    }
+
+
+def priority_json(base: str, item: Named) -> dict[str, Any]:
+    """A priority (compat doc §5)."""
+    return {
+        "self": f"{base}{API}/priority/{item.id}",
+        "id": str(item.id),
+        "name": item.name,
+        "description": item.description,
+        "iconUrl": _icon(base, "priorities", item.name),
+        "statusColor": "#cccccc",
+    }
+
+
+def resolution_json(base: str, item: Named) -> dict[str, Any]:
+    """A resolution."""
+    return {
+        "self": f"{base}{API}/resolution/{item.id}",
+        "id": str(item.id),
+        "name": item.name,
+        "description": item.description,
+    }
+
+
+def status_category_json(base: str, category: StatusCategory) -> dict[str, Any]:
+    """A status category (its ``id`` is a number, as in Jira)."""
+    return {
+        "self": f"{base}{API}/statuscategory/{category.id}",
+        "id": category.id,
+        "key": category.key,
+        "colorName": category.color_name,
+        "name": category.name,
+    }
+
+
+def status_json(base: str, status: Status) -> dict[str, Any]:
+    """A status with its category (compat doc §5)."""
+    return {
+        "self": f"{base}{API}/status/{status.id}",
+        "id": str(status.id),
+        "name": status.name,
+        "description": status.description,
+        "iconUrl": _icon(base, "statuses", status.name),
+        "statusCategory": status_category_json(base, status.category),
+    }
+
+
+def link_type_json(base: str, item: catalog.LinkType) -> dict[str, Any]:
+    """An issue link type (``name``, ``inward``, ``outward``)."""
+    return {
+        "self": f"{base}{API}/issueLinkType/{item.id}",
+        "id": str(item.id),
+        "name": item.name,
+        "inward": item.inward,
+        "outward": item.outward,
+    }
+
+
+def project_json(base: str, project: Project, *, issue_types: bool = False) -> dict[str, Any]:
+    """A project; ``issueTypes`` only with ``expand=issueTypes`` (compat doc §5)."""
+    body: dict[str, Any] = {
+        "expand": "description,lead,issueTypes,url,projectKeys",
+        "self": f"{base}{API}/project/{project.id}",
+        "id": str(project.id),
+        "key": project.key,
+        "name": project.name,
+        "description": project.description,
+        "lead": user_of(base, project.lead),
+        "projectTypeKey": project.project_type_key,
+        "avatarUrls": {
+            size: f"{base}/secure/projectavatar?pid={project.id}&size={size}"
+            for size in ("48x48", "24x24", "16x16", "32x32")
+        },
+        "archived": False,
+    }
+    if issue_types:
+        body["issueTypes"] = [issuetype_json(base, t) for t in catalog.ISSUE_TYPES]
+    return body
+
+
+def issue_self(base: str, issue_id: int) -> str:
+    """An issue's ``self``: by numeric id, as Jira writes it."""
+    return f"{base}{API}/issue/{issue_id}"
+
+
+def comment_json(base: str, comment: Comment) -> dict[str, Any]:
+    """A comment (compat doc §5); ``self`` names the issue by id."""
+    return {
+        "self": f"{issue_self(base, comment.issue_id)}/comment/{comment.id}",
+        "id": str(comment.id),
+        "author": user_of(base, comment.author),
+        "body": comment.body,
+        "updateAuthor": user_of(base, comment.update_author),
+        "created": jira_datetime(comment.created_at),
+        "updated": jira_datetime(comment.updated_at),
+    }
+
+
+def worklog_json(base: str, worklog: Worklog) -> dict[str, Any]:
+    """A worklog (compat doc §5)."""
+    return {
+        "self": f"{issue_self(base, worklog.issue_id)}/worklog/{worklog.id}",
+        "author": user_of(base, worklog.author),
+        "updateAuthor": user_of(base, worklog.update_author),
+        "comment": worklog.comment,
+        "created": jira_datetime(worklog.created_at),
+        "updated": jira_datetime(worklog.updated_at),
+        "started": jira_datetime(worklog.started),
+        "timeSpent": format_duration(worklog.time_spent_seconds),
+        "timeSpentSeconds": worklog.time_spent_seconds,
+        "id": str(worklog.id),
+        "issueId": str(worklog.issue_id),
+    }
+
+
+def attachment_json(base: str, attachment: Attachment, author: User | None) -> dict[str, Any]:
+    """An attachment's metadata; ``content`` is the download URL."""
+    return {
+        "self": f"{base}{API}/attachment/{attachment.id}",
+        "id": str(attachment.id),
+        "filename": attachment.filename,
+        "author": user_of(base, author),
+        "created": jira_datetime(attachment.created_at),
+        "size": attachment.size,
+        "mimeType": attachment.mime_type,
+        "content": f"{base}{API}/attachment/content/{attachment.id}",
+    }
+
+
+def paged(
+    member: str, items: list[dict[str, Any]], *, start_at: int, max_results: int, total: int
+) -> dict[str, Any]:
+    """Jira's classic page envelope: ``{startAt, maxResults, total, <member>: [...]}``."""
+    return {"startAt": start_at, "maxResults": max_results, "total": total, member: items}
+
+
+def _linked_issue_json(base: str, issue: Issue) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "summary": issue.summary,
+        "status": _status_of(base, issue),
+        "issuetype": _issuetype_of(base, issue),
+    }
+    priority = catalog.by_id(catalog.PRIORITIES, issue.priority_id or 0)
+    fields["priority"] = priority_json(base, priority) if priority else None
+    return {
+        "id": str(issue.id),
+        "key": issue.key,
+        "self": issue_self(base, issue.id),
+        "fields": fields,
+    }
+
+
+def issue_link_json(base: str, link: LinkedIssue) -> dict[str, Any]:
+    """One entry of ``fields.issuelinks``: the other issue under its direction."""
+    link_type = catalog.by_id(catalog.LINK_TYPES, link.link_type_id) or catalog.LINK_TYPES[-1]
+    return {
+        "id": str(link.id),
+        "self": f"{base}{API}/issueLink/{link.id}",
+        "type": link_type_json(base, link_type),
+        link.direction: _linked_issue_json(base, link.other),
+    }
+
+
+def _status_of(base: str, issue: Issue) -> dict[str, Any]:
+    return status_json(base, catalog.by_id(catalog.STATUSES, issue.status_id) or catalog.OPEN)
+
+
+def _issuetype_of(base: str, issue: Issue) -> dict[str, Any]:
+    kind = catalog.by_id(catalog.ISSUE_TYPES, issue.issuetype_id) or catalog.DEFAULT_ISSUE_TYPE
+    return issuetype_json(base, kind)
+
+
+def changelog_json(base: str, histories: list[ChangeGroup]) -> dict[str, Any]:
+    """``expand=changelog``: every history with its items, oldest first."""
+    entries = [
+        {
+            "id": str(group.id),
+            "author": user_of(base, group.author),
+            "created": jira_datetime(group.created_at),
+            "items": [
+                {
+                    "field": item.field,
+                    "fieldtype": "jira",
+                    "from": item.from_value,
+                    "fromString": item.from_string,
+                    "to": item.to_value,
+                    "toString": item.to_string,
+                }
+                for item in group.items
+            ],
+        }
+        for group in histories
+    ]
+    return {"startAt": 0, "maxResults": len(entries), "total": len(entries), "histories": entries}
+
+
+def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> dict[str, Any]:
+    """The ``fields`` object of an issue, holding exactly the selected field ids."""
+    issue = bundle.issue
+    selected = set(fields)
+    out: dict[str, Any] = {}
+    if "summary" in selected:
+        out["summary"] = issue.summary
+    if "description" in selected:
+        out["description"] = issue.description
+    if "issuetype" in selected:
+        out["issuetype"] = _issuetype_of(base, issue)
+    if "project" in selected:
+        out["project"] = project_json(base, issue.project)
+    if "status" in selected:
+        out["status"] = _status_of(base, issue)
+    if "priority" in selected:
+        priority = catalog.by_id(catalog.PRIORITIES, issue.priority_id or 0)
+        out["priority"] = priority_json(base, priority) if priority else None
+    for name, user in (
+        ("assignee", issue.assignee),
+        ("reporter", issue.reporter),
+        ("creator", issue.creator),
+    ):
+        if name in selected:
+            out[name] = user_of(base, user)
+    if "created" in selected:
+        out["created"] = jira_datetime(issue.created_at)
+    if "updated" in selected:
+        out["updated"] = jira_datetime(issue.updated_at)
+    if "labels" in selected:
+        out["labels"] = [row.label for row in issue.labels]
+    if "resolution" in selected:
+        resolution = catalog.by_id(catalog.RESOLUTIONS, issue.resolution_id or 0)
+        out["resolution"] = resolution_json(base, resolution) if resolution else None
+    if "resolutiondate" in selected:
+        out["resolutiondate"] = _maybe_datetime(issue.resolved_at)
+    if "duedate" in selected:
+        out["duedate"] = jira_date(issue.due_date)
+    if "comment" in selected:
+        comments = [comment_json(base, c) for c in bundle.comments]
+        out["comment"] = paged(
+            "comments", comments, start_at=0, max_results=len(comments), total=len(comments)
+        )
+    if "worklog" in selected:
+        worklogs = [worklog_json(base, w) for w in bundle.worklogs]
+        out["worklog"] = paged(
+            "worklogs", worklogs, start_at=0, max_results=len(worklogs), total=len(worklogs)
+        )
+    if "issuelinks" in selected:
+        out["issuelinks"] = [issue_link_json(base, link) for link in bundle.links]
+    if "attachment" in selected:
+        out["attachment"] = [attachment_json(base, a, who) for a, who in bundle.attachments]
+    return out
+
+
+def issue_json(
+    base: str, bundle: IssueBundle, fields: Iterable[str], *, changelog: bool = False
+) -> dict[str, Any]:
+    """An issue (compat doc §5): ``id``, ``key``, ``self`` and the selected ``fields``."""
+    issue = bundle.issue
+    body: dict[str, Any] = {
+        "expand": ISSUE_EXPAND,
+        "id": str(issue.id),
+        "self": issue_self(base, issue.id),
+        "key": issue.key,
+        "fields": issue_fields_json(base, bundle, fields),
+    }
+    if changelog:
+        body["changelog"] = changelog_json(base, bundle.histories)
+    return body
+
+
+def transition_json(base: str, transition: Transition) -> dict[str, Any]:
+    """A transition: numeric-string ``id``, ``name`` and ``to`` (compat doc rule 10)."""
+    return {
+        "id": str(transition.id),
+        "name": transition.name,
+        "opsbarSequence": transition.opsbar_sequence,
+        "to": status_json(base, transition.target),
+        "hasScreen": False,
+        "isGlobal": False,
+        "isInitial": False,
+        "isAvailable": True,
+        "isConditional": False,
+        "isLooped": False,
     }

@@ -1,0 +1,56 @@
+"""What every route needs from a request: the database, the base URL, the acting user."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from jiraguard.auth.principal import Principal
+from jiraguard.jira.errors import ISSUE_NOT_FOUND, JiraError, not_found
+from jiraguard.store.db import Database
+from jiraguard.store.directory import user_by_key, user_by_name
+from jiraguard.store.issues import find_issue
+from jiraguard.store.models import Issue, User
+
+ADMIN_GROUP = "jira-administrators"
+
+
+def database(request: Request) -> Database:
+    """The shared database of the application."""
+    db: Database = request.app.state.services.db
+    return db
+
+
+def base_url(request: Request) -> str:
+    """The public URL ``self`` links start with (``server.base_url``)."""
+    base: str = request.app.state.base_url
+    return base
+
+
+def principal(request: Request) -> Principal:
+    """The authenticated principal (the middleware guarantees one under /rest/)."""
+    user: Principal = request.user
+    return user
+
+
+async def acting_user(session: AsyncSession, request: Request) -> User:
+    """The stored user the request runs as (author, reporter, changelog author)."""
+    who = principal(request)
+    user = await user_by_key(session, who.key) or await user_by_name(session, who.username)
+    if user is None:  # deleted between authentication and now
+        raise JiraError(401, ["You are not authenticated. Authentication required."])
+    return user
+
+
+def is_admin(request: Request, user: User) -> bool:
+    """Jira administrators: the ``admin`` flag, or membership of ``jira-administrators``."""
+    groups = {g.lower() for g in principal(request).groups} | {g.lower_name for g in user.groups}
+    return user.admin or ADMIN_GROUP in groups
+
+
+async def issue_or_404(session: AsyncSession, id_or_key: str) -> Issue:
+    """The issue named in the path (key or numeric id), or 404 "Issue Does Not Exist"."""
+    issue = await find_issue(session, id_or_key)
+    if issue is None:
+        raise not_found(ISSUE_NOT_FOUND)
+    return issue

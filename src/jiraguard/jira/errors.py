@@ -1,0 +1,74 @@
+"""Errors of the embedded Jira API, in Jira's envelope (shared/jira-rest-compat.md §6).
+
+A route raises :class:`JiraError` (or one of the helpers below) anywhere; one handler
+registered in ``app.py`` renders ``{"errorMessages": [...], "errors": {...}}`` with Jira's
+content type. 400 for validation, 403 for a missing permission, 404 for an unknown issue,
+project or comment, 413 for an oversized body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from jiraguard.responses import error_response
+
+log = logging.getLogger(__name__)
+
+
+class JiraError(Exception):
+    """An error answered in Jira's format."""
+
+    def __init__(
+        self,
+        status: int,
+        messages: Iterable[str] = (),
+        errors: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.messages = list(messages)
+        self.errors = dict(errors or {})
+        super().__init__("; ".join([*self.messages, *self.errors.values()]))
+
+    def response(self) -> Response:
+        """The error as a Starlette response."""
+        return error_response(self.status, self.messages, self.errors)
+
+
+def bad_request(message: str) -> JiraError:
+    """400 with one message in ``errorMessages``."""
+    return JiraError(400, [message])
+
+
+def field_errors(errors: Mapping[str, str]) -> JiraError:
+    """400 with per-field messages in ``errors`` (Jira's validation shape)."""
+    return JiraError(400, [], errors)
+
+
+def forbidden(message: str) -> JiraError:
+    """403 with one message: the user is known but not allowed."""
+    return JiraError(403, [message])
+
+
+def not_found(message: str) -> JiraError:
+    """404 with one message: an unknown issue, project, comment or user."""
+    return JiraError(404, [message])
+
+
+ISSUE_NOT_FOUND = "Issue Does Not Exist"
+
+
+async def handle_jira_error(request: Request, exc: Exception) -> Response:
+    """The Starlette exception handler for :class:`JiraError`."""
+    assert isinstance(exc, JiraError)
+    return exc.response()
+
+
+async def handle_data_error(request: Request, exc: Exception) -> Response:
+    """The database refused a value the routes let through (a NUL byte in a PostgreSQL text,
+    a number past a column's range): the client's input, so 400, never a 500."""
+    log.info("database refused a value: %s", type(exc).__name__)
+    return bad_request("The request contains a value that cannot be stored.").response()

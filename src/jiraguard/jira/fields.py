@@ -1,0 +1,144 @@
+"""Jira's system fields: the ``/field`` list and the ``fields=`` selection (compat doc §3, §4.4).
+
+``fields`` arrives repeated or as a comma list and may hold ``*all``, ``*navigable``,
+``*none`` and ``-name`` exclusions. ``jira`` (pycontribs) maps JQL names to field ids through
+``clauseNames``, so every searchable field lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from jiraguard.jira import catalog
+from jiraguard.jira.views import issuetype_json, priority_json
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    """A system field as ``/field`` lists it."""
+
+    id: str
+    name: str
+    schema_type: str
+    clause_names: tuple[str, ...] = ()
+    navigable: bool = True
+    orderable: bool = True
+    items: str | None = None
+
+    def json(self) -> dict[str, Any]:
+        """The ``/field`` entry (compat doc §5)."""
+        schema: dict[str, Any] = {"type": self.schema_type, "system": self.id}
+        if self.items:
+            schema["items"] = self.items
+        return {
+            "id": self.id,
+            "key": self.id,
+            "name": self.name,
+            "custom": False,
+            "orderable": self.orderable,
+            "navigable": self.navigable,
+            "searchable": bool(self.clause_names),
+            "clauseNames": list(self.clause_names),
+            "schema": schema,
+        }
+
+
+FIELDS = (
+    FieldDef("summary", "Summary", "string", ("summary",)),
+    FieldDef("description", "Description", "string", ("description",)),
+    FieldDef("issuetype", "Issue Type", "issuetype", ("issuetype", "type")),
+    FieldDef("project", "Project", "project", ("project",)),
+    FieldDef("status", "Status", "status", ("status",), orderable=False),
+    FieldDef("priority", "Priority", "priority", ("priority",)),
+    FieldDef("assignee", "Assignee", "user", ("assignee",)),
+    FieldDef("reporter", "Reporter", "user", ("reporter",)),
+    FieldDef("creator", "Creator", "user", ("creator",), orderable=False),
+    FieldDef("created", "Created", "datetime", ("created", "createdDate"), orderable=False),
+    FieldDef("updated", "Updated", "datetime", ("updated", "updatedDate"), orderable=False),
+    FieldDef("labels", "Labels", "array", ("labels",), items="string"),
+    FieldDef("resolution", "Resolution", "resolution", ("resolution",)),
+    FieldDef(
+        "resolutiondate",
+        "Resolved",
+        "datetime",
+        ("resolved", "resolutiondate"),
+        orderable=False,
+    ),
+    FieldDef("duedate", "Due Date", "date", ("due", "duedate")),
+    FieldDef("issuekey", "Key", "string", ("id", "issue", "issuekey", "key"), orderable=False),
+    FieldDef("comment", "Comment", "comments-page", ("comment",), navigable=False),
+    FieldDef("worklog", "Log Work", "array", (), navigable=False, items="worklog"),
+    FieldDef("issuelinks", "Linked Issues", "array", ("issuelinks",), items="issuelinks"),
+    FieldDef("attachment", "Attachment", "array", ("attachments",), items="attachment"),
+    FieldDef("text", "Text", "string", ("text",), navigable=False, orderable=False),
+)
+
+RENDERED = tuple(f.id for f in FIELDS if f.id not in ("issuekey", "text"))
+"""The fields an issue's JSON carries (``issuekey`` and ``text`` exist only for JQL)."""
+
+_NON_NAVIGABLE = frozenset(f.id for f in FIELDS if not f.navigable)
+ALL = frozenset(RENDERED)
+NAVIGABLE = ALL - _NON_NAVIGABLE
+
+
+def select_fields(requested: Iterable[str], default: str) -> frozenset[str]:
+    """The field ids to render for a ``fields`` parameter (``default`` when it is empty).
+
+    Unknown names are ignored, as Jira does; ``-name`` removes a field from the selection.
+    """
+    names = [name for name in requested if name] or [default]
+    chosen: set[str] = set()
+    for name in names:
+        if name in ("*all", "all"):
+            chosen |= ALL
+        elif name in ("*navigable", "navigable"):
+            chosen |= NAVIGABLE
+        elif name == "*none":
+            continue
+        elif not name.startswith("-") and name in ALL:
+            chosen.add(name)
+    if all(name.startswith("-") for name in names):
+        chosen |= ALL if default == "*all" else NAVIGABLE
+    for name in names:
+        if name.startswith("-"):
+            chosen.discard(name[1:])
+    return frozenset(chosen)
+
+
+CREATE_SCREEN = (
+    "summary",
+    "issuetype",
+    "project",
+    "description",
+    "priority",
+    "assignee",
+    "reporter",
+    "labels",
+    "duedate",
+)
+"""The fields ``POST /issue`` accepts, in createmeta order."""
+
+EDIT_SCREEN = tuple(f for f in CREATE_SCREEN if f != "project")
+"""The fields ``PUT /issue/{k}`` accepts (the project cannot change)."""
+
+
+def screen_field_json(base: str, field: str, *, creating: bool) -> dict[str, Any]:
+    """A field as createmeta and editmeta describe it (``required``, ``operations``…)."""
+    spec = next(f for f in FIELDS if f.id == field)
+    body: dict[str, Any] = {
+        "required": field in ("summary", "issuetype", "project")
+        if creating
+        else field == "summary",
+        "schema": spec.json()["schema"],
+        "name": spec.name,
+        "fieldId": field,
+        "hasDefaultValue": field in ("priority", "issuetype"),
+        "operations": ["set", "add", "remove"] if field == "labels" else ["set"],
+    }
+    if field == "priority":
+        body["allowedValues"] = [priority_json(base, p) for p in catalog.PRIORITIES]
+    if field == "issuetype":
+        body["allowedValues"] = [issuetype_json(base, t) for t in catalog.ISSUE_TYPES]
+    return body

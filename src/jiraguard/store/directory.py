@@ -1,0 +1,95 @@
+"""Searches in the user directory for the REST API: users by name, groups and members."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jiraguard.store.models import Group, User, user_groups
+
+
+async def user_by_name(session: AsyncSession, name: str) -> User | None:
+    """A user by name, case-insensitive (Jira user names are)."""
+    return await session.scalar(select(User).where(User.lower_name == name.lower()))
+
+
+async def user_by_key(session: AsyncSession, key: str) -> User | None:
+    """A user by Jira user key (``JIRAUSER10000``)."""
+    return await session.scalar(select(User).where(User.key == key))
+
+
+def _activity(include_active: bool, include_inactive: bool) -> ColumnElement[bool] | None:
+    if include_active and include_inactive:
+        return None
+    return User.active.is_(include_active)
+
+
+async def search_users(
+    session: AsyncSession,
+    text: str,
+    *,
+    start_at: int,
+    max_results: int,
+    include_active: bool,
+    include_inactive: bool,
+) -> Sequence[User]:
+    """Users whose name, display name or e-mail starts with ``text`` (case-insensitive).
+
+    ``.`` (or ``%``) matches everyone, as some clients use it to list all users.
+    """
+    if not (include_active or include_inactive):
+        return []
+    query = select(User).order_by(User.lower_name).offset(start_at).limit(max_results)
+    if text not in (".", "%", "*"):
+        prefix = _escape(text.lower()) + "%"
+        query = query.where(
+            or_(
+                User.lower_name.like(prefix, escape="\\"),
+                func.lower(User.display_name).like(prefix, escape="\\"),
+                func.lower(User.email).like(prefix, escape="\\"),
+            )
+        )
+    activity = _activity(include_active, include_inactive)
+    if activity is not None:
+        query = query.where(activity)
+    return (await session.scalars(query)).all()
+
+
+async def search_groups(session: AsyncSession, text: str) -> Sequence[Group]:
+    """Groups whose name contains ``text`` (case-insensitive), by name."""
+    query = select(Group).order_by(Group.lower_name)
+    if text:
+        query = query.where(Group.lower_name.like(f"%{_escape(text.lower())}%", escape="\\"))
+    return (await session.scalars(query)).all()
+
+
+async def group_by_name(session: AsyncSession, name: str) -> Group | None:
+    """A group by name, case-insensitive."""
+    return await session.scalar(select(Group).where(Group.lower_name == name.lower()))
+
+
+async def group_members(
+    session: AsyncSession,
+    group_id: int,
+    *,
+    start_at: int,
+    max_results: int,
+    include_inactive: bool,
+) -> tuple[int, Sequence[User]]:
+    """(total, one page of the group's members by name)."""
+    members = (
+        select(User)
+        .join(user_groups, user_groups.c.user_id == User.id)
+        .where(user_groups.c.group_id == group_id)
+    )
+    if not include_inactive:
+        members = members.where(User.active.is_(True))
+    total = await session.scalar(select(func.count()).select_from(members.subquery()))
+    page = members.order_by(User.lower_name).offset(start_at).limit(max_results)
+    return int(total or 0), (await session.scalars(page)).all()
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,189 @@
+"""Queries on issues: lookup, creation, deletion, and loading what an issue's JSON shows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jiraguard.store.attachments import attachments_of
+from jiraguard.store.ids import row_id
+from jiraguard.store.models import (
+    Attachment,
+    ChangeGroup,
+    ChangeItem,
+    Comment,
+    Issue,
+    IssueLabel,
+    IssueLink,
+    Project,
+    User,
+    Worklog,
+    utcnow,
+)
+from jiraguard.store.projects import next_issue_number
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed field, as Jira's changelog records it (ids and display strings)."""
+
+    field: str
+    from_value: str | None
+    from_string: str | None
+    to_value: str | None
+    to_string: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedIssue:
+    """One link of an issue, seen from that issue."""
+
+    id: int
+    link_type_id: int
+    direction: str
+    """``inwardIssue`` or ``outwardIssue``: the JSON member the other issue goes in."""
+    other: Issue
+
+
+@dataclass
+class IssueBundle:
+    """An issue with the related rows its JSON may show (only those that were asked for)."""
+
+    issue: Issue
+    comments: list[Comment] = field(default_factory=list)
+    worklogs: list[Worklog] = field(default_factory=list)
+    links: list[LinkedIssue] = field(default_factory=list)
+    attachments: list[tuple[Attachment, User | None]] = field(default_factory=list)
+    """Attachments (content not loaded) with their authors."""
+    histories: list[ChangeGroup] = field(default_factory=list)
+
+
+async def find_issue(session: AsyncSession, id_or_key: str) -> Issue | None:
+    """An issue by numeric id or by key (case-insensitive, as Jira accepts ``test-1``)."""
+    if id_or_key.isdigit():
+        ident = row_id(id_or_key)
+        return await session.get(Issue, ident) if ident is not None else None
+    return await session.scalar(select(Issue).where(Issue.key == id_or_key.upper()))
+
+
+async def insert_issue(session: AsyncSession, project: Project, issue: Issue) -> Issue:
+    """Give ``issue`` the project's next key and insert it (inside the caller's transaction)."""
+    number = await next_issue_number(session, project.id)
+    issue.project_id = project.id
+    issue.number = number
+    issue.key = f"{project.key}-{number}"
+    session.add(issue)
+    await session.flush()
+    return issue
+
+
+def set_labels(issue: Issue, labels: Iterable[str]) -> None:
+    """Make the issue's labels exactly ``labels``, touching only rows that change."""
+    wanted = list(dict.fromkeys(labels))
+    for row in [row for row in issue.labels if row.label not in wanted]:
+        issue.labels.remove(row)
+    present = {row.label for row in issue.labels}
+    issue.labels.extend(IssueLabel(label=label) for label in wanted if label not in present)
+
+
+async def record_changes(
+    session: AsyncSession,
+    issue: Issue,
+    author_id: int | None,
+    changes: Sequence[Change],
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Add one changelog entry for ``changes`` and bump the issue's ``updated``."""
+    moment = at or utcnow()
+    issue.updated_at = moment
+    if not changes:
+        return
+    group = ChangeGroup(issue_id=issue.id, author_id=author_id, created_at=moment)
+    group.items = [
+        ChangeItem(
+            field=c.field,
+            from_value=c.from_value,
+            from_string=c.from_string,
+            to_value=c.to_value,
+            to_string=c.to_string,
+        )
+        for c in changes
+    ]
+    session.add(group)
+
+
+async def delete_issue(session: AsyncSession, issue_id: int) -> None:
+    """Delete an issue; comments, worklogs, links, labels and history go by cascade."""
+    await session.execute(delete(Issue).where(Issue.id == issue_id))
+
+
+async def load_issues(session: AsyncSession, ids: Sequence[int]) -> list[Issue]:
+    """The issues with ``ids``, in that order (missing ones are skipped)."""
+    if not ids:
+        return []
+    rows = (await session.scalars(select(Issue).where(Issue.id.in_(ids)))).unique().all()
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def load_bundles(
+    session: AsyncSession, ids: Sequence[int], parts: Iterable[str]
+) -> list[IssueBundle]:
+    """Issues in the order of ``ids`` with the related rows named in ``parts``.
+
+    ``parts`` holds field ids (``comment``, ``worklog``, ``issuelinks``, ``attachment``) and
+    ``changelog``; each costs one query for the whole page, never one per issue.
+    """
+    wanted = set(parts)
+    bundles = [IssueBundle(issue) for issue in await load_issues(session, ids)]
+    by_id = {b.issue.id: b for b in bundles}
+    keys = list(by_id)
+    if not keys:
+        return bundles
+    if "comment" in wanted:
+        comments = select(Comment).where(Comment.issue_id.in_(keys)).order_by(Comment.id)
+        for comment in (await session.scalars(comments)).unique():
+            by_id[comment.issue_id].comments.append(comment)
+    if "worklog" in wanted:
+        worklogs = select(Worklog).where(Worklog.issue_id.in_(keys)).order_by(Worklog.id)
+        for worklog in (await session.scalars(worklogs)).unique():
+            by_id[worklog.issue_id].worklogs.append(worklog)
+    if "attachment" in wanted:
+        for attachment, author in await attachments_of(session, keys):
+            by_id[attachment.issue_id].attachments.append((attachment, author))
+    if "issuelinks" in wanted:
+        await _load_links(session, by_id)
+    if "changelog" in wanted:
+        groups = select(ChangeGroup).where(ChangeGroup.issue_id.in_(keys)).order_by(ChangeGroup.id)
+        for group in (await session.scalars(groups)).unique():
+            by_id[group.issue_id].histories.append(group)
+    return bundles
+
+
+async def _load_links(session: AsyncSession, by_id: dict[int, IssueBundle]) -> None:
+    keys = list(by_id)
+    query = (
+        select(IssueLink)
+        .where(or_(IssueLink.inward_issue_id.in_(keys), IssueLink.outward_issue_id.in_(keys)))
+        .order_by(IssueLink.id)
+    )
+    links = (await session.scalars(query)).all()
+    others = {i for link in links for i in (link.inward_issue_id, link.outward_issue_id)}
+    issues = {issue.id: issue for issue in await load_issues(session, sorted(others))}
+    seen: defaultdict[int, set[int]] = defaultdict(set)
+    for link in links:
+        for here, there, member in (
+            (link.inward_issue_id, link.outward_issue_id, "outwardIssue"),
+            (link.outward_issue_id, link.inward_issue_id, "inwardIssue"),
+        ):
+            if here in by_id and link.id not in seen[here] and there in issues:
+                seen[here].add(link.id)
+                by_id[here].links.append(
+                    LinkedIssue(link.id, link.link_type_id, member, issues[there])
+                )

@@ -1,0 +1,111 @@
+"""Fixtures for the embedded Jira API: an app on a real database, real users, real tokens."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from jiraguard.store.db import run_migrations
+from tests.conftest import Harness, HarnessFactory, bearer, jwt_provider
+from tests.support.idp import TestProvider
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated once per session, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "jiraguard.db"
+    run_migrations(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(migrated_sqlite: Path, tmp_path: Path) -> str:
+    """A fresh migrated SQLite database (a copy of the template: migrating costs ~0.2 s)."""
+    target = tmp_path / "jiraguard.db"
+    with sqlite3.connect(migrated_sqlite) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def tokens(idp: TestProvider) -> Callable[[str], dict[str, str]]:
+    """``tokens("alice")``: Authorization headers with a real JWT, minted once per user."""
+    minted: dict[str, dict[str, str]] = {}
+
+    def headers(account: str) -> dict[str, str]:
+        if account not in minted:
+            minted[account] = bearer(idp.jwt_token(account))
+        return minted[account]
+
+    return headers
+
+
+@dataclass
+class JiraApi:
+    """The app plus helpers that act as one of the test users."""
+
+    harness: Harness
+    tokens: Callable[[str], dict[str, str]]
+
+    async def call(self, method: str, path: str, user: str = "alice", **kw: Any) -> httpx.Response:
+        headers = {**self.tokens(user), **kw.pop("headers", {})}
+        return await self.harness.client.request(
+            method, f"/rest/api/2{path}", headers=headers, **kw
+        )
+
+    async def project(self, key: str = "TEST", name: str = "Test project") -> dict[str, Any]:
+        response = await self.call("POST", "/project", json={"key": key, "name": name})
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def issue(self, summary: str, project: str = "TEST", **fields: Any) -> dict[str, Any]:
+        body = {"fields": {"project": {"key": project}, "issuetype": {"name": "Task"}}}
+        body["fields"].update(summary=summary, **fields)
+        response = await self.call("POST", "/issue", json=body)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+
+async def build_api(
+    harness: HarnessFactory,
+    idp: TestProvider,
+    tokens: Callable[[str], dict[str, str]],
+    url: str | None = None,
+    **sections: dict[str, Any],
+) -> JiraApi:
+    """An app with alice (admin), bob (in jira-administrators), carol and dave (plain)."""
+    made = await harness(providers=[jwt_provider(idp)], url=url, **sections)
+    await made.add_user("alice", display_name="Alice A", admin=True, groups=["jira-users"])
+    await made.add_user("bob", display_name="Bob B", groups=["jira-users", "jira-administrators"])
+    await made.add_user("carol", display_name="Carol C", groups=["jira-users", "developers"])
+    await made.add_user("dave", display_name="Dave D")
+    return JiraApi(made, tokens)
+
+
+@pytest.fixture
+async def api(
+    harness: HarnessFactory, idp: TestProvider, tokens: Callable[[str], dict[str, str]]
+) -> JiraApi:
+    """The API on SQLite with the four users."""
+    return await build_api(harness, idp, tokens)
+
+
+@pytest.fixture
+async def api_db(
+    harness: HarnessFactory,
+    idp: TestProvider,
+    tokens: Callable[[str], dict[str, str]],
+    database_url: str,
+) -> JiraApi:
+    """The API on each database (SQLite and PostgreSQL) with the four users."""
+    return await build_api(harness, idp, tokens, url=database_url)

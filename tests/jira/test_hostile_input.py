@@ -1,0 +1,153 @@
+"""Input that used to reach the database driver raw: huge numbers, non-ASCII digits and NUL
+bytes get 400/404 in Jira's format on both databases, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.jira.conftest import JiraApi
+
+pytestmark = [pytest.mark.anyio, pytest.mark.idp]
+
+HUGE = "9" * 30
+
+
+async def test_huge_and_unicode_numbers(api_db: JiraApi) -> None:
+    await api_db.project()
+    await api_db.issue("x")
+    for path in (
+        f"/issue/{HUGE}",
+        f"/issue/TEST-{HUGE}",
+        f"/issue/TEST-1/comment/{HUGE}",
+        f"/issue/TEST-1/worklog/{HUGE}",
+        f"/project/{HUGE}",
+        f"/attachment/{HUGE}",
+        f"/attachment/content/{HUGE}",
+        f"/issueLink/{HUGE}",
+        f"/issue/createmeta/{HUGE}/issuetypes",
+        "/issue/²",
+        "/issue/TEST-1/comment/²",
+    ):
+        response = await api_db.call("GET", path)
+        assert response.status_code == 404, path
+        assert response.json()["errorMessages"], path
+    for path in (f"/issue/TEST-1/comment?startAt={HUGE}", f"/search?startAt={HUGE}"):
+        response = await api_db.call("GET", path)
+        assert response.status_code == 200, path
+    for path in ("/issue/TEST-1/comment?startAt=²", "/search?maxResults=٣"):
+        assert (await api_db.call("GET", path)).status_code == 400, path
+    for body in (
+        {"timeSpentSeconds": HUGE},
+        {"timeSpent": f"{HUGE}w"},
+        {"timeSpent": "9" * 400 + "h"},
+        {"timeSpent": "٣h"},
+    ):
+        response = await api_db.call("POST", "/issue/TEST-1/worklog", json=body)
+        assert response.status_code == 400, body
+    created = await api_db.call(
+        "POST",
+        "/issue",
+        json={"fields": {"project": {"id": HUGE}, "issuetype": {"id": "²"}, "summary": "s"}},
+    )
+    assert created.status_code == 400
+    assert set(created.json()["errors"]) == {"project", "issuetype"}
+
+
+async def test_nul_bytes(api_db: JiraApi) -> None:
+    """SQLite stores NUL; PostgreSQL text cannot hold it, so there it is a 400 (not a 500)."""
+    await api_db.project()
+    await api_db.issue("x")
+    postgres = api_db.harness.services.db.dialect == "postgresql"
+    for method, path, body, on_sqlite in (
+        ("POST", "/issue/TEST-1/comment", {"body": "a\u0000b"}, 201),
+        ("PUT", "/issue/TEST-1", {"fields": {"summary": "a\u0000b"}}, 204),
+        ("GET", "/user/search?username=a%00", None, 200),
+        ("GET", "/issue/TEST%00", None, 404),
+        ("GET", "/user?username=%00", None, 404),
+    ):
+        response = await api_db.call(method, path, json=body)
+        assert response.status_code == (400 if postgres else on_sqlite), path
+        if response.status_code >= 400:
+            assert response.json()["errorMessages"], path
+
+
+WRITES = (
+    ("POST", "/project"),
+    ("PUT", "/project/TEST"),
+    ("POST", "/issue"),
+    ("POST", "/issue/bulk"),
+    ("PUT", "/issue/TEST-1"),
+    ("PUT", "/issue/TEST-1/assignee"),
+    ("POST", "/issue/TEST-1/comment"),
+    ("PUT", "/issue/TEST-1/comment/1"),
+    ("POST", "/issue/TEST-1/transitions"),
+    ("POST", "/issue/TEST-1/worklog"),
+    ("PUT", "/issue/TEST-1/worklog/1"),
+    ("POST", "/issueLink"),
+    ("POST", "/search"),
+)
+GARBAGE: tuple[object, ...] = (
+    None,
+    [],
+    "text",
+    7,
+    True,
+    {"fields": []},
+    {"fields": {"summary": {}, "labels": "x", "priority": [], "assignee": 3, "duedate": 5}},
+    {"fields": {"project": [], "issuetype": "Bug", "summary": "s"}},
+    {"update": {"labels": [{"add": None}, {"set": 1}, "x", {}]}},
+    {"update": {"comment": [{"add": "text"}, {"remove": {}}]}},
+    {"update": []},
+    {"transition": "5"},
+    {"transition": {"id": []}},
+    {"transition": {"id": "5"}, "fields": {"resolution": "Fixed"}},
+    {"body": {"nested": True}},
+    {"name": ["alice"]},
+    {"key": 5, "name": 5, "lead": [], "description": {}},
+    {"timeSpent": 90, "started": 5, "comment": []},
+    {"type": "Blocks", "inwardIssue": "TEST-1", "outwardIssue": {"key": []}},
+    {"jql": None, "startAt": "x", "fields": {}, "expand": 3},
+    {"a": [[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]},
+)
+
+
+async def test_no_write_endpoint_answers_500(api: JiraApi) -> None:
+    """Every write endpoint answers garbage with a 2xx or a Jira-format 4xx."""
+    await api.project()
+    await api.issue("x")
+    await api.call("POST", "/issue/TEST-1/comment", json={"body": "c"})
+    await api.call("POST", "/issue/TEST-1/worklog", json={"timeSpent": "1h"})
+    for method, path in WRITES:
+        for body in GARBAGE:
+            response = await api.call(method, path, json=body)
+            assert response.status_code < 500, (method, path, body, response.text)
+            if response.status_code >= 400:
+                assert set(response.json()) == {"errorMessages", "errors"}, (method, path, body)
+    for content in (
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the parser's recursion limit
+        b'{"startAt": ' + b"1" * 5000 + b"}",  # past Python's int-digits limit
+        b'{"startAt": 1e999, "maxResults": NaN}',
+    ):
+        response = await api.call("POST", "/search", content=content)
+        assert response.status_code == 400, content[:20]
+        assert response.json()["errorMessages"]
+
+
+async def test_lone_surrogates(api_db: JiraApi) -> None:
+    r"""JSON's ``"\ud800"`` is valid syntax but not Unicode: 400 before any driver sees it."""
+    await api_db.project()
+    await api_db.issue("x")
+    for path, content in (
+        ("/issue/TEST-1/comment", b'{"body": "a\\ud800b"}'),
+        ("/issue", b'{"fields": {"summary": "ok"}, "\\udfff": 1}'),
+        ("/search", b'{"jql": "summary ~ \\"\\ud800\\""}'),
+    ):
+        response = await api_db.call("POST", path, content=content)
+        assert response.status_code == 400, path
+        assert response.json()["errorMessages"] == [
+            "The request body contains an unpaired surrogate (invalid Unicode)."
+        ]
+    # invalid UTF-8 in URLs is decoded with U+FFFD replacements: an ordinary miss
+    found = await api_db.call("GET", "/user/search?username=%ED%A0%80")
+    assert (found.status_code, found.json()) == (200, [])
+    assert (await api_db.call("GET", "/issue/%ED%A0%80")).status_code == 404
