@@ -68,7 +68,7 @@ async def test_client_credentials_token_has_no_user(
     token = idp.client_credentials_token(*SERVICE_CLIENT)
     response = await h.client.get("/rest/api/2/myself", headers=bearer(token))
     assert response.status_code == 401
-    assert "no username" in response.json()["errorMessages"][0]
+    assert "not mapped to a Jira user" in response.json()["errorMessages"][0]
 
 
 async def test_wrong_client_secret_is_503_not_401(

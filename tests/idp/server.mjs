@@ -34,7 +34,8 @@ import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.j
 
 const USER_TOKEN_GRANT = 'urn:jiraguard:test:user-token';
 const RESOURCE_SCOPE = 'openid profile email jira:read jira:write';
-const EXTRA_CLAIMS = ['preferred_username', 'email', 'name', 'groups'];
+// Every account claim goes into the token, except the ones the provider itself sets.
+const RESERVED_CLAIMS = new Set(['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'azp']);
 
 const DEFAULT_CLIENTS = [
   {
@@ -133,7 +134,7 @@ const provider = new Provider(config.issuer, {
     }
     const claims = accountClaims(token.accountId);
     return Object.fromEntries(
-      EXTRA_CLAIMS.filter((name) => claims[name] !== undefined).map((name) => [name, claims[name]]),
+      Object.entries(claims).filter(([name, value]) => !RESERVED_CLAIMS.has(name) && value !== undefined),
     );
   },
   features: {

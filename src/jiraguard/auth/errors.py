@@ -10,6 +10,7 @@ handler (:func:`AuthError.response`) renders them all in Jira's error format::
     ├── InvalidToken                  401 invalid_token   ("the token is bad")
     ├── InsufficientScope             403 insufficient_scope
     ├── Forbidden                     403 (known user, not allowed)
+    ├── RateLimited                   429, with Retry-After and RateLimit-* headers
     └── Unavailable                   503 ("we could not check")
         └── ProviderUnavailable       503, the identity provider failed us
 
@@ -122,6 +123,22 @@ class Forbidden(AuthError):
 
     def challenge(self, realm: str) -> None:
         return None
+
+
+class RateLimited(AuthError):
+    """Too many requests for a user, client or token (429)."""
+
+    status_code = 429
+
+    def __init__(self, description: str, headers: dict[str, str]) -> None:
+        super().__init__(description)
+        self.headers = headers
+
+    def challenge(self, realm: str) -> None:
+        return None
+
+    def response(self, realm: str) -> Response:
+        return error_response(self.status_code, self.messages(), headers=self.headers)
 
 
 class Unavailable(AuthError):

@@ -1,22 +1,32 @@
 """Step 3 of the request path: from what a provider vouched for to a Jira user.
 
-The username is read at the provider's ``username_attribute`` — a dotted path into the claims
-or the provider's JSON answer, with fallbacks tried in order — and looked up in the user
-directory (case-insensitively, as Jira does). An unknown or disabled user is an invalid token,
-unless ``create_users`` lets jiraguard create the user from the claims.
+* The **username** is read at the provider's ``username_attribute`` — dotted paths into the
+  claims or the provider's JSON answer, tried in order — then transformed (``lowercase``,
+  ``strip_domain``) and matched against ``username_pattern`` when one is set. The user is
+  looked up by name (case-insensitively, as Jira does) or by e-mail address (``lookup``); an
+  e-mail that matches several users is refused, never guessed.
+* **Groups** come from ``groups_attribute`` (a list, or a space- or comma-separated string),
+  mapped through ``group_mapping``; they count for decisions, and with ``sync_user`` they are
+  written to the user's membership together with the display name and e-mail.
+* A token with **no user** (client credentials: no username, or ``sub`` is the client id) is
+  mapped to the service user ``client_users`` names for its client; other clients are refused.
+* An unknown user is refused, or created from the claims when ``create_users`` is on.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jiraguard.auth.errors import InvalidToken
 from jiraguard.auth.principal import Principal
 from jiraguard.auth.validators.base import ValidatedToken
+from jiraguard.settings import ProviderSettings
 from jiraguard.store.users import UserDirectory, UserExists, UserRecord
 
 _CLIENT_ID_CLAIMS = ("client_id", "azp", "cid", "appid")
+_SEPARATORS = re.compile(r"[\s,]+")
 
 
 def claim_at(claims: Mapping[str, Any], path: str) -> Any:
@@ -47,6 +57,18 @@ def username_from(claims: Mapping[str, Any], attributes: Iterable[str]) -> str |
     return None
 
 
+def groups_from(claims: Mapping[str, Any], attributes: Iterable[str]) -> list[str]:
+    """Group names at ``attributes``: JSON arrays of strings, or space/comma-separated strings."""
+    found: list[str] = []
+    for attribute in attributes:
+        value = claim_at(claims, attribute)
+        if isinstance(value, str):
+            found.extend(g for g in _SEPARATORS.split(value) if g)
+        elif isinstance(value, list):
+            found.extend(g for g in value if isinstance(g, str) and g)
+    return list(dict.fromkeys(found))
+
+
 def scopes_from(claims: Mapping[str, Any]) -> frozenset[str]:
     """Scopes from ``scope`` (RFC 8693 §4.2, space-separated) or ``scp`` (string or list)."""
     for name in ("scope", "scp"):
@@ -66,38 +88,157 @@ def client_id_from(claims: Mapping[str, Any]) -> str | None:
     return None
 
 
+class UsernameRule:
+    """How one provider's claims become a username (attributes, transforms, pattern)."""
+
+    def __init__(self, provider: ProviderSettings) -> None:
+        self.attributes = provider.username_attribute
+        self.transforms = provider.username_transforms
+        self.pattern = re.compile(provider.username_pattern) if provider.username_pattern else None
+
+    def apply(self, claims: Mapping[str, Any]) -> str | None:
+        value = username_from(claims, self.attributes)
+        if value is None:
+            return None
+        for transform in self.transforms:
+            if transform == "lowercase":
+                value = value.lower()
+            elif transform == "strip_domain":
+                value = value.partition("@")[0]
+        if self.pattern is not None:
+            match = self.pattern.fullmatch(value)
+            if match is None:
+                raise InvalidToken("The token's username does not have the expected form")
+            if "username" in self.pattern.groupindex:
+                value = match.group("username")
+            elif self.pattern.groups:
+                value = match.group(1)
+        return value or None
+
+
+def jira_groups(provider: ProviderSettings, groups: Iterable[str]) -> list[str]:
+    """Provider groups as Jira groups: mapped ones renamed, others kept only on passthrough."""
+    result: list[str] = []
+    for group in groups:
+        mapped = provider.group_mapping.get(group)
+        if mapped is not None:
+            result.append(mapped)
+        elif provider.group_passthrough:
+            result.append(group)
+    return list(dict.fromkeys(result))
+
+
+def _from_claims(username: str, claims: Mapping[str, Any]) -> UserRecord:
+    name, email = claims.get("name"), claims.get("email")
+    return UserRecord(
+        id=0,
+        name=username,
+        key=username,
+        display_name=name if isinstance(name, str) and name else username,
+        email=email if isinstance(email, str) else "",
+        active=True,
+        admin=False,
+        groups=frozenset(),
+    )
+
+
 class IdentityMapper:
     """Maps validated tokens to principals through the user directory."""
 
-    def __init__(self, users: UserDirectory, *, create_users: bool) -> None:
+    def __init__(
+        self, users: UserDirectory, *, create_users: bool, directory_optional: bool = False
+    ) -> None:
         self.users = users
         self.create_users = create_users
+        self.directory_optional = directory_optional
+        """Gateway mode: a user missing from the directory is built from the claims alone and
+        the upstream Jira decides whether it exists."""
+        self._rules: dict[str, UsernameRule] = {}
+
+    def _rule(self, provider: ProviderSettings) -> UsernameRule:
+        rule = self._rules.get(provider.name)
+        if rule is None:
+            rule = self._rules[provider.name] = UsernameRule(provider)
+        return rule
 
     async def principal(self, validated: ValidatedToken) -> Principal:
-        provider = validated.provider
-        username = username_from(validated.claims, provider.username_attribute)
-        if username is None:
+        provider, claims = validated.provider, validated.claims
+        client_id = client_id_from(claims)
+        username = self._rule(provider).apply(claims)
+        if client_id is not None and (username is None or claims.get("sub") == client_id):
+            user = await self._service_user(provider, client_id)
+        elif username is None:
             attributes = ", ".join(provider.username_attribute)
             raise InvalidToken(f"The token carries no username (looked for {attributes})")
-        user = await self.users.get(username)
-        if user is None and self.create_users:
-            user = await self._create(username, validated.claims)
-        if user is None:
-            raise InvalidToken(f"No Jira user is named {username}")
+        else:
+            user = await self._user(provider, username, claims)
         if not user.active:
             raise InvalidToken(f"The Jira user {user.name} is disabled")
+        groups = user.groups
+        if provider.groups_attribute:
+            token_groups = jira_groups(provider, groups_from(claims, provider.groups_attribute))
+            if provider.sync_user:
+                user = await self._sync(provider, user, claims, token_groups)
+                groups = user.groups
+            else:
+                groups = groups | frozenset(token_groups)
         return Principal(
             username=user.name,
             key=user.key,
             display_name=user.display_name,
             email=user.email,
-            groups=user.groups,
-            scopes=scopes_from(validated.claims),
+            groups=groups,
+            scopes=scopes_from(claims),
             method=validated.method,
             provider=provider.name,
-            client_id=client_id_from(validated.claims),
+            client_id=client_id,
             expires_at=validated.expires_at,
         )
+
+    async def _service_user(self, provider: ProviderSettings, client_id: str) -> UserRecord:
+        name = provider.client_users.get(client_id)
+        if name is None:
+            raise InvalidToken(f"The client {client_id} is not mapped to a Jira user")
+        user = await self.users.get(name)
+        if user is None:
+            raise InvalidToken(f"The service user {name} of client {client_id} does not exist")
+        return user
+
+    async def _user(
+        self, provider: ProviderSettings, username: str, claims: Mapping[str, Any]
+    ) -> UserRecord:
+        if provider.lookup == "email":
+            matches = await self.users.find_by_email(username)
+            if len(matches) > 1:
+                raise InvalidToken("The token's e-mail address matches several Jira users")
+            user = matches[0] if matches else None
+        else:
+            user = await self.users.get(username)
+        if user is None and self.create_users:
+            user = await self._create(username, claims)
+        if user is None and self.directory_optional:
+            user = _from_claims(username, claims)
+        if user is None:
+            raise InvalidToken(f"No Jira user is named {username}")
+        return user
+
+    async def _sync(
+        self,
+        provider: ProviderSettings,
+        user: UserRecord,
+        claims: Mapping[str, Any],
+        groups: list[str],
+    ) -> UserRecord:
+        name, email = claims.get("name"), claims.get("email")
+        managed = set(provider.group_mapping.values())
+        synced = await self.users.sync(
+            user.name,
+            display_name=name if isinstance(name, str) and name else None,
+            email=email if isinstance(email, str) else None,
+            groups=groups,
+            managed=managed,
+        )
+        return synced or user
 
     async def _create(self, username: str, claims: Mapping[str, Any]) -> UserRecord | None:
         name = claims.get("name")

@@ -92,6 +92,45 @@ class UserDirectory:
         except IntegrityError as exc:
             raise UserExists(name) from exc
 
+    async def find_by_email(self, email: str) -> Sequence[UserRecord]:
+        """Every user with this e-mail address (case-insensitive); callers refuse ambiguity."""
+        async with self.db.session() as session:
+            users = await session.scalars(
+                select(User).where(func.lower(User.email) == email.lower()).limit(2)
+            )
+            return [UserRecord.of(u) for u in users]
+
+    async def sync(
+        self,
+        name: str,
+        *,
+        display_name: str | None,
+        email: str | None,
+        groups: Iterable[str],
+        managed: Iterable[str],
+    ) -> UserRecord | None:
+        """Bring a user in line with a provider's claims: profile, and membership of the
+        ``managed`` groups (added when in ``groups``, removed when not); other groups stay."""
+        wanted = {g.lower(): g for g in groups}
+        managed_lower = {g.lower() for g in managed} | set(wanted)
+        async with self.db.transaction() as session:
+            user = await _by_name(session, name)
+            if user is None:
+                return None
+            if display_name and user.display_name != display_name:
+                user.display_name = display_name
+            if email is not None and user.email != email:
+                user.email = email
+            kept = [g for g in user.groups if g.lower_name not in managed_lower]
+            present = {g.lower_name for g in user.groups}
+            added_groups = [g for g in user.groups if g.lower_name in wanted]
+            for lower, group_name in wanted.items():
+                if lower not in present:
+                    added_groups.append(await _group(session, group_name))
+            user.groups = kept + added_groups
+            await session.flush()
+            return UserRecord.of(user)
+
     async def set_active(self, name: str, active: bool) -> bool:
         """Enable or disable a user; False when there is no such user."""
         async with self.db.transaction() as session:

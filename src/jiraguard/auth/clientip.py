@@ -1,0 +1,57 @@
+"""The client's address: the socket peer, or ``X-Forwarded-For`` behind a trusted proxy.
+
+``X-Forwarded-For`` is believed only when the immediate peer is a configured trusted proxy.
+The client is then the right-most address in the header that is not itself a trusted proxy
+(every proxy appends the address it saw; anything left of a trusted hop may be forged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from starlette.types import Scope
+
+from jiraguard.settings import Network
+
+Address = IPv4Address | IPv6Address
+
+
+def _parse(value: str) -> Address | None:
+    try:
+        return ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+class ClientAddress:
+    """Resolves a request's client address according to the trusted proxies."""
+
+    def __init__(self, trusted_proxies: Sequence[Network]) -> None:
+        self.trusted = tuple(trusted_proxies)
+
+    def _is_trusted(self, address: Address) -> bool:
+        return any(address in network for network in self.trusted)
+
+    def of(self, scope: Scope) -> str | None:
+        peer = scope.get("client")
+        if not peer:
+            return None
+        if not self.trusted:
+            return str(peer[0])
+        address = _parse(peer[0])
+        if address is None or not self._is_trusted(address):
+            return str(peer[0])
+        hops = [
+            value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name == b"x-forwarded-for"
+        ]
+        for hop in reversed(",".join(hops).split(",")):
+            parsed = _parse(hop)
+            if parsed is None:
+                break  # a garbled hop: trust nothing further left
+            if not self._is_trusted(parsed):
+                return str(parsed)
+            address = parsed
+        return str(address)

@@ -1,0 +1,195 @@
+"""Step 4 of the request path: may this principal do this request?
+
+Three questions, each answered from configuration compiled once at start:
+
+* **Basic authentication**: blocked by default; exceptions by user, group, path glob or client
+  network; a report-only mode lets it through but logs and counts what would be blocked.
+* **Access rules**: an ordered list; the first rule whose conditions match decides (see
+  :class:`~jiraguard.settings.Rule`). No match: ``auth.default_policy``.
+* **Rate limits**: per user, per client, per token, and per rule.
+
+A refusal of a known, authenticated user is 403 (``insufficient_scope`` when a scope is what is
+missing), never 401 and never 400; too many requests is 429.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from ipaddress import ip_address
+
+from jiraguard.auth.errors import Forbidden, InsufficientScope, RateLimited
+from jiraguard.auth.principal import Principal
+from jiraguard.auth.ratelimit import RateLimiter, headers
+from jiraguard.settings import AuthSettings, Network, RateLimits, Rule, parse_rate
+
+log = logging.getLogger("jiraguard.policy")
+
+_FORBIDDEN = "You do not have the permission to use this resource."
+
+
+class BasicVerdict(enum.Enum):
+    ALLOW = "allow"
+    """Not blocked, or an exception applies before we know the user's groups."""
+    BLOCK = "block"
+    """Blocked and no exception can apply: refuse without checking the password."""
+    CHECK_GROUPS = "check_groups"
+    """Blocked unless the authenticated user is in an exception group."""
+    REPORT = "report"
+    """Blocked in report-only mode: let it through, count and log it."""
+
+
+def _in_networks(address: str | None, networks: Sequence[Network]) -> bool:
+    if address is None or not networks:
+        return False
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
+
+
+def _globs_match(path: str, globs: Sequence[str]) -> bool:
+    return any(fnmatchcase(path, glob) for glob in globs)
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledRule:
+    rule: Rule
+    methods: frozenset[str]
+    groups: frozenset[str]
+    limit: tuple[int, float] | None
+
+    def matches(self, method: str, path: str, address: str | None, groups: frozenset[str]) -> bool:
+        rule = self.rule
+        if self.methods and method not in self.methods:
+            return False
+        if rule.paths and not _globs_match(path, rule.paths):
+            return False
+        if rule.networks and not _in_networks(address, rule.networks):
+            return False
+        return not self.groups or not self.groups.isdisjoint(groups)
+
+
+class Policy:
+    """The compiled access policy of one configuration."""
+
+    def __init__(
+        self, auth: AuthSettings, rules: Sequence[Rule], limits: RateLimits, limiter: RateLimiter
+    ) -> None:
+        self.auth = auth
+        self.exceptions = auth.basic_exceptions
+        self._exception_users = frozenset(u.lower() for u in self.exceptions.users)
+        self._exception_groups = frozenset(self.exceptions.groups)
+        self.rules = [
+            _CompiledRule(
+                rule,
+                frozenset(rule.methods),
+                frozenset(rule.groups),
+                parse_rate(rule.rate_limit) if rule.rate_limit else None,
+            )
+            for rule in rules
+        ]
+        self.public_rules = any(r.rule.action == "public" for r in self.rules)
+        self.limiter = limiter
+        self._limits = [
+            (kind, parse_rate(value))
+            for kind, value in (
+                ("user", limits.per_user),
+                ("client", limits.per_client),
+                ("token", limits.per_token),
+            )
+            if value
+        ]
+        self.basic_reported: Counter[str] = Counter()
+        """Basic requests let through by report-only mode, by user name."""
+
+    # Basic authentication ---------------------------------------------------------------
+
+    def basic(self, username: str, path: str, address: str | None) -> BasicVerdict:
+        if not self.auth.block_basic:
+            return BasicVerdict.ALLOW
+        exceptions = self.exceptions
+        if (
+            username.lower() in self._exception_users
+            or _globs_match(path, exceptions.paths)
+            or _in_networks(address, exceptions.networks)
+        ):
+            return BasicVerdict.ALLOW
+        if self._exception_groups:
+            return BasicVerdict.CHECK_GROUPS
+        return BasicVerdict.REPORT if self.auth.basic_report_only else BasicVerdict.BLOCK
+
+    def basic_group_exempt(self, principal: Principal) -> bool:
+        return not self._exception_groups.isdisjoint(principal.groups)
+
+    def report_basic(self, username: str, method: str, path: str) -> None:
+        self.basic_reported[username] += 1
+        log.warning(
+            "report-only: Basic authentication by %s for %s %s would have been blocked",
+            username,
+            method,
+            path,
+        )
+
+    # Access rules ------------------------------------------------------------------------
+
+    def is_public(self, method: str, path: str, address: str | None) -> bool:
+        """Whether the first matching rule for this anonymous request is a public one."""
+        for compiled in self.rules:
+            if compiled.rule.action == "public":
+                if compiled.matches(method, path, address, frozenset()):
+                    return True
+            elif not compiled.groups and compiled.matches(method, path, address, frozenset()):
+                return False  # an earlier non-public rule matches every caller here
+        return False
+
+    def authorize(
+        self, principal: Principal, method: str, path: str, address: str | None
+    ) -> _CompiledRule | None:
+        """The rule that admits the request (None: admitted by default); raises on refusal."""
+        for compiled in self.rules:
+            if not compiled.matches(method, path, address, principal.groups):
+                continue
+            rule = compiled.rule
+            if rule.action == "deny":
+                raise Forbidden(_FORBIDDEN)
+            if rule.action == "public":
+                return compiled
+            if rule.deny_groups and not principal.groups.isdisjoint(rule.deny_groups):
+                raise Forbidden(_FORBIDDEN)
+            if rule.require_groups and principal.groups.isdisjoint(rule.require_groups):
+                raise Forbidden(_FORBIDDEN)
+            missing = [s for s in rule.require_scopes if s not in principal.scopes]
+            if missing:
+                raise InsufficientScope(
+                    f"The token lacks the scope {' '.join(missing)}", " ".join(rule.require_scopes)
+                )
+            return compiled
+        if self.auth.default_policy == "deny":
+            raise Forbidden(_FORBIDDEN)
+        return None
+
+    # Rate limits -------------------------------------------------------------------------
+
+    async def limit(self, principal: Principal, rule: _CompiledRule | None) -> None:
+        """Count the request against every applicable bucket; 429 when one is empty."""
+        checks: list[tuple[str, tuple[int, float]]] = []
+        for kind, rate in self._limits:
+            key = {
+                "user": principal.key,
+                "client": principal.client_id,
+                "token": principal.fingerprint or principal.token_id,
+            }[kind]
+            if key is not None:
+                checks.append((f"{kind}:{key}", rate))
+        if rule is not None and rule.limit is not None:
+            checks.append((f"rule:{rule.rule.name}:{principal.key}", rule.limit))
+        for key, (count, period) in checks:
+            verdict = await self.limiter.hit(key, count, period)
+            if not verdict.allowed:
+                raise RateLimited("Rate limit exceeded. Try again later.", headers(verdict))
