@@ -227,3 +227,50 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PersonalToken(Base):
+    """A personal access token. Only the SHA-256 of the token is kept, never the token."""
+
+    __tablename__ = "personal_tokens"
+    __table_args__ = (Index("ix_personal_tokens_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """Hex SHA-256 of the whole token (prefix included)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_accessed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class AuditEvent(Base):
+    """One audit record: an authentication decision (``auth``) or a change (``token``,
+    ``config``). Carries a token's fingerprint at most, never a token."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_username_at", "username", "at"),
+        Index("ix_audit_events_allowed_at", "allowed", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16), default="auth")
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(1024), default="")
+    method: Mapped[str] = mapped_column(String(16), default="")
+    path: Mapped[str] = mapped_column(String(2048), default="")
+    client_ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    username: Mapped[str | None] = mapped_column(String(255), default=None)
+    provider: Mapped[str | None] = mapped_column(String(64), default=None)
+    auth_method: Mapped[str | None] = mapped_column(String(32), default=None)
+    client_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    token_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    fingerprint: Mapped[str | None] = mapped_column(String(16), default=None)

@@ -1,0 +1,86 @@
+"""What the admin routes share: the caller, the administrator check, JSON bodies, errors."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from jiraguard.auth.pat import Origin
+from jiraguard.auth.principal import Principal
+from jiraguard.responses import error_response
+
+if TYPE_CHECKING:
+    from jiraguard.app import Services
+
+ADMIN_GROUP = "jira-administrators"
+
+
+class AdminError(Exception):
+    """An error answered in Jira's format (``{"errorMessages": [...], "errors": {...}}``)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def response(self) -> Response:
+        return error_response(self.status, [self.message])
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def caller(request: Request) -> Principal:
+    """The authenticated principal (the middleware guarantees one on ``/rest/``)."""
+    user: Principal = request.user
+    return user
+
+
+async def is_admin(request: Request) -> bool:
+    """Jira administrators: the user's ``admin`` flag, or membership of jira-administrators."""
+    who = caller(request)
+    if ADMIN_GROUP in {g.lower() for g in who.groups}:
+        return True
+    record = await services(request).users.get(who.username)
+    return record is not None and (record.admin or ADMIN_GROUP in record.groups)
+
+
+async def require_admin(request: Request) -> None:
+    if not await is_admin(request):
+        raise AdminError(403, "You must be a Jira administrator to do this.")
+
+
+def origin(request: Request) -> Origin:
+    """The request as the origin of a change, for its audit record."""
+    who = caller(request)
+    return Origin(
+        method=request.method,
+        path=request.url.path,
+        # The client as the middleware saw it (server.trusted_proxies applied).
+        client_ip=services(request).client_address.of(request.scope),
+        auth_method=who.method,
+        provider=who.provider,
+        fingerprint=who.fingerprint,
+    )
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; 400 when it is not one, 413 past ``server.max_body_bytes``."""
+    limit = services(request).settings.server.max_body_bytes
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise AdminError(413, "The request body is too large.")
+    try:
+        data = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AdminError(400, "The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise AdminError(400, "The request body must be a JSON object.")
+    return data

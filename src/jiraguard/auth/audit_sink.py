@@ -1,0 +1,155 @@
+"""The audit log's sink into the database: a bounded queue and one background writer.
+
+:meth:`StoreAuditSink.submit` runs on the request path, so it only appends to an in-memory
+queue and returns: it never awaits, never blocks, never raises. When the queue is full the
+oldest record is dropped (counted in ``dropped``, warned about) rather than slowing requests.
+A background task writes the queue in batches of ``audit.batch_size`` with one executemany
+INSERT, at least every ``audit.flush_interval`` seconds, and applies retention
+(``audit.retention_days``, ``audit.max_rows``) on start and every ``RETENTION_INTERVAL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jiraguard.auth.audit import Decision
+from jiraguard.settings import AuditSettings
+from jiraguard.store.audit import AuditLog
+from jiraguard.store.db import Database
+
+log = logging.getLogger(__name__)
+
+RETENTION_INTERVAL = 600.0
+"""Seconds between two retention passes."""
+MIN_QUEUE = 10_000
+
+
+def decision_row(decision: Decision) -> dict[str, Any]:
+    """The ``audit_events`` row of a request decision (kind ``auth``)."""
+    return {
+        "at": datetime.fromtimestamp(decision.at, UTC),
+        "kind": "auth",
+        "allowed": decision.allowed,
+        "status": decision.status,
+        "reason": decision.reason,
+        "method": decision.method,
+        "path": decision.path,
+        "client_ip": decision.client,
+        "username": decision.username,
+        "provider": decision.provider,
+        "auth_method": decision.auth_method,
+        "client_id": decision.client_id,
+        "token_id": decision.token_id,
+        "fingerprint": decision.fingerprint,
+    }
+
+
+class StoreAuditSink:
+    """An :class:`~jiraguard.auth.audit.AuditSink` that batches decisions into the store."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: AuditSettings,
+        *,
+        queue_size: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.log = AuditLog(db)
+        self.settings = settings
+        self.clock = clock
+        self.capacity = queue_size or max(MIN_QUEUE, 20 * settings.batch_size)
+        self.dropped = 0
+        """Records dropped because the queue was full or a write failed."""
+        self._queue: deque[Decision] = deque()
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._last_prune = float("-inf")
+        self._warned_at = float("-inf")
+
+    def submit(self, decision: Decision) -> None:
+        """Queue a decision; never blocks. A full queue loses its oldest record."""
+        if len(self._queue) >= self.capacity:
+            self._queue.popleft()
+            self.dropped += 1
+            now = time.monotonic()
+            if now - self._warned_at >= 10:  # one warning per 10 s, not one per request
+                self._warned_at = now
+                log.warning(
+                    "audit queue full (%d records): dropping the oldest; %d dropped so far",
+                    self.capacity,
+                    self.dropped,
+                )
+        self._queue.append(decision)
+        if len(self._queue) >= self.settings.batch_size:
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def start(self) -> None:
+        """Start the background writer (from the app's lifespan)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="jiraguard-audit-writer")
+
+    async def stop(self) -> None:
+        """Stop the writer and write what is still queued."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.flush()
+
+    async def flush(self) -> int:
+        """Write everything queued now, in batches; returns the number of records written."""
+        written = 0
+        async with self._lock:
+            while self._queue:
+                size = min(self.settings.batch_size, len(self._queue))
+                batch = [self._queue.popleft() for _ in range(size)]
+                try:
+                    await self.log.insert_many([decision_row(d) for d in batch])
+                except Exception:  # the database is down: keep serving, count the loss
+                    self.dropped += len(batch)
+                    log.exception("could not write %d audit records", len(batch))
+                    break
+                written += len(batch)
+        return written
+
+    async def prune(self) -> int:
+        """Apply retention now: older than ``retention_days``, then beyond ``max_rows``."""
+        self._last_prune = time.monotonic()
+        older_than = datetime.fromtimestamp(self.clock(), UTC) - timedelta(
+            days=self.settings.retention_days
+        )
+        removed = await self.log.prune(older_than=older_than, max_rows=self.settings.max_rows)
+        if removed:
+            log.info("audit retention removed %d records", removed)
+        return removed
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if time.monotonic() - self._last_prune >= RETENTION_INTERVAL:
+                    await self.prune()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._wake.wait(), max(self.settings.flush_interval, 0.05)
+                    )
+                self._wake.clear()
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep the writer alive whatever one pass does
+                log.exception("audit writer pass failed")
+                await asyncio.sleep(max(self.settings.flush_interval, 1.0))
