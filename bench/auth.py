@@ -2,9 +2,10 @@
 
     .venv/bin/python -m bench.auth [--duration 5] [--rounds 3] [--tokens 1000]
 
-1. Throughput of ``GET /rest/api/2/serverInfo`` on two identical server processes, one with
-   the route protected (a cached valid JWT on every request) and one with it left open;
-   measured with wrk, alternating, several rounds. Target ratio >= 0.90.
+1. Throughput of ``GET /rest/api/2/serverInfo`` on identical server processes: the route left
+   open; protected (a cached valid JWT on every request); protected with 20 access rules and
+   rate limiting on. Measured with wrk, alternating, several rounds. Targets: auth/open
+   >= 0.90, rules/auth >= 0.85.
 2. Microseconds per cold JWT validation (every token distinct, so nothing is cached) through
    jiraguard's router and validator, against a bare ``jwt.decode`` of the same tokens with the
    key already in hand. Target <= 1.3x.
@@ -78,47 +79,64 @@ def _server(config: Path, port: int, env_extra: dict[str, str]) -> subprocess.Po
     raise RuntimeError("server did not start")
 
 
+RULES = (
+    "".join(
+        f'[[rules]]\nname = "rule {i}"\nmethods = ["POST"]\npaths = ["/rest/api/2/project/{i}*"]\n'
+        'require_groups = ["nobody"]\n'
+        for i in range(19)
+    )
+    + '[[rules]]\nname = "readers"\nmethods = ["GET", "HEAD"]\nrequire_scopes = ["jira:read"]\n'
+)
+"""Nineteen rules that do not match a GET of serverInfo, then one that does (with a scope
+check), tried in order on every request."""
+
+VARIANTS = {
+    "open": {"JIRAGUARD_AUTH__PROTECTED_PATHS": '["/none/"]'},
+    "auth": {},
+    "rules": {"rules": RULES, "JIRAGUARD_RATE_LIMITS__PER_USER": "1000000/second"},
+}
+"""Server variants, identical but for the named differences."""
+
+
 def throughput(idp: TestProvider, workdir: Path, duration: int, rounds: int) -> dict[str, Any]:
-    config = workdir / "bench.toml"
-    config.write_text(
+    base = (
         f'[storage]\nurl = "sqlite:///{workdir}/bench.db"\n'
         f'[[providers]]\nname = "corp"\nmethod = "jwt"\nissuer = "{idp.issuer}"\n'
         f'audience = ["{RESOURCE}"]\n'
     )
-    subprocess.run(
-        [JIRAGUARD, "user", "add", "alice", "--config", str(config)],
-        check=True,
-        capture_output=True,
-    )
     token = idp.jwt_token("alice")
-    protected_port, open_port = free_port(), free_port()
-    protected = _server(config, protected_port, {})
-    open_ = _server(config, open_port, {"JIRAGUARD_AUTH__PROTECTED_PATHS": '["/none/"]'})
-    path = "/rest/api/2/serverInfo"
     auth = {"Authorization": f"Bearer {token}"}
+    path = "/rest/api/2/serverInfo"
+    servers: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
     try:
-        assert httpx.get(f"http://127.0.0.1:{protected_port}{path}").status_code == 401
-        assert httpx.get(f"http://127.0.0.1:{protected_port}{path}", headers=auth).is_success
-        assert httpx.get(f"http://127.0.0.1:{open_port}{path}").is_success
-        # Both servers get the same request bytes; the only difference is whether jiraguard
-        # authenticates them.
-        _wrk(f"http://127.0.0.1:{protected_port}{path}", auth, 1, 32)  # warm-up
-        _wrk(f"http://127.0.0.1:{open_port}{path}", auth, 1, 32)
-        with_auth, without = [], []
+        for name, variant in VARIANTS.items():
+            config = workdir / f"{name}.toml"
+            config.write_text(base + variant.get("rules", ""))
+            env = {k: v for k, v in variant.items() if k.startswith("JIRAGUARD_")}
+            if name == "open":
+                subprocess.run(
+                    [JIRAGUARD, "user", "add", "alice", "--config", str(config)],
+                    check=True,
+                    capture_output=True,
+                )
+            port = free_port()
+            servers[name] = (f"http://127.0.0.1:{port}{path}", _server(config, port, env))
+        for url, _ in servers.values():
+            assert httpx.get(url, headers=auth).is_success
+        assert httpx.get(servers["auth"][0]).status_code == 401
+        # Every server gets the same request bytes; only what jiraguard does with them differs.
+        results: dict[str, list[float]] = {name: [] for name in servers}
+        for url, _ in servers.values():
+            _wrk(url, auth, 1, 32)  # warm-up
         for _ in range(rounds):
-            with_auth.append(_wrk(f"http://127.0.0.1:{protected_port}{path}", auth, duration, 32))
-            without.append(_wrk(f"http://127.0.0.1:{open_port}{path}", auth, duration, 32))
+            for name, (url, _) in servers.items():
+                results[name].append(_wrk(url, auth, duration, 32))
     finally:
-        for process in (protected, open_):
+        for _, process in servers.values():
             process.terminate()
             process.wait(10)
-    auth_rps, open_rps = statistics.median(with_auth), statistics.median(without)
-    return {
-        "auth_rps": auth_rps,
-        "open_rps": open_rps,
-        "ratio": auth_rps / open_rps,
-        "rounds": list(zip(with_auth, without, strict=True)),
-    }
+    medians = {name: statistics.median(values) for name, values in results.items()}
+    return {"rps": medians, "rounds": results}
 
 
 async def cold_validation(idp: TestProvider, count: int, rounds: int) -> dict[str, float]:
@@ -207,11 +225,17 @@ def main() -> None:
             tp = throughput(idp, workdir, args.duration, args.rounds)
             cold = asyncio.run(cold_validation(idp, args.tokens, args.rounds))
             calls = asyncio.run(provider_calls(idp, workdir))
+    rps = tp["rps"]
     print(
-        f"serverInfo req/s  auth (cached JWT): {tp['auth_rps']:.0f}  open: {tp['open_rps']:.0f}"
-        f"  ratio: {tp['ratio']:.3f}  (target >= 0.90)"
+        f"serverInfo req/s  open: {rps['open']:.0f}  auth (cached JWT): {rps['auth']:.0f}"
+        f"  auth + 20 rules + rate limit: {rps['rules']:.0f}"
     )
-    print(f"  rounds (auth, open): {[(round(a), round(b)) for a, b in tp['rounds']]}")
+    print(
+        f"  auth/open: {rps['auth'] / rps['open']:.3f} (target >= 0.90)"
+        f"  rules/auth: {rps['rules'] / rps['auth']:.3f} (target >= 0.85)"
+    )
+    rounds = {name: [round(v) for v in values] for name, values in tp["rounds"].items()}
+    print(f"  rounds: {rounds}")
     print(
         f"cold JWT validation  jiraguard: {cold['jiraguard_us']:.1f} us  bare PyJWT: "
         f"{cold['pyjwt_us']:.1f} us  ratio: {cold['ratio']:.3f}  (target <= 1.3)"

@@ -91,7 +91,7 @@ def test_config_show_masks_secrets(tmp_path: Path, idp: TestProvider) -> None:
     result = run("config", "show", config=_config(tmp_path, idp))
     assert result.returncode == 0
     assert "jiraguard-secret" not in result.stdout
-    assert json.loads(result.stdout)["providers"][1]["client_secret"] == "********"
+    assert json.loads(result.stdout)["providers"][1]["client_secret"] == "**********"
 
 
 def test_check_token_explains_without_printing_the_token(tmp_path: Path, idp: TestProvider) -> None:

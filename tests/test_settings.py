@@ -72,7 +72,9 @@ def test_environment_overrides_sections_and_providers_by_name(tmp_path: Path) ->
     )
     assert settings.server.port == 9090
     assert settings.auth.block_basic is False
-    assert settings.providers[0].client_secret == "from-env"
+    secret = settings.providers[0].client_secret
+    assert secret is not None
+    assert secret.get_secret_value() == "from-env"
     assert settings.providers[0].username_attribute == ["upn", "email"]
 
 
@@ -208,3 +210,14 @@ def test_preset_values_can_be_overridden() -> None:
 def test_preset_parameters_are_required() -> None:
     with pytest.raises(ConfigError, match="preset 'keycloak' needs base_url"):
         validate_settings({"providers": [{"name": "k", "preset": "keycloak", "realm": "r"}]})
+
+
+def test_only_section_variables_are_configuration() -> None:
+    """Other JIRAGUARD_* variables (the config path, the test flag) are not keys."""
+    settings = load_settings(
+        None,
+        environ={"JIRAGUARD_TEST_REQUIRE_SERVICES": "1", "JIRAGUARD_SERVER__PORT": "9000"},
+    )
+    assert settings.server.port == 9000
+    with pytest.raises(ConfigError, match="server.nope: unknown key"):
+        load_settings(None, environ={"JIRAGUARD_SERVER__NOPE": "1"})

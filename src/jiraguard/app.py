@@ -13,22 +13,51 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
+from jiraguard.admin import audit as audit_api
+from jiraguard.admin import pat as pat_api
 from jiraguard.auth.audit import DecisionLog
+from jiraguard.auth.audit_sink import StoreAuditSink
 from jiraguard.auth.authenticator import Authenticator
 from jiraguard.auth.cache import MemoryPrincipalCache, PrincipalCache
+from jiraguard.auth.clientip import ClientAddress
 from jiraguard.auth.identity import IdentityMapper
 from jiraguard.auth.middleware import AuthMiddleware
+from jiraguard.auth.pat import PersonalAccessTokens
+from jiraguard.auth.policy import Policy
 from jiraguard.auth.provider_http import make_client
+from jiraguard.auth.ratelimit import MemoryRateLimiter
 from jiraguard.auth.router import ProviderRouter
+from jiraguard.auth.signed_identity import SignedIdentity
+from jiraguard.auth.validators.pat import PATValidator
+from jiraguard.jira.errors import JiraError, handle_data_error, handle_jira_error
 from jiraguard.jira.paths import CanonicalPathMiddleware
-from jiraguard.jira.routes import server
+from jiraguard.jira.routes import (
+    attachment,
+    comment,
+    issue,
+    link,
+    meta,
+    project,
+    search,
+    server,
+    transition,
+    user,
+    worklog,
+)
+from jiraguard.proxy import (
+    OriginalTargetMiddleware,
+    UpstreamPool,
+    UpstreamProxy,
+    make_upstream_pool,
+)
 from jiraguard.responses import error_response
 from jiraguard.settings import Settings
 from jiraguard.store.db import Database
@@ -54,6 +83,16 @@ class Services:
     router: ProviderRouter
     authenticator: Authenticator
     decisions: DecisionLog
+    policy: Policy
+    client_address: ClientAddress
+    pats: PATValidator
+    tokens: PersonalAccessTokens
+    audit: StoreAuditSink | None
+    """The audit log's writer; None when ``audit.enabled`` is false."""
+    upstream: UpstreamPool | None = None
+    """Gateway mode: the connection pool to the upstream Jira (None in embedded mode)."""
+    signed_identity: SignedIdentity | None = None
+    """Embedded mode behind a gateway: the signed identity header's verifier, when enabled."""
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -62,12 +101,52 @@ class Services:
         users = UserDirectory(db)
         cache = MemoryPrincipalCache(settings.auth.cache_size)
         router = ProviderRouter.from_settings(settings.providers, settings.auth, http)
-        identity = IdentityMapper(users, create_users=settings.auth.create_users)
-        authenticator = Authenticator(router, identity, cache, settings.auth, users)
-        return cls(settings, http, db, users, cache, router, authenticator, DecisionLog())
+        gateway = bool(settings.upstream.url)
+        identity = IdentityMapper(
+            users,
+            create_users=settings.auth.create_users,
+            directory_optional=gateway and not settings.upstream.require_local_user,
+        )
+        pats = PATValidator(db, settings.tokens)
+        authenticator = Authenticator(router, identity, cache, settings.auth, users, pats=pats)
+        audit = StoreAuditSink(db, settings.audit) if settings.audit.enabled else None
+        decisions = DecisionLog(audit, record_allowed=settings.audit.record_allowed)
+        policy = Policy(settings.auth, settings.rules, settings.rate_limits, MemoryRateLimiter())
+        client_address = ClientAddress(settings.server.trusted_proxies)
+        return cls(
+            settings,
+            http,
+            db,
+            users,
+            cache,
+            router,
+            authenticator,
+            decisions,
+            policy,
+            client_address,
+            pats=pats,
+            tokens=PersonalAccessTokens(db, settings.tokens, audit=settings.audit.enabled),
+            audit=audit,
+            upstream=make_upstream_pool(settings.upstream) if gateway else None,
+            signed_identity=(
+                SignedIdentity(settings.signed_identity, users)
+                if settings.signed_identity.enabled
+                else None
+            ),
+        )
+
+    def start(self) -> None:
+        """Start the background work (the audit writer); called from the app's lifespan."""
+        if self.audit is not None:
+            self.audit.start()
 
     async def aclose(self) -> None:
+        await self.pats.aclose()
+        if self.audit is not None:
+            await self.audit.stop()  # writes what is still queued, while the database is open
         await self.http.aclose()
+        if self.upstream is not None:
+            await self.upstream.aclose()
         await self.db.close()
 
 
@@ -77,8 +156,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, [message], headers=exc.headers)
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Logged by Starlette with its traceback; the client learns nothing about the internals.
+    return error_response(500, ["Internal server error."])
+
+
 async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
+
+
+def _gateway_routes(settings: Settings, parts: Services) -> list[BaseRoute]:
+    """Gateway mode (``upstream.url`` set): ``/healthz``, and every other path forwarded to
+    the upstream; empty in embedded mode."""
+    if not settings.upstream.url or parts.upstream is None:
+        return []
+    proxy = UpstreamProxy(
+        settings.upstream,
+        parts.upstream,
+        client_address=parts.client_address,
+        protected_paths=tuple(settings.auth.protected_paths),
+        public_url=settings.server.base_url,
+        strip_query_token=settings.auth.allow_query_token,
+    )
+    return [Route("/healthz", healthz, methods=["GET"]), Mount("/", app=proxy)]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -87,28 +187,53 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        parts.start()
         try:
             yield
         finally:
             await parts.aclose()
 
-    api = server.routes
+    api = [
+        *server.routes,
+        *meta.routes,
+        *project.routes,
+        *issue.routes,
+        *comment.routes,
+        *transition.routes,
+        *worklog.routes,
+        *attachment.routes,
+        *search.routes,
+        *user.routes,
+        *link.routes,
+    ]
     app = Starlette(
-        routes=[
+        routes=_gateway_routes(settings, parts)
+        or [
             Route("/healthz", healthz, methods=["GET"]),
             Mount("/rest/api/2", routes=api),
+            Mount("/rest/pat/latest", routes=pat_api.routes),
+            Mount("/rest/jiraguard/1", routes=audit_api.routes),
         ],
         middleware=[
+            *([Middleware(OriginalTargetMiddleware)] if settings.upstream.url else []),
             Middleware(CanonicalPathMiddleware),
             Middleware(
                 AuthMiddleware,
                 authenticator=parts.authenticator,
+                policy=parts.policy,
+                client_address=parts.client_address,
                 settings=settings.auth,
                 decisions=parts.decisions,
                 max_body_bytes=settings.server.max_body_bytes,
+                signed_identity=parts.signed_identity,
             ),
         ],
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            Exception: _server_error,
+            JiraError: handle_jira_error,
+            DataError: handle_data_error,
+        },
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False

@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from jiraguard.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from jiraguard.auth.pat import PersonalAccessTokens
+    from jiraguard.store.db import Database
 
 T = TypeVar("T")
 
@@ -26,6 +32,8 @@ user_app = typer.Typer(help="Manage the local user directory.", no_args_is_help=
 config_app = typer.Typer(help="Check and show the configuration.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(config_app, name="config")
+token_app = typer.Typer(help="Manage personal access tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 ConfigOption = Annotated[
     Path | None,
@@ -79,9 +87,11 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     _migrate(settings)
-    if not settings.providers:
+    _bootstrap(settings)
+    if not settings.providers and settings.tokens.enabled:
         logging.getLogger("jiraguard").warning(
-            "no [[providers]] configured: every /rest/ request will get 401 until you add one"
+            "no [[providers]] configured: only personal access tokens are accepted "
+            "(jiraguard token create USER --name NAME)"
         )
     uvicorn.run(
         create_app(settings),
@@ -92,6 +102,25 @@ def serve(
         server_header=False,
         proxy_headers=False,
     )
+
+
+def _bootstrap(settings: Settings) -> None:
+    """First start on an empty directory: an administrator and its token (shown once)."""
+    from jiraguard.bootstrap import BootstrapError, bootstrap_admin
+    from jiraguard.store.db import Database
+
+    async def run() -> None:
+        db = Database(settings.storage.url)
+        try:
+            await bootstrap_admin(settings, db)
+        finally:
+            await db.close()
+
+    try:
+        _run(run())
+    except BootstrapError as exc:
+        typer.echo(f"jiraguard: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @user_app.command("add")
@@ -223,9 +252,210 @@ def check_token(
         token = sys.stdin.readline().strip()
     settings = _settings(config)
     _migrate(settings)
+    if token.startswith(settings.tokens.prefix):
+        # A personal access token is checked against the store, never shown to a provider.
+        outcome = _run(_explain_pat(settings, token))
+        typer.echo(json.dumps(outcome, indent=2, default=str))
+        raise typer.Exit(0 if outcome["outcome"] == "accepted" else 1)
     report = _run(explain(settings, token))
     typer.echo(json.dumps(report, indent=2, default=str))
     raise typer.Exit({"accepted": 0, "rejected": 1}.get(str(report["outcome"]), 3))
+
+
+async def _explain_pat(settings: Settings, token: str) -> dict[str, Any]:
+    from jiraguard.auth.errors import InvalidToken
+    from jiraguard.auth.principal import fingerprint
+    from jiraguard.auth.validators.pat import PATValidator
+    from jiraguard.store.db import Database
+
+    report: dict[str, Any] = {"fingerprint": fingerprint(token)[:16], "method": "pat"}
+    db = Database(settings.storage.url)
+    validator = PATValidator(db, settings.tokens, track_use=False)
+    try:
+        principal = await validator.authenticate(token)
+    except InvalidToken as exc:
+        return {**report, "outcome": "rejected", "reason": exc.description}
+    finally:
+        await validator.aclose()
+        await db.close()
+    user = {"name": principal.username, "key": principal.key, "groups": sorted(principal.groups)}
+    return {**report, "outcome": "accepted", "tokenId": principal.token_id, "user": user}
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "-"
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Argument(help="The token's owner (any user, service users too).")],
+    name: Annotated[str, typer.Option("--name", help="A name to recognise the token by.")],
+    days: Annotated[
+        int | None, typer.Option("--days", help="Lifetime in days (tokens.default_lifetime_days).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create a token for USER and print it once on stdout (details go to stderr)."""
+    from jiraguard.auth.pat import CLI, CLI_ACTOR, NoSuchUser, TokenRequestError
+    from jiraguard.store.db import Database
+
+    settings = _settings(config)
+    _migrate(settings)
+
+    async def create() -> None:
+        db = Database(settings.storage.url)
+        try:
+            issued = await _tokens(settings, db).create(
+                user, name, days, actor=CLI_ACTOR, origin=CLI
+            )
+        except NoSuchUser:
+            typer.echo(f"no user is named {user}", err=True)
+            raise typer.Exit(1) from None
+        except TokenRequestError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        finally:
+            await db.close()
+        record = issued.record
+        typer.echo(
+            f"created token {record.id} '{record.name}' for {record.username}, "
+            f"expires {_when(record.expires_at)} (shown once, keep it safe):",
+            err=True,
+        )
+        typer.echo(issued.raw)  # the deliberate one-time output
+
+    _run(create())
+
+
+@token_app.command("list")
+def token_list(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's tokens.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """List tokens that are not revoked: id, owner, name, created, expires, last used."""
+    from jiraguard.store.db import Database
+
+    settings = _settings(config)
+    _migrate(settings)
+
+    async def show() -> None:
+        db = Database(settings.storage.url)
+        try:
+            records = await _tokens(settings, db).list(user)
+        finally:
+            await db.close()
+        now = datetime.now(UTC)
+        for r in records:
+            state = "active" if r.active_at(now) else "expired"
+            typer.echo(
+                f"{r.id}\t{r.username}\t{r.name}\t{_when(r.created_at)}\t"
+                f"{_when(r.expires_at)}\t{_when(r.last_accessed_at)}\t{state}"
+            )
+
+    _run(show())
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see token list).")],
+    config: ConfigOption = None,
+) -> None:
+    """Revoke a token: the very next request with it gets 401."""
+    from jiraguard.auth.pat import CLI, CLI_ACTOR
+    from jiraguard.store.db import Database
+
+    settings = _settings(config)
+    _migrate(settings)
+
+    async def revoke() -> bool:
+        db = Database(settings.storage.url)
+        try:
+            found = await _tokens(settings, db).revoke(token_id, actor=CLI_ACTOR, origin=CLI)
+        finally:
+            await db.close()
+        return found is not None
+
+    if not _run(revoke()):
+        typer.echo(f"no live token has the id {token_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked token {token_id}")
+
+
+def _tokens(settings: Settings, db: Database) -> PersonalAccessTokens:
+    from jiraguard.auth.pat import PersonalAccessTokens
+
+    return PersonalAccessTokens(db, settings.tokens, audit=settings.audit.enabled)
+
+
+_SINCE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _since(value: str) -> datetime:
+    """``1h``, ``30m``, ``7d`` (ago), or an ISO 8601 date-time."""
+    from jiraguard.admin.audit import parse_moment
+
+    match = _SINCE.match(value.strip())
+    if match:
+        seconds = int(match.group(1)[:9]) * _UNITS[match.group(2)]
+        return datetime.now(UTC) - timedelta(seconds=seconds)
+    try:
+        return parse_moment(value)
+    except (ValueError, OverflowError, OSError):
+        typer.echo(f"--since {value}: use 30m, 1h, 7d or an ISO 8601 date-time", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("audit")
+def audit(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's events.")] = None,
+    denied: Annotated[bool, typer.Option("--denied", help="Only refusals.")] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", help="30m, 1h, 7d or an ISO 8601 date-time.")
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="auth, token or config.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show the audit log, newest first."""
+    from jiraguard.store.audit import KINDS, AuditFilter, AuditLog, event_json
+    from jiraguard.store.db import Database
+
+    settings = _settings(config)
+    if kind is not None and kind not in KINDS:
+        typer.echo(f"--kind must be one of {', '.join(KINDS)}", err=True)
+        raise typer.Exit(2)
+    _migrate(settings)
+    where = AuditFilter(
+        username=user,
+        allowed=False if denied else None,
+        since=_since(since) if since else None,
+        kind=kind,
+    )
+
+    async def show() -> list[dict[str, Any]]:
+        db = Database(settings.storage.url)
+        try:
+            _, events = await AuditLog(db).search(where, start_at=0, max_results=limit)
+        finally:
+            await db.close()
+        return [event_json(e) for e in events]
+
+    events = _run(show())
+    if as_json:
+        typer.echo(json.dumps(events, indent=2))
+        return
+    for e in events:
+        who = e["username"] or "-"
+        via = e["authMethod"] or "-"
+        if e["provider"]:
+            via += f"/{e['provider']}"
+        typer.echo(
+            f"{e['at']} {e['kind']:<5} {'allow' if e['allowed'] else 'deny ':<5} {e['status']} "
+            f"{e['method']} {e['path']} user={who} via={via} token={e['fingerprint'] or '-'} "
+            f"client={e['clientIp'] or '-'} {e['reason']}"
+        )
 
 
 @config_app.command("check")
@@ -240,11 +470,7 @@ def config_check(config: ConfigOption = None) -> None:
 def config_show(config: ConfigOption = None) -> None:
     """Print the effective configuration as JSON, secrets masked."""
     settings = _settings(config)
-    data = settings.model_dump(mode="json")
-    for provider in data["providers"]:
-        for secret in ("client_secret", "hmac_secret"):
-            if provider.get(secret):
-                provider[secret] = "********"
+    data = settings.model_dump(mode="json")  # secrets are SecretStr: dumped as asterisks
     typer.echo(json.dumps(data, indent=2))
 
 

@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from jiraguard.presets import PRESETS, PresetName, expand_preset
 
@@ -31,6 +41,24 @@ Algorithm = Literal[
 ]  # fmt: skip
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 Seconds = Annotated[float, Field(ge=0)]
+Network = IPv4Network | IPv6Network
+HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
+_PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+
+
+def parse_rate(value: str) -> tuple[int, float]:
+    """``"100/minute"`` → (100, 60.0): a count of requests per period in seconds."""
+    match = _RATE.match(value)
+    if match is None or int(match.group(1)) < 1:
+        raise ValueError(f"{value!r} is not a rate like '100/minute' (second, minute, hour, day)")
+    return int(match.group(1)), _PERIODS[match.group(2)]
+
+
+def _check_rate(value: str | None) -> str | None:
+    if value is not None:
+        parse_rate(value)
+    return value
 
 
 class ConfigError(Exception):
@@ -54,6 +82,8 @@ class ServerSettings(_Section):
     """Public URL of this server, used in ``self`` links (default ``http://host:port``)."""
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     """Largest request body accepted; larger ones get 413."""
+    trusted_proxies: list[Network] = []
+    """Peers whose ``X-Forwarded-For`` is believed (CIDR); from anyone else it is ignored."""
 
     @property
     def public_url(self) -> str:
@@ -71,11 +101,30 @@ class StorageSettings(_Section):
         return self
 
 
+class BasicExceptions(_Section):
+    """Who may still use Basic authentication while it is blocked (break-glass, legacy tools).
+
+    An exception applies when the request matches ANY entry: its user, a group of its user, a
+    path glob, or a client network.
+    """
+
+    users: list[str] = []
+    groups: list[str] = []
+    paths: list[str] = []
+    """Path globs (``fnmatch``), e.g. ``/rest/api/2/serverInfo``."""
+    networks: list[Network] = []
+
+
 class AuthSettings(_Section):
     realm: str = "jiraguard"
     """The realm named in ``WWW-Authenticate`` challenges."""
     block_basic: bool = True
     """Refuse HTTP Basic credentials (401 with a Bearer challenge)."""
+    basic_report_only: bool = False
+    """With block_basic: let Basic through, but log and count what would have been blocked."""
+    basic_exceptions: BasicExceptions = BasicExceptions()
+    default_policy: Literal["allow", "deny"] = "allow"
+    """What happens to an authenticated request no rule matches."""
     create_users: bool = False
     """Create unknown users from the token's claims instead of rejecting them."""
     allow_query_token: bool = False
@@ -126,16 +175,33 @@ class ProviderSettings(_Section):
     """Required JWT ``typ`` header, e.g. ``at+jwt`` for RFC 9068 access tokens."""
     public_key: str | None = None
     """A PEM public key to verify JWTs with, instead of a JWKS."""
-    hmac_secret: str | None = None
+    hmac_secret: SecretStr | None = None
     """Shared secret for HS256/384/512; only used when those algorithms are listed."""
     introspection_endpoint: str | None = None
     userinfo_endpoint: str | None = None
     client_id: str | None = None
     """Client that authenticates to the introspection endpoint."""
-    client_secret: str | None = Field(default=None, repr=False)
+    client_secret: SecretStr | None = None
     client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
     username_attribute: list[str] = ["preferred_username"]
     """Dotted path(s) into the claims or provider response; the first present one wins."""
+    username_transforms: list[Literal["lowercase", "strip_domain"]] = []
+    """Applied in order: ``lowercase``; ``strip_domain`` (``alice@corp.com`` → ``alice``)."""
+    username_pattern: str | None = None
+    """A regular expression the username must match; its first group (or the group named
+    ``username``) becomes the username. Applied after the transforms."""
+    lookup: Literal["username", "email"] = "username"
+    """Find the Jira user by user name, or by e-mail address (several matches are refused)."""
+    groups_attribute: list[str] = []
+    """Dotted path(s) to the token's groups: a list, or a space- or comma-separated string."""
+    group_mapping: dict[str, str] = {}
+    """Provider group → Jira group."""
+    group_passthrough: bool = False
+    """Use provider groups that ``group_mapping`` does not name under their own names."""
+    sync_user: bool = False
+    """On each authentication, update the user's display name, e-mail and mapped groups."""
+    client_users: dict[str, str] = {}
+    """Client id → Jira service user, for tokens with no user (client credentials)."""
     # Preset parameters: each preset names the ones it needs.
     tenant: str | None = None
     realm: str | None = None
@@ -149,9 +215,9 @@ class ProviderSettings(_Section):
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            attribute = data.get("username_attribute")
-            if isinstance(attribute, str):
-                data = {**data, "username_attribute": [attribute]}
+            for key in ("username_attribute", "groups_attribute"):
+                if isinstance(data.get(key), str):
+                    data = {**data, key: [data[key]]}
             return expand_preset(data)
         return data
 
@@ -185,6 +251,11 @@ class ProviderSettings(_Section):
             problems.append("userinfo needs userinfo_endpoint or issuer")
         if not self.username_attribute:
             problems.append("username_attribute must name at least one attribute")
+        if self.username_pattern is not None:
+            try:
+                re.compile(self.username_pattern)
+            except re.error as exc:
+                problems.append(f"username_pattern is not a regular expression: {exc}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -196,6 +267,127 @@ class ProviderSettings(_Section):
         if self.issuer:
             return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
         return None
+
+
+class RateLimits(_Section):
+    """Token-bucket limits, e.g. ``"600/minute"``; unset means unlimited."""
+
+    per_user: str | None = None
+    per_client: str | None = None
+    """Per OAuth client id (``client_id``/``azp``)."""
+    per_token: str | None = None
+
+    _valid = field_validator("per_user", "per_client", "per_token")(_check_rate)
+
+
+class Rule(_Section):
+    """One access rule. Rules are tried in order; the first whose conditions match decides.
+
+    Conditions (all given ones must hold): ``methods``, ``paths`` (globs), ``networks``
+    (client CIDRs), ``groups`` (the user is in any). Then ``action``: ``deny`` refuses;
+    ``public`` serves without authentication (no ``groups`` condition then); ``allow`` admits
+    the request if the requirements hold — ``require_groups`` (any of), ``deny_groups`` (none
+    of), ``require_scopes`` (all of) — and refuses it (403) otherwise.
+    """
+
+    name: str
+    methods: list[HttpMethod] = []
+    paths: list[str] = []
+    networks: list[Network] = []
+    groups: list[str] = []
+    action: Literal["allow", "deny", "public"] = "allow"
+    require_groups: list[str] = []
+    deny_groups: list[str] = []
+    require_scopes: list[str] = []
+    rate_limit: str | None = None
+    """A per-user limit for requests this rule admits, on top of the global ones."""
+
+    _valid = field_validator("rate_limit")(_check_rate)
+
+    @model_validator(mode="after")
+    def _public_needs_no_user(self) -> Rule:
+        if self.action == "public" and (
+            self.groups or self.require_groups or self.deny_groups or self.require_scopes
+        ):
+            raise ValueError("a public rule cannot depend on the user (groups, scopes)")
+        return self
+
+
+class UpstreamSettings(_Section):
+    """Gateway mode: forward authenticated calls to an existing Jira at ``url``."""
+
+    url: str | None = None
+    """Base URL of the Jira to proxy to (with its context path); unset = embedded mode."""
+    identity: Literal["trusted_header", "service_account"] = "trusted_header"
+    """How Jira learns who the caller is: a signed header, or a service account's credentials
+    with the real caller in an audit header (Jira then sees the service account)."""
+    user_header: str = "X-Forwarded-User"
+    signature_header: str = "X-Jiraguard-Signature"
+    """HMAC-SHA256 over user, method, path and timestamp, with ``shared_secret``."""
+    timestamp_header: str = "X-Jiraguard-Timestamp"
+    shared_secret: SecretStr | None = None
+    service_account_token: SecretStr | None = None
+    """A Jira personal access token for the service account (sent as Bearer)."""
+    service_account_user: str | None = None
+    service_account_password: SecretStr | None = None
+    audit_header: str = "X-Jiraguard-User"
+    """With a service account: the real caller's username, for Jira's access logs."""
+    require_local_user: bool = False
+    """Map tokens only to users in jiraguard's own directory (default: forward the username
+    and let Jira decide)."""
+    connect_timeout: float = Field(5.0, gt=0)
+    """Seconds to wait for a connection to the upstream (then 504)."""
+    read_timeout: float = Field(60.0, gt=0)
+    """Seconds to wait for the upstream's response (then 504)."""
+    max_request_bytes: int = Field(1024 * 1024 * 1024, ge=1024)
+    """Largest request body forwarded: 413 up front when Content-Length says more, else the
+    upload is cut off (413) once it passes this."""
+    max_response_bytes: int = Field(4 * 1024 * 1024 * 1024, ge=1024)
+    """Largest response body relayed: 502 up front when Content-Length says more, else the
+    connection is closed once it passes this."""
+    max_connections: int = Field(256, ge=1)
+    """Most connections open to the upstream at once (all kept alive between requests)."""
+
+    @model_validator(mode="after")
+    def _identity_complete(self) -> UpstreamSettings:
+        if self.url is None:
+            return self
+        if not re.match(r"^https?://[^/?#]+(/[^?#]*)?$", self.url):
+            raise ValueError("url must be http(s)://host[:port][/context-path], without a query")
+        if self.identity == "trusted_header" and not self.shared_secret:
+            raise ValueError("identity = trusted_header needs shared_secret")
+        if self.identity == "service_account" and not (
+            self.service_account_token
+            or (self.service_account_user and self.service_account_password)
+        ):
+            raise ValueError(
+                "identity = service_account needs service_account_token or user and password"
+            )
+        return self
+
+
+class SignedIdentitySettings(_Section):
+    """Embedded mode as a gateway's upstream: accept the gateway's signed identity header."""
+
+    enabled: bool = False
+    shared_secret: SecretStr | None = None
+    trusted_peers: list[Network] = []
+    """Only these peers may send a signed identity (the gateway's addresses)."""
+    max_age: Seconds = 60.0
+    """Largest accepted difference between the signature's timestamp and now."""
+    user_cache_ttl: Seconds = 10.0
+    """Seconds a signed user's directory record is reused without asking the database again
+    (a disabled user is refused at most this long after being disabled); 0 looks it up on
+    every request."""
+    user_header: str = "X-Forwarded-User"
+    signature_header: str = "X-Jiraguard-Signature"
+    timestamp_header: str = "X-Jiraguard-Timestamp"
+
+    @model_validator(mode="after")
+    def _complete(self) -> SignedIdentitySettings:
+        if self.enabled and not (self.shared_secret and self.trusted_peers):
+            raise ValueError("signed identity needs shared_secret and trusted_peers")
+        return self
 
 
 class TokenSettings(_Section):
@@ -239,6 +431,10 @@ class Settings(_Section):
     providers: list[ProviderSettings] = []
     tokens: TokenSettings = TokenSettings()
     audit: AuditSettings = AuditSettings()
+    rules: list[Rule] = []
+    rate_limits: RateLimits = RateLimits()
+    upstream: UpstreamSettings = UpstreamSettings()
+    signed_identity: SignedIdentitySettings = SignedIdentitySettings()
 
     @model_validator(mode="after")
     def _unique_providers(self) -> Settings:
@@ -296,9 +492,13 @@ def _set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 def apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    """Overlay ``JIRAGUARD_SECTION__KEY`` variables onto the file's data."""
+    """Overlay ``JIRAGUARD_SECTION__KEY`` variables onto the file's data.
+
+    Only names with a ``__`` separator are configuration; other ``JIRAGUARD_*`` variables
+    (``JIRAGUARD_CONFIG``, a test flag) are not keys and are left alone.
+    """
     for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_PATH:
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
         if path:

@@ -18,10 +18,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from jiraguard.auth.cache import PrincipalCache, Rejection
 from jiraguard.auth.credentials import BasicCredentials, BearerToken, Credentials
-from jiraguard.auth.errors import BasicAuthBlocked, InvalidToken, Unauthenticated
+from jiraguard.auth.errors import InvalidToken, Unauthenticated
 from jiraguard.auth.identity import IdentityMapper
 from jiraguard.auth.principal import Principal, fingerprint
 from jiraguard.auth.router import ProviderRouter
+from jiraguard.auth.validators.pat import PATValidator
 from jiraguard.settings import AuthSettings
 from jiraguard.store.users import UserDirectory
 
@@ -39,8 +40,11 @@ class Authenticator:
         settings: AuthSettings,
         users: UserDirectory,
         clock: Callable[[], float] = time.time,
+        pats: PATValidator | None = None,
     ) -> None:
         self.router = router
+        self.pats = pats
+        """Personal access tokens; tokens with their prefix never reach a provider."""
         self.identity = identity
         self.cache = cache
         self.settings = settings
@@ -54,6 +58,9 @@ class Authenticator:
         return await self.bearer(credentials)
 
     async def bearer(self, credentials: BearerToken) -> Principal:
+        if self.pats is not None and self.pats.recognises(credentials.token):
+            # Decided by the store on every request, never cached: revocation is immediate.
+            return await self.pats.authenticate(credentials.token)
         key = fingerprint(credentials.token)
         entry = await self.cache.get(key)
         if isinstance(entry, Principal):
@@ -89,8 +96,7 @@ class Authenticator:
         return principal
 
     async def _basic(self, credentials: BasicCredentials) -> Principal:
-        if self.settings.block_basic:
-            raise BasicAuthBlocked()
+        """Check a local user's password (whether Basic is allowed at all is policy's call)."""
         key = fingerprint("basic:" + credentials.raw)
         entry = await self.cache.get(key)
         if isinstance(entry, Principal):

@@ -14,7 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiraguard.auth.audit import Decision, DecisionLog
 from jiraguard.auth.authenticator import Authenticator
+from jiraguard.auth.clientip import ClientAddress
 from jiraguard.auth.credentials import (
+    BasicCredentials,
     BearerToken,
     Credentials,
     combine,
@@ -22,18 +24,21 @@ from jiraguard.auth.credentials import (
     parse_authorization,
     query_token,
 )
-from jiraguard.auth.errors import AuthError, InvalidRequest, Unauthenticated, Unavailable
-from jiraguard.auth.principal import fingerprint
+from jiraguard.auth.errors import (
+    AuthError,
+    BasicAuthBlocked,
+    InvalidRequest,
+    Unauthenticated,
+    Unavailable,
+)
+from jiraguard.auth.policy import BasicVerdict, Policy
+from jiraguard.auth.principal import Principal, fingerprint
+from jiraguard.auth.signed_identity import SignedIdentity
 from jiraguard.settings import AuthSettings
 
 log = logging.getLogger(__name__)
 
 _FORM = b"application/x-www-form-urlencoded"
-
-
-def _client(scope: Scope) -> str | None:
-    client = scope.get("client")
-    return client[0] if client else None
 
 
 class AuthMiddleware:
@@ -42,12 +47,19 @@ class AuthMiddleware:
         app: ASGIApp,
         *,
         authenticator: Authenticator,
+        policy: Policy,
+        client_address: ClientAddress,
         settings: AuthSettings,
         decisions: DecisionLog,
         max_body_bytes: int,
+        signed_identity: SignedIdentity | None = None,
     ) -> None:
         self.app = app
+        self.signed_identity = signed_identity
+        """A trusted gateway's signed identity header; checked before ``Authorization``."""
         self.authenticator = authenticator
+        self.policy = policy
+        self.client_address = client_address
         self.settings = settings
         self.decisions = decisions
         self.max_body_bytes = max_body_bytes
@@ -58,25 +70,55 @@ class AuthMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(self.protected):
             await self.app(scope, receive, send)
             return
+        method, path = scope["method"], scope["path"]
+        address = self.client_address.of(scope)
+        if self.policy.public_rules and self.policy.is_public(method, path, address):
+            await self.app(scope, receive, send)
+            return
         credentials: Credentials | None = None
+        principal: Principal | None = None
         try:
-            credentials, receive = await self._credentials(scope, receive)
-            if credentials is None:
-                raise Unauthenticated()
-            principal = await self.authenticator.authenticate(credentials)
+            if self.signed_identity is not None and self.signed_identity.applies(scope):
+                # Verified or refused (401); a signed header never falls through to a token.
+                principal = await self.signed_identity.authenticate(scope)
+            else:
+                credentials, receive = await self._credentials(scope, receive)
+                if credentials is None:
+                    raise Unauthenticated()
+                if isinstance(credentials, BasicCredentials):
+                    principal = await self._basic(credentials, method, path, address)
+                else:
+                    principal = await self.authenticator.bearer(credentials)
+            rule = self.policy.authorize(principal, method, path, address)
+            await self.policy.limit(principal, rule)
         except AuthError as exc:
-            self._record(scope, credentials, exc.status_code, exc.description)
+            self._refused(scope, address, credentials, principal, exc)
             await exc.response(self.realm)(scope, receive, send)
             return
         except Exception:  # fail closed: a bug or a database outage denies, never allows
             log.exception("authentication failed unexpectedly")
             error = Unavailable("internal error while authenticating")
-            self._record(scope, credentials, error.status_code, error.description)
+            self._refused(scope, address, credentials, principal, error)
             await error.response(self.realm)(scope, receive, send)
             return
         scope["user"] = principal
-        self.decisions.accepted(scope["method"], scope["path"], _client(scope), principal)
+        self.decisions.accepted(method, path, address, principal)
         await self.app(scope, receive, send)
+
+    async def _basic(
+        self, credentials: BasicCredentials, method: str, path: str, address: str | None
+    ) -> Principal:
+        verdict = self.policy.basic(credentials.username, path, address)
+        if verdict is BasicVerdict.BLOCK:
+            raise BasicAuthBlocked()  # refused before any password hashing is spent on it
+        principal = await self.authenticator.authenticate(credentials)
+        if verdict is BasicVerdict.CHECK_GROUPS and not self.policy.basic_group_exempt(principal):
+            if not self.settings.basic_report_only:
+                raise BasicAuthBlocked()
+            verdict = BasicVerdict.REPORT
+        if verdict is BasicVerdict.REPORT:
+            self.policy.report_basic(principal.username, method, path)
+        return principal
 
     async def _credentials(
         self, scope: Scope, receive: Receive
@@ -112,19 +154,29 @@ class AuthMiddleware:
             if not message.get("more_body", False):
                 return bytes(body)
 
-    def _record(
-        self, scope: Scope, credentials: Credentials | None, status: int, reason: str
+    def _refused(
+        self,
+        scope: Scope,
+        address: str | None,
+        credentials: Credentials | None,
+        principal: Principal | None,
+        error: AuthError,
     ) -> None:
         token = credentials.token if isinstance(credentials, BearerToken) else None
+        username = principal.username if principal else getattr(credentials, "username", None)
         self.decisions.record(
             Decision(
                 allowed=False,
-                reason=reason,
-                status=status,
+                reason=error.description,
+                status=error.status_code,
                 method=scope["method"],
                 path=scope["path"],
-                client=_client(scope),
-                username=getattr(credentials, "username", None),
+                client=address,
+                username=username,
+                provider=principal.provider if principal else None,
+                auth_method=principal.method if principal else None,
+                client_id=principal.client_id if principal else None,
+                token_id=principal.token_id if principal else None,
                 fingerprint=fingerprint(token)[:16] if token else None,
             )
         )

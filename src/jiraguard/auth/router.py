@@ -66,7 +66,8 @@ def build_validator(
         return UserinfoValidator(provider, metadata, client)
     keys: KeySource
     if provider.public_key or provider.hmac_secret:
-        keys = StaticKey(pem=provider.public_key, secret=provider.hmac_secret)
+        secret = provider.hmac_secret.get_secret_value() if provider.hmac_secret else None
+        keys = StaticKey(pem=provider.public_key, secret=secret)
     else:
         keys = JWKSKeys(
             metadata,

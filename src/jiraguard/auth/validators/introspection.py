@@ -42,7 +42,8 @@ class IntrospectionValidator:
     def _request(self, token: str) -> dict[str, Any]:
         data = {"token": token, "token_type_hint": "access_token"}
         client_id = self.provider.client_id or ""
-        secret = self.provider.client_secret or ""
+        configured = self.provider.client_secret
+        secret = configured.get_secret_value() if configured else ""
         if self.provider.client_auth == "client_secret_post":
             return {"data": {**data, "client_id": client_id, "client_secret": secret}}
         # RFC 6749 §2.3.1: form-urlencode the id and secret before Basic encoding them.
