@@ -219,5 +219,5 @@ def test_only_section_variables_are_configuration() -> None:
         environ={"JIRAGUARD_TEST_REQUIRE_SERVICES": "1", "JIRAGUARD_SERVER__PORT": "9000"},
     )
     assert settings.server.port == 9000
-    with pytest.raises(ConfigError, match="server.nope: unknown key"):
+    with pytest.raises(ConfigError, match=r"server\.nope: unknown key"):
         load_settings(None, environ={"JIRAGUARD_SERVER__NOPE": "1"})

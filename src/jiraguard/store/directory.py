@@ -7,17 +7,19 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jiraguard.store.models import Group, User, user_groups
+from jiraguard.store.models import WITH_GROUPS, Group, User, user_groups
 
 
 async def user_by_name(session: AsyncSession, name: str) -> User | None:
     """A user by name, case-insensitive (Jira user names are)."""
-    return await session.scalar(select(User).where(User.lower_name == name.lower()))
+    return await session.scalar(
+        select(User).options(WITH_GROUPS).where(User.lower_name == name.lower())
+    )
 
 
 async def user_by_key(session: AsyncSession, key: str) -> User | None:
     """A user by Jira user key (``JIRAUSER10000``)."""
-    return await session.scalar(select(User).where(User.key == key))
+    return await session.scalar(select(User).options(WITH_GROUPS).where(User.key == key))
 
 
 def _activity(include_active: bool, include_inactive: bool) -> ColumnElement[bool] | None:

@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
 
 def utcnow() -> datetime:
@@ -57,7 +57,9 @@ class User(Base):
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
 
-    groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
+    groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="raise")
+    """Loaded only where asked for (``WITH_GROUPS``): issues join several users each, and
+    loading every one's groups would cost a query per user on every issue read."""
 
 
 class Group(Base):
@@ -66,6 +68,10 @@ class Group(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     lower_name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+WITH_GROUPS = selectinload(User.groups)
+"""The loader option for queries whose users' groups are read."""
 
 
 class Project(Base):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from jiraguard.store.audit import add_event
 from jiraguard.store.db import Database
@@ -124,7 +125,9 @@ class TokenStore:
         """The token with this hash and its owner (revoked or expired ones too)."""
         async with self.db.session() as session:
             token = await session.scalar(
-                select(PersonalToken).where(PersonalToken.token_hash == token_hash)
+                select(PersonalToken)
+                .options(joinedload(PersonalToken.user).selectinload(User.groups))
+                .where(PersonalToken.token_hash == token_hash)
             )
             if token is None:
                 return None

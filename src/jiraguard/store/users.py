@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.db import Database
-from jiraguard.store.models import Group, User
+from jiraguard.store.models import WITH_GROUPS, Group, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,8 @@ class UserDirectory:
 
     async def list(self) -> Sequence[UserRecord]:
         async with self.db.session() as session:
-            users = (await session.scalars(select(User).order_by(User.lower_name))).all()
+            query = select(User).options(WITH_GROUPS).order_by(User.lower_name)
+            users = (await session.scalars(query)).all()
             return [UserRecord.of(u) for u in users]
 
     async def add(
@@ -96,7 +97,10 @@ class UserDirectory:
         """Every user with this e-mail address (case-insensitive); callers refuse ambiguity."""
         async with self.db.session() as session:
             users = await session.scalars(
-                select(User).where(func.lower(User.email) == email.lower()).limit(2)
+                select(User)
+                .options(WITH_GROUPS)
+                .where(func.lower(User.email) == email.lower())
+                .limit(2)
             )
             return [UserRecord.of(u) for u in users]
 
@@ -142,7 +146,9 @@ class UserDirectory:
 
 
 async def _by_name(session: AsyncSession, name: str) -> User | None:
-    return await session.scalar(select(User).where(User.lower_name == name.lower()))
+    return await session.scalar(
+        select(User).options(WITH_GROUPS).where(User.lower_name == name.lower())
+    )
 
 
 async def _group(session: AsyncSession, name: str) -> Group:
