@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.views import issue_json
-from jiraguard.store.issues import load_bundles
+from jiraguard.store.issues import bundle_issues, load_bundles
+from jiraguard.store.models import Issue
 
 
 def wants_changelog(expand: list[str]) -> bool:
@@ -19,6 +20,10 @@ RELATED = ("comment", "worklog", "issuelinks", "attachment")
 """Fields whose rows live in other tables (loaded only when selected)."""
 
 
+def _parts(fields: frozenset[str], changelog: bool) -> list[str]:
+    return [p for p in RELATED if p in fields] + (["changelog"] if changelog else [])
+
+
 async def render_issues(
     session: AsyncSession,
     base: str,
@@ -28,6 +33,13 @@ async def render_issues(
     changelog: bool,
 ) -> list[dict[str, Any]]:
     """Load and render ``ids`` in order, fetching only the related rows ``fields`` shows."""
-    parts = [p for p in RELATED if p in fields] + (["changelog"] if changelog else [])
-    bundles = await load_bundles(session, ids, parts)
+    bundles = await load_bundles(session, ids, _parts(fields, changelog))
     return [issue_json(base, b, fields, changelog=changelog) for b in bundles]
+
+
+async def render_issue(
+    session: AsyncSession, base: str, issue: Issue, fields: frozenset[str], *, changelog: bool
+) -> dict[str, Any]:
+    """Render one issue already loaded (no second query for the issue itself)."""
+    (bundle,) = await bundle_issues(session, [issue], _parts(fields, changelog))
+    return issue_json(base, bundle, fields, changelog=changelog)

@@ -140,8 +140,15 @@ async def load_bundles(
     ``parts`` holds field ids (``comment``, ``worklog``, ``issuelinks``, ``attachment``) and
     ``changelog``; each costs one query for the whole page, never one per issue.
     """
+    return await bundle_issues(session, await load_issues(session, ids), parts)
+
+
+async def bundle_issues(
+    session: AsyncSession, issues: Sequence[Issue], parts: Iterable[str]
+) -> list[IssueBundle]:
+    """Already loaded ``issues`` with the related rows named in ``parts`` (see load_bundles)."""
     wanted = set(parts)
-    bundles = [IssueBundle(issue) for issue in await load_issues(session, ids)]
+    bundles = [IssueBundle(issue) for issue in issues]
     by_id = {b.issue.id: b for b in bundles}
     keys = list(by_id)
     if not keys:

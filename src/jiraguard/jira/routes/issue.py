@@ -19,15 +19,13 @@ from jiraguard.jira.editing import (
     operations,
 )
 from jiraguard.jira.errors import (
-    ISSUE_NOT_FOUND,
     JiraError,
     bad_request,
     field_errors,
-    not_found,
 )
 from jiraguard.jira.fields import EDIT_SCREEN, screen_field_json, select_fields
 from jiraguard.jira.params import member_object, query_list, read_json
-from jiraguard.jira.rendering import render_issues, wants_changelog
+from jiraguard.jira.rendering import render_issue, wants_changelog
 from jiraguard.jira.views import issue_self
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.ids import is_digits
@@ -42,12 +40,10 @@ async def get(request: Request) -> Response:
     changelog = wants_changelog(query_list(request, "expand"))
     async with database(request).session() as session:
         issue = await issue_or_404(session, request.path_params["issue"])
-        rendered = await render_issues(
-            session, base_url(request), [issue.id], fields, changelog=changelog
+        rendered = await render_issue(
+            session, base_url(request), issue, fields, changelog=changelog
         )
-    if not rendered:  # deleted between the two queries
-        raise not_found(ISSUE_NOT_FOUND)
-    return JiraJSONResponse(rendered[0])
+    return JiraJSONResponse(rendered)
 
 
 def _reference(value: Any) -> tuple[str | None, str | None]:
