@@ -93,6 +93,7 @@ check), tried in order on every request."""
 VARIANTS = {
     "open": {"JIRAGUARD_AUTH__PROTECTED_PATHS": '["/none/"]'},
     "auth": {},
+    "auth_no_audit": {"JIRAGUARD_AUDIT__RECORD_ALLOWED": "false"},
     "rules": {"rules": RULES, "JIRAGUARD_RATE_LIMITS__PER_USER": "1000000/second"},
 }
 """Server variants, identical but for the named differences."""

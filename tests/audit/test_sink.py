@@ -173,3 +173,29 @@ async def test_the_writer_runs_with_the_app_lifespan(
             await asyncio.sleep(0.05)
         assert len(await _events(h.services.db)) == 1
     # Shutdown closed the services; the harness closing them once more is harmless.
+
+
+async def test_identical_accepted_requests_share_one_counted_row(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    """A busy client's accepted requests cost one row per flush window, not one each."""
+    h = await harness([jwt_provider(idp)])
+    await h.add_user("alice")
+    token = idp.jwt_token("alice")
+    for _ in range(25):
+        await h.client.get("/rest/api/2/myself", headers=bearer(token))
+    await h.client.get("/rest/api/2/serverInfo", headers=bearer(token))
+    for _ in range(3):
+        await h.client.get("/rest/api/2/myself", headers=bearer("garbage"))
+    assert h.services.audit is not None
+    assert await h.services.audit.flush() == 29
+    events = await _events(h.services.db)
+    by_path = {(e.allowed, e.path): e for e in events if e.allowed}
+    myself = by_path[(True, "/rest/api/2/myself")]
+    assert myself.count == 25
+    assert myself.last_at is not None
+    assert myself.last_at >= myself.at
+    assert by_path[(True, "/rest/api/2/serverInfo")].count == 1
+    refusals = [e for e in events if not e.allowed]
+    assert [e.count for e in refusals] == [1, 1, 1]
+    assert len(events) == 5

@@ -1,5 +1,11 @@
 """The audit log's sink into the database: a bounded queue and one background writer.
 
+Accepted requests are the bulk of the traffic (a busy client makes hundreds a second, all
+alike), so they are aggregated before they are written: identical accepted decisions — same
+caller, token, client, method, path and outcome — within one flush window become one row
+with a ``count`` and the times of the first (``at``) and last (``last_at``). Refusals are
+written one row each.
+
 :meth:`StoreAuditSink.submit` runs on the request path, so it only appends to an in-memory
 queue and returns: it never awaits, never blocks, never raises. When the queue is full the
 oldest record is dropped (counted in ``dropped``, warned about) rather than slowing requests.
@@ -31,9 +37,11 @@ RETENTION_INTERVAL = 600.0
 MIN_QUEUE = 10_000
 
 
-def decision_row(decision: Decision) -> dict[str, Any]:
+def decision_row(decision: Decision, count: int = 1, last: float | None = None) -> dict[str, Any]:
     """The ``audit_events`` row of a request decision (kind ``auth``)."""
     return {
+        "count": count,
+        "last_at": None if last is None else datetime.fromtimestamp(last, UTC),
         "at": datetime.fromtimestamp(decision.at, UTC),
         "kind": "auth",
         "allowed": decision.allowed,
@@ -49,6 +57,15 @@ def decision_row(decision: Decision) -> dict[str, Any]:
         "token_id": decision.token_id,
         "fingerprint": decision.fingerprint,
     }
+
+
+class _Tally:
+    __slots__ = ("count", "first", "last")
+
+    def __init__(self, first: Decision, last: float) -> None:
+        self.first = first
+        self.last = last
+        self.count = 1
 
 
 class StoreAuditSink:
@@ -69,6 +86,8 @@ class StoreAuditSink:
         self.dropped = 0
         """Records dropped because the queue was full or a write failed."""
         self._queue: deque[Decision] = deque()
+        self._accepted: dict[tuple[Any, ...], _Tally] = {}
+        """Accepted decisions of this flush window, aggregated by everything but time."""
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -77,6 +96,27 @@ class StoreAuditSink:
 
     def submit(self, decision: Decision) -> None:
         """Queue a decision; never blocks. A full queue loses its oldest record."""
+        if decision.allowed:
+            key = (
+                decision.username,
+                decision.provider,
+                decision.auth_method,
+                decision.client_id,
+                decision.token_id,
+                decision.fingerprint,
+                decision.method,
+                decision.path,
+                decision.client,
+                decision.status,
+            )
+            tally = self._accepted.get(key)
+            if tally is not None:
+                tally.count += 1
+                tally.last = decision.at
+                return
+            if len(self._accepted) < self.capacity:
+                self._accepted[key] = _Tally(decision, decision.at)
+                return
         if len(self._queue) >= self.capacity:
             self._queue.popleft()
             self.dropped += 1
@@ -94,7 +134,7 @@ class StoreAuditSink:
 
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + len(self._accepted)
 
     def start(self) -> None:
         """Start the background writer (from the app's lifespan)."""
@@ -114,16 +154,24 @@ class StoreAuditSink:
         """Write everything queued now, in batches; returns the number of records written."""
         written = 0
         async with self._lock:
+            tallies, self._accepted = self._accepted, {}
+            rows = [
+                decision_row(t.first, t.count, t.last if t.count > 1 else None)
+                for t in tallies.values()
+            ]
             while self._queue:
-                size = min(self.settings.batch_size, len(self._queue))
-                batch = [self._queue.popleft() for _ in range(size)]
+                rows.append(decision_row(self._queue.popleft()))
+            rows.sort(key=lambda row: row["at"])
+            for start in range(0, len(rows), self.settings.batch_size):
+                batch = rows[start : start + self.settings.batch_size]
                 try:
-                    await self.log.insert_many([decision_row(d) for d in batch])
+                    await self.log.insert_many(batch)
                 except Exception:  # the database is down: keep serving, count the loss
-                    self.dropped += len(batch)
-                    log.exception("could not write %d audit records", len(batch))
+                    lost = sum(int(row["count"]) for row in rows[start:])
+                    self.dropped += lost
+                    log.exception("could not write %d audit records", lost)
                     break
-                written += len(batch)
+                written += sum(int(row["count"]) for row in batch)
         return written
 
     async def prune(self) -> int:

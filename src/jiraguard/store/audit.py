@@ -50,6 +50,8 @@ def clean_row(row: Mapping[str, Any]) -> dict[str, Any]:
             value = value.replace("\x00", "")[: _LIMITS[name]]
         out[name] = value
     out["at"] = _utc(out["at"])
+    if out.get("last_at") is not None:
+        out["last_at"] = _utc(out["last_at"])
     return out
 
 
@@ -157,4 +159,8 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
         "clientId": event.client_id,
         "tokenId": event.token_id,
         "fingerprint": event.fingerprint,
+        "count": event.count,
+        "lastAt": None
+        if event.last_at is None
+        else _utc(event.last_at).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }

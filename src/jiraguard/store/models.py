@@ -280,3 +280,7 @@ class AuditEvent(Base):
     client_id: Mapped[str | None] = mapped_column(String(255), default=None)
     token_id: Mapped[str | None] = mapped_column(String(64), default=None)
     fingerprint: Mapped[str | None] = mapped_column(String(16), default=None)
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """How many identical accepted requests this row stands for (see the audit sink)."""
+    last_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    """When the last of those ``count`` requests came (``at`` is the first)."""

@@ -48,6 +48,8 @@ def upgrade() -> None:
         sa.Column("client_id", sa.String(255), nullable=True),
         sa.Column("token_id", sa.String(64), nullable=True),
         sa.Column("fingerprint", sa.String(16), nullable=True),
+        sa.Column("count", sa.Integer(), nullable=False, server_default="1"),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_audit_events_at", "audit_events", ["at"])
     op.create_index("ix_audit_events_username_at", "audit_events", ["username", "at"])
