@@ -41,9 +41,36 @@ class Decision:
 
 
 class AuditSink(Protocol):
-    """Where decisions go to be kept. ``submit`` must return at once (queue, then batch)."""
+    """Where decisions go to be kept. Both methods must return at once (queue, then batch)."""
 
-    def submit(self, decision: Decision) -> None: ...
+    def submit(self, decision: Decision) -> None:
+        """Keep one decision (refusals, and anything decided off the hot path)."""
+        ...
+
+    def accepted(self, principal: Principal, method: str, path: str, client: str | None) -> None:
+        """Keep an accepted request: the hot path, so no record is built here."""
+        ...
+
+
+def accepted_decision(
+    principal: Principal, method: str, path: str, client: str | None, at: float
+) -> Decision:
+    """The audit record of an accepted request."""
+    return Decision(
+        allowed=True,
+        reason="authenticated",
+        status=200,
+        method=method,
+        path=path,
+        client=client,
+        username=principal.username,
+        provider=principal.provider,
+        auth_method=principal.method,
+        client_id=principal.client_id,
+        token_id=principal.token_id,
+        fingerprint=principal.fingerprint,
+        at=at,
+    )
 
 
 class DecisionLog:
@@ -67,22 +94,7 @@ class DecisionLog:
                 principal.method,
             )
         if self.sink is not None and self.record_allowed:
-            self.sink.submit(
-                Decision(
-                    allowed=True,
-                    reason="authenticated",
-                    status=200,
-                    method=method,
-                    path=path,
-                    client=client,
-                    username=principal.username,
-                    provider=principal.provider,
-                    auth_method=principal.method,
-                    client_id=principal.client_id,
-                    token_id=principal.token_id,
-                    fingerprint=principal.fingerprint,
-                )
-            )
+            self.sink.accepted(principal, method, path, client)
 
     def record(self, decision: Decision) -> None:
         """A refusal (or any decision made off the hot path)."""

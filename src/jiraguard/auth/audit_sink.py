@@ -25,7 +25,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jiraguard.auth.audit import Decision
+from jiraguard.auth.audit import Decision, accepted_decision
+from jiraguard.auth.principal import Principal
 from jiraguard.settings import AuditSettings
 from jiraguard.store.audit import AuditLog
 from jiraguard.store.db import Database
@@ -62,9 +63,9 @@ def decision_row(decision: Decision, count: int = 1, last: float | None = None) 
 class _Tally:
     __slots__ = ("count", "first", "last")
 
-    def __init__(self, first: Decision, last: float) -> None:
+    def __init__(self, first: Decision) -> None:
         self.first = first
-        self.last = last
+        self.last = first.at
         self.count = 1
 
 
@@ -94,29 +95,22 @@ class StoreAuditSink:
         self._last_prune = float("-inf")
         self._warned_at = float("-inf")
 
+    def accepted(self, principal: Principal, method: str, path: str, client: str | None) -> None:
+        """Count an accepted request into its window's tally; never blocks."""
+        now = self.clock()
+        # The token's fingerprint stands for the token and so for the principal it maps to.
+        key = (principal.fingerprint or principal.key, principal.method, method, path, client)
+        tally = self._accepted.get(key)
+        if tally is not None:
+            tally.count += 1
+            tally.last = now
+        elif len(self._accepted) < self.capacity:
+            self._accepted[key] = _Tally(accepted_decision(principal, method, path, client, now))
+        else:
+            self.submit(accepted_decision(principal, method, path, client, now))
+
     def submit(self, decision: Decision) -> None:
         """Queue a decision; never blocks. A full queue loses its oldest record."""
-        if decision.allowed:
-            key = (
-                decision.username,
-                decision.provider,
-                decision.auth_method,
-                decision.client_id,
-                decision.token_id,
-                decision.fingerprint,
-                decision.method,
-                decision.path,
-                decision.client,
-                decision.status,
-            )
-            tally = self._accepted.get(key)
-            if tally is not None:
-                tally.count += 1
-                tally.last = decision.at
-                return
-            if len(self._accepted) < self.capacity:
-                self._accepted[key] = _Tally(decision, decision.at)
-                return
         if len(self._queue) >= self.capacity:
             self._queue.popleft()
             self.dropped += 1

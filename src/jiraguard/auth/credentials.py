@@ -17,6 +17,8 @@ from jiraguard.auth.errors import InvalidRequest
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# The common case in one match: a well-formed Bearer header (scheme case-insensitive).
+_WELL_FORMED_BEARER = re.compile(rb" *[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *")
 _MAX_TOKEN_LENGTH = 16 * 1024
 
 
@@ -65,6 +67,9 @@ def parse_authorization(values: list[bytes]) -> Credentials | None:
         return None
     if len(values) > 1:
         raise InvalidRequest("More than one Authorization header was sent")
+    well_formed = _WELL_FORMED_BEARER.fullmatch(values[0])
+    if well_formed is not None and len(well_formed.group(1)) <= _MAX_TOKEN_LENGTH:
+        return BearerToken(well_formed.group(1).decode("ascii"), "header")
     try:
         header = values[0].decode("ascii").strip()
     except UnicodeDecodeError as exc:
