@@ -1,0 +1,39 @@
+"""Types and the base class every settings section shares."""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Network, IPv6Network
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Method = Literal["jwt", "introspection", "userinfo"]
+Algorithm = Literal[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+    "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512",
+]  # fmt: skip
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+Seconds = Annotated[float, Field(ge=0)]
+Network = IPv4Network | IPv6Network
+HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
+_PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+
+
+def parse_rate(value: str) -> tuple[int, float]:
+    """``"100/minute"`` → (100, 60.0): a count of requests per period in seconds."""
+    match = _RATE.match(value)
+    if match is None or int(match.group(1)) < 1:
+        raise ValueError(f"{value!r} is not a rate like '100/minute' (second, minute, hour, day)")
+    return int(match.group(1)), _PERIODS[match.group(2)]
+
+
+def _check_rate(value: str | None) -> str | None:
+    if value is not None:
+        parse_rate(value)
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -1,0 +1,133 @@
+"""``[[providers]]``: one identity provider and how its tokens become Jira users."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from jiraguard.presets import PresetName, expand_preset
+from jiraguard.settings.common import HMAC_ALGORITHMS, Algorithm, Method, Seconds, _Section
+
+
+class ProviderSettings(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+    """A short name for logs, errors and environment overrides."""
+    preset: PresetName = "custom"
+    """Fills endpoints and defaults for a known provider (see presets)."""
+    enabled: bool = True
+    method: Method = "jwt"
+    """How tokens are checked: jwt (locally), introspection (RFC 7662) or userinfo."""
+    issuer: str | None = None
+    """Expected ``iss``, matched exactly; also where discovery is looked up."""
+    discovery_url: str | None = None
+    jwks_uri: str | None = None
+    audience: list[str] = []
+    """Accepted ``aud`` values; a JWT must name at least one."""
+    verify_audience: bool = True
+    """Set false to accept a JWT for any audience (then name ``allowed_client_ids``)."""
+    allowed_client_ids: list[str] = []
+    """When set, the token's ``client_id``/``azp`` must be one of these."""
+    algorithms: list[Algorithm] = ["RS256"]
+    """JWT algorithms accepted; the token's ``alg`` header never widens this list."""
+    leeway: Seconds = 30.0
+    """Clock skew allowed on ``exp``, ``nbf`` and ``iat``."""
+    required_claims: list[str] = ["exp"]
+    """Claims a JWT must carry."""
+    token_type: str | None = None
+    """Required JWT ``typ`` header, e.g. ``at+jwt`` for RFC 9068 access tokens."""
+    public_key: str | None = None
+    """A PEM public key to verify JWTs with, instead of a JWKS."""
+    hmac_secret: SecretStr | None = None
+    """Shared secret for HS256/384/512; only used when those algorithms are listed."""
+    introspection_endpoint: str | None = None
+    userinfo_endpoint: str | None = None
+    client_id: str | None = None
+    """Client that authenticates to the introspection endpoint."""
+    client_secret: SecretStr | None = None
+    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    username_attribute: list[str] = ["preferred_username"]
+    """Dotted path(s) into the claims or provider response; the first present one wins."""
+    username_transforms: list[Literal["lowercase", "strip_domain"]] = []
+    """Applied in order: ``lowercase``; ``strip_domain`` (``alice@corp.com`` → ``alice``)."""
+    username_pattern: str | None = None
+    """A regular expression the username must match; its first group (or the group named
+    ``username``) becomes the username. Applied after the transforms."""
+    lookup: Literal["username", "email"] = "username"
+    """Find the Jira user by user name, or by e-mail address (several matches are refused)."""
+    groups_attribute: list[str] = []
+    """Dotted path(s) to the token's groups: a list, or a space- or comma-separated string."""
+    group_mapping: dict[str, str] = {}
+    """Provider group → Jira group."""
+    group_passthrough: bool = False
+    """Use provider groups that ``group_mapping`` does not name under their own names."""
+    sync_user: bool = False
+    """On each authentication, update the user's display name, e-mail and mapped groups."""
+    client_users: dict[str, str] = {}
+    """Client id → Jira service user, for tokens with no user (client credentials)."""
+    # Preset parameters: each preset names the ones it needs.
+    tenant: str | None = None
+    realm: str | None = None
+    domain: str | None = None
+    authorization_server: str | None = None
+    region: str | None = None
+    user_pool_id: str | None = None
+    base_url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("username_attribute", "groups_attribute"):
+                if isinstance(data.get(key), str):
+                    data = {**data, key: [data[key]]}
+            return expand_preset(data)
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProviderSettings:
+        problems: list[str] = []
+        hmac = [a for a in self.algorithms if a in HMAC_ALGORITHMS]
+        if self.method == "jwt":
+            if not self.algorithms:
+                problems.append("algorithms must name at least one algorithm")
+            if hmac and len(hmac) != len(self.algorithms):
+                problems.append("HMAC algorithms cannot be mixed with public-key algorithms")
+            if hmac and not self.hmac_secret:
+                problems.append(f"{hmac[0]} needs hmac_secret")
+            if self.hmac_secret and not hmac:
+                problems.append("hmac_secret is set but no HS* algorithm is listed")
+            if not (hmac or self.public_key or self.jwks_uri or self.issuer or self.discovery_url):
+                problems.append("jwt needs jwks_uri, discovery_url, issuer or public_key")
+            if not self.issuer:
+                problems.append("jwt needs issuer (matched exactly against iss)")
+            if self.verify_audience and not self.audience:
+                problems.append("jwt needs audience (or verify_audience = false)")
+            if not self.verify_audience and not self.allowed_client_ids:
+                problems.append("with verify_audience = false, name allowed_client_ids")
+        elif self.method == "introspection":
+            if not (self.introspection_endpoint or self.issuer or self.discovery_url):
+                problems.append("introspection needs introspection_endpoint or issuer")
+            if not (self.client_id and self.client_secret):
+                problems.append("introspection needs client_id and client_secret")
+        elif not (self.userinfo_endpoint or self.issuer or self.discovery_url):
+            problems.append("userinfo needs userinfo_endpoint or issuer")
+        if not self.username_attribute:
+            problems.append("username_attribute must name at least one attribute")
+        if self.username_pattern is not None:
+            try:
+                re.compile(self.username_pattern)
+            except re.error as exc:
+                problems.append(f"username_pattern is not a regular expression: {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def discovery_document_url(self) -> str | None:
+        if self.discovery_url:
+            return self.discovery_url
+        if self.issuer:
+            return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        return None

@@ -1,0 +1,271 @@
+"""The sections of the configuration and the one :class:`Settings` object they make."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from jiraguard.settings.common import (
+    HttpMethod,
+    Network,
+    Seconds,
+    _check_rate,
+    _Section,
+)
+from jiraguard.settings.providers import ProviderSettings
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    """Address to listen on."""
+    port: int = Field(8080, ge=1, le=65535)
+    """TCP port to listen on."""
+    base_url: str | None = None
+    """Public URL of this server, used in ``self`` links (default ``http://host:port``)."""
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    """Largest request body accepted; larger ones get 413."""
+    trusted_proxies: list[Network] = []
+    """Peers whose ``X-Forwarded-For`` is believed (CIDR); from anyone else it is ignored."""
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class StorageSettings(_Section):
+    url: str = "sqlite:///jiraguard.db"
+    """Database URL: ``sqlite:///path.db`` (default) or ``postgresql://user@host/db``."""
+
+    @model_validator(mode="after")
+    def _known_database(self) -> StorageSettings:
+        if not self.url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("storage.url must start with sqlite:// or postgresql://")
+        return self
+
+
+class BasicExceptions(_Section):
+    """Who may still use Basic authentication while it is blocked (break-glass, legacy tools).
+
+    An exception applies when the request matches ANY entry: its user, a group of its user, a
+    path glob, or a client network.
+    """
+
+    users: list[str] = []
+    groups: list[str] = []
+    paths: list[str] = []
+    """Path globs (``fnmatch``), e.g. ``/rest/api/2/serverInfo``."""
+    networks: list[Network] = []
+
+
+class AuthSettings(_Section):
+    realm: str = "jiraguard"
+    """The realm named in ``WWW-Authenticate`` challenges."""
+    block_basic: bool = True
+    """Refuse HTTP Basic credentials (401 with a Bearer challenge)."""
+    basic_report_only: bool = False
+    """With block_basic: let Basic through, but log and count what would have been blocked."""
+    basic_exceptions: BasicExceptions = BasicExceptions()
+    default_policy: Literal["allow", "deny"] = "allow"
+    """What happens to an authenticated request no rule matches."""
+    create_users: bool = False
+    """Create unknown users from the token's claims instead of rejecting them."""
+    allow_query_token: bool = False
+    """Accept ``?access_token=`` (RFC 6750 §2.3). Off: URLs end up in logs and histories."""
+    allow_form_token: bool = False
+    """Accept ``access_token`` in a form-encoded body (RFC 6750 §2.2)."""
+    protected_paths: list[str] = ["/rest/"]
+    """Path prefixes that require credentials."""
+    cache_ttl: Seconds = 60.0
+    """Longest time a validated token is trusted without asking again (never past its exp)."""
+    negative_cache_ttl: Seconds = 5.0
+    """How long a rejected token is remembered as rejected."""
+    cache_size: int = Field(100_000, ge=1)
+    """Most principals kept in the in-process cache (least recently used go first)."""
+    provider_timeout: float = Field(5.0, gt=0, le=120)
+    """Seconds for any one call to a provider (connect, read, write, pool)."""
+    jwks_refresh_interval: Seconds = 3600.0
+    """Keys are fetched again after this long (old keys stay in use if the fetch fails)."""
+    jwks_min_refresh_interval: Seconds = 30.0
+    """An unknown ``kid`` refetches the keys at most this often per provider."""
+
+
+class RateLimits(_Section):
+    """Token-bucket limits, e.g. ``"600/minute"``; unset means unlimited."""
+
+    per_user: str | None = None
+    per_client: str | None = None
+    """Per OAuth client id (``client_id``/``azp``)."""
+    per_token: str | None = None
+
+    _valid = field_validator("per_user", "per_client", "per_token")(_check_rate)
+
+
+class Rule(_Section):
+    """One access rule. Rules are tried in order; the first whose conditions match decides.
+
+    Conditions (all given ones must hold): ``methods``, ``paths`` (globs), ``networks``
+    (client CIDRs), ``groups`` (the user is in any). Then ``action``: ``deny`` refuses;
+    ``public`` serves without authentication (no ``groups`` condition then); ``allow`` admits
+    the request if the requirements hold — ``require_groups`` (any of), ``deny_groups`` (none
+    of), ``require_scopes`` (all of) — and refuses it (403) otherwise.
+    """
+
+    name: str
+    methods: list[HttpMethod] = []
+    paths: list[str] = []
+    networks: list[Network] = []
+    groups: list[str] = []
+    action: Literal["allow", "deny", "public"] = "allow"
+    require_groups: list[str] = []
+    deny_groups: list[str] = []
+    require_scopes: list[str] = []
+    rate_limit: str | None = None
+    """A per-user limit for requests this rule admits, on top of the global ones."""
+
+    _valid = field_validator("rate_limit")(_check_rate)
+
+    @model_validator(mode="after")
+    def _public_needs_no_user(self) -> Rule:
+        if self.action == "public" and (
+            self.groups or self.require_groups or self.deny_groups or self.require_scopes
+        ):
+            raise ValueError("a public rule cannot depend on the user (groups, scopes)")
+        return self
+
+
+class UpstreamSettings(_Section):
+    """Gateway mode: forward authenticated calls to an existing Jira at ``url``."""
+
+    url: str | None = None
+    """Base URL of the Jira to proxy to (with its context path); unset = embedded mode."""
+    identity: Literal["trusted_header", "service_account"] = "trusted_header"
+    """How Jira learns who the caller is: a signed header, or a service account's credentials
+    with the real caller in an audit header (Jira then sees the service account)."""
+    user_header: str = "X-Forwarded-User"
+    signature_header: str = "X-Jiraguard-Signature"
+    """HMAC-SHA256 over user, method, path and timestamp, with ``shared_secret``."""
+    timestamp_header: str = "X-Jiraguard-Timestamp"
+    shared_secret: SecretStr | None = None
+    service_account_token: SecretStr | None = None
+    """A Jira personal access token for the service account (sent as Bearer)."""
+    service_account_user: str | None = None
+    service_account_password: SecretStr | None = None
+    audit_header: str = "X-Jiraguard-User"
+    """With a service account: the real caller's username, for Jira's access logs."""
+    require_local_user: bool = False
+    """Map tokens only to users in jiraguard's own directory (default: forward the username
+    and let Jira decide)."""
+    connect_timeout: float = Field(5.0, gt=0)
+    """Seconds to wait for a connection to the upstream (then 504)."""
+    read_timeout: float = Field(60.0, gt=0)
+    """Seconds to wait for the upstream's response (then 504)."""
+    max_request_bytes: int = Field(1024 * 1024 * 1024, ge=1024)
+    """Largest request body forwarded: 413 up front when Content-Length says more, else the
+    upload is cut off (413) once it passes this."""
+    max_response_bytes: int = Field(4 * 1024 * 1024 * 1024, ge=1024)
+    """Largest response body relayed: 502 up front when Content-Length says more, else the
+    connection is closed once it passes this."""
+    max_connections: int = Field(256, ge=1)
+    """Most connections open to the upstream at once (all kept alive between requests)."""
+
+    @model_validator(mode="after")
+    def _identity_complete(self) -> UpstreamSettings:
+        if self.url is None:
+            return self
+        if not re.match(r"^https?://[^/?#]+(/[^?#]*)?$", self.url):
+            raise ValueError("url must be http(s)://host[:port][/context-path], without a query")
+        if self.identity == "trusted_header" and not self.shared_secret:
+            raise ValueError("identity = trusted_header needs shared_secret")
+        if self.identity == "service_account" and not (
+            self.service_account_token
+            or (self.service_account_user and self.service_account_password)
+        ):
+            raise ValueError(
+                "identity = service_account needs service_account_token or user and password"
+            )
+        return self
+
+
+class SignedIdentitySettings(_Section):
+    """Embedded mode as a gateway's upstream: accept the gateway's signed identity header."""
+
+    enabled: bool = False
+    shared_secret: SecretStr | None = None
+    trusted_peers: list[Network] = []
+    """Only these peers may send a signed identity (the gateway's addresses)."""
+    max_age: Seconds = 60.0
+    """Largest accepted difference between the signature's timestamp and now."""
+    user_cache_ttl: Seconds = 10.0
+    """Seconds a signed user's directory record is reused without asking the database again
+    (a disabled user is refused at most this long after being disabled); 0 looks it up on
+    every request."""
+    user_header: str = "X-Forwarded-User"
+    signature_header: str = "X-Jiraguard-Signature"
+    timestamp_header: str = "X-Jiraguard-Timestamp"
+
+    @model_validator(mode="after")
+    def _complete(self) -> SignedIdentitySettings:
+        if self.enabled and not (self.shared_secret and self.trusted_peers):
+            raise ValueError("signed identity needs shared_secret and trusted_peers")
+        return self
+
+
+class TokenSettings(_Section):
+    """Personal access tokens (Jira Data Center compatible ``/rest/pat/latest/tokens``)."""
+
+    enabled: bool = True
+    """Accept personal access tokens beside provider tokens."""
+    prefix: str = Field("jgp_", pattern=r"^[a-z]{2,8}_$")
+    """Prefix of every token, so they are recognisable (and never sent to a provider)."""
+    max_per_user: int = Field(10, ge=1)
+    default_lifetime_days: int = Field(90, ge=1)
+    """Lifetime of a token created without ``expirationDuration``."""
+    max_lifetime_days: int = Field(365, ge=1)
+    last_used_resolution: Seconds = 300.0
+    """``lastAccessedAt`` is written at most this often per token (no write per request)."""
+    bootstrap_admin: str = "admin"
+    """Administrator created on first start with an empty directory."""
+    bootstrap_token_file: str | None = None
+    """Write the bootstrap administrator's token to this file (mode 0600) instead of the log."""
+
+
+class AuditSettings(_Section):
+    """The audit log of authentication decisions and configuration/token changes."""
+
+    enabled: bool = True
+    record_allowed: bool = True
+    """Record accepted requests too, not only refusals."""
+    retention_days: int = Field(90, ge=1)
+    max_rows: int = Field(1_000_000, ge=1000)
+    flush_interval: Seconds = 1.0
+    """Records are written in batches at most this far apart (never on the request path)."""
+    batch_size: int = Field(500, ge=1)
+
+
+class Settings(_Section):
+    """Everything jiraguard reads from its configuration."""
+
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    auth: AuthSettings = AuthSettings()
+    providers: list[ProviderSettings] = []
+    tokens: TokenSettings = TokenSettings()
+    audit: AuditSettings = AuditSettings()
+    rules: list[Rule] = []
+    rate_limits: RateLimits = RateLimits()
+    upstream: UpstreamSettings = UpstreamSettings()
+    signed_identity: SignedIdentitySettings = SignedIdentitySettings()
+
+    @model_validator(mode="after")
+    def _unique_providers(self) -> Settings:
+        names = [p.name.lower() for p in self.providers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"provider names must be unique: {', '.join(duplicates)}")
+        issuers = [p.issuer for p in self.providers if p.enabled and p.method == "jwt"]
+        shared = sorted({i for i in issuers if i is not None and issuers.count(i) > 1})
+        if shared:
+            raise ValueError(f"two jwt providers share the issuer {shared[0]}")
+        return self
