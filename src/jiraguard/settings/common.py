@@ -29,11 +29,11 @@ def parse_rate(value: str) -> tuple[int, float]:
     return int(match.group(1)), _PERIODS[match.group(2)]
 
 
-def _check_rate(value: str | None) -> str | None:
+def check_rate(value: str | None) -> str | None:
     if value is not None:
         parse_rate(value)
     return value
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -8,10 +8,10 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from jiraguard.presets import PresetName, expand_preset
-from jiraguard.settings.common import HMAC_ALGORITHMS, Algorithm, Method, Seconds, _Section
+from jiraguard.settings.common import HMAC_ALGORITHMS, Algorithm, Method, Seconds, Section
 
 
-class ProviderSettings(_Section):
+class ProviderSettings(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
     """A short name for logs, errors and environment overrides."""
     preset: PresetName = "custom"

@@ -11,13 +11,13 @@ from jiraguard.settings.common import (
     HttpMethod,
     Network,
     Seconds,
-    _check_rate,
-    _Section,
+    Section,
+    check_rate,
 )
 from jiraguard.settings.providers import ProviderSettings
 
 
-class ServerSettings(_Section):
+class ServerSettings(Section):
     host: str = "127.0.0.1"
     """Address to listen on."""
     port: int = Field(8080, ge=1, le=65535)
@@ -34,7 +34,7 @@ class ServerSettings(_Section):
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
-class StorageSettings(_Section):
+class StorageSettings(Section):
     url: str = "sqlite:///jiraguard.db"
     """Database URL: ``sqlite:///path.db`` (default) or ``postgresql://user@host/db``."""
 
@@ -45,7 +45,7 @@ class StorageSettings(_Section):
         return self
 
 
-class BasicExceptions(_Section):
+class BasicExceptions(Section):
     """Who may still use Basic authentication while it is blocked (break-glass, legacy tools).
 
     An exception applies when the request matches ANY entry: its user, a group of its user, a
@@ -59,7 +59,7 @@ class BasicExceptions(_Section):
     networks: list[Network] = []
 
 
-class AuthSettings(_Section):
+class AuthSettings(Section):
     realm: str = "jiraguard"
     """The realm named in ``WWW-Authenticate`` challenges."""
     block_basic: bool = True
@@ -91,7 +91,7 @@ class AuthSettings(_Section):
     """An unknown ``kid`` refetches the keys at most this often per provider."""
 
 
-class RateLimits(_Section):
+class RateLimits(Section):
     """Token-bucket limits, e.g. ``"600/minute"``; unset means unlimited."""
 
     per_user: str | None = None
@@ -99,10 +99,10 @@ class RateLimits(_Section):
     """Per OAuth client id (``client_id``/``azp``)."""
     per_token: str | None = None
 
-    _valid = field_validator("per_user", "per_client", "per_token")(_check_rate)
+    _valid = field_validator("per_user", "per_client", "per_token")(check_rate)
 
 
-class Rule(_Section):
+class Rule(Section):
     """One access rule. Rules are tried in order; the first whose conditions match decides.
 
     Conditions (all given ones must hold): ``methods``, ``paths`` (globs), ``networks``
@@ -124,7 +124,7 @@ class Rule(_Section):
     rate_limit: str | None = None
     """A per-user limit for requests this rule admits, on top of the global ones."""
 
-    _valid = field_validator("rate_limit")(_check_rate)
+    _valid = field_validator("rate_limit")(check_rate)
 
     @model_validator(mode="after")
     def _public_needs_no_user(self) -> Rule:
@@ -135,7 +135,7 @@ class Rule(_Section):
         return self
 
 
-class UpstreamSettings(_Section):
+class UpstreamSettings(Section):
     """Gateway mode: forward authenticated calls to an existing Jira at ``url``."""
 
     url: str | None = None
@@ -188,7 +188,7 @@ class UpstreamSettings(_Section):
         return self
 
 
-class SignedIdentitySettings(_Section):
+class SignedIdentitySettings(Section):
     """Embedded mode as a gateway's upstream: accept the gateway's signed identity header."""
 
     enabled: bool = False
@@ -212,7 +212,7 @@ class SignedIdentitySettings(_Section):
         return self
 
 
-class TokenSettings(_Section):
+class TokenSettings(Section):
     """Personal access tokens (Jira Data Center compatible ``/rest/pat/latest/tokens``)."""
 
     enabled: bool = True
@@ -231,7 +231,7 @@ class TokenSettings(_Section):
     """Write the bootstrap administrator's token to this file (mode 0600) instead of the log."""
 
 
-class AuditSettings(_Section):
+class AuditSettings(Section):
     """The audit log of authentication decisions and configuration/token changes."""
 
     enabled: bool = True
@@ -244,7 +244,7 @@ class AuditSettings(_Section):
     batch_size: int = Field(500, ge=1)
 
 
-class Settings(_Section):
+class Settings(Section):
     """Everything jiraguard reads from its configuration."""
 
     server: ServerSettings = ServerSettings()
