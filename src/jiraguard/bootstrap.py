@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from jiraguard.auth.pat import Origin, PersonalAccessTokens
+from jiraguard.auth.principal import ADMIN_GROUP
 from jiraguard.settings import Settings
 from jiraguard.store.db import Database
 from jiraguard.store.users import UserDirectory, UserExists, count_users
 
-ADMIN_GROUP = "jira-administrators"
 BOOTSTRAP = Origin(method="BOOTSTRAP", path="jiraguard serve")
 TOKEN_NAME = "bootstrap"  # noqa: S105 - the token's label, not a secret
 

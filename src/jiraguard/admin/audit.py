@@ -79,7 +79,7 @@ def audit_filter(request: Request) -> AuditFilter:
 async def audit_events(request: Request) -> Response:
     """GET /audit → a page of events, newest first."""
     try:
-        await require_admin(request)
+        require_admin(request)
         where = audit_filter(request)
         start_at = _number(request, "startAt", 0)
         max_results = min(_number(request, "maxResults", DEFAULT_PAGE), MAX_PAGE)

@@ -15,8 +15,6 @@ from jiraguard.responses import error_response
 if TYPE_CHECKING:
     from jiraguard.app import Services
 
-ADMIN_GROUP = "jira-administrators"
-
 
 class AdminError(Exception):
     """An error answered in Jira's format (``{"errorMessages": [...], "errors": {...}}``)."""
@@ -41,17 +39,8 @@ def caller(request: Request) -> Principal:
     return user
 
 
-async def is_admin(request: Request) -> bool:
-    """Jira administrators: the user's ``admin`` flag, or membership of jira-administrators."""
-    who = caller(request)
-    if ADMIN_GROUP in {g.lower() for g in who.groups}:
-        return True
-    record = await services(request).users.get(who.username)
-    return record is not None and (record.admin or ADMIN_GROUP in record.groups)
-
-
-async def require_admin(request: Request) -> None:
-    if not await is_admin(request):
+def require_admin(request: Request) -> None:
+    if not caller(request).is_administrator:
         raise AdminError(403, "You must be a Jira administrator to do this.")
 
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jiraguard.admin.common import AdminError, caller, is_admin, json_object, origin, services
+from jiraguard.admin.common import AdminError, caller, json_object, origin, services
 from jiraguard.auth.pat import NoSuchUser, TokenRequestError
 from jiraguard.auth.validators.pat import METHOD as PAT_METHOD
 from jiraguard.jira.views import jira_datetime
@@ -101,7 +101,7 @@ async def revoke_token(request: Request) -> Response:
         if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 10 or int(raw_id) > MAX_ID:
             raise AdminError(404, "The personal access token does not exist.")
         who = caller(request)
-        owner = None if await is_admin(request) else who.username
+        owner = None if who.is_administrator else who.username
         revoked = await services(request).tokens.revoke(
             int(raw_id), actor=who.username, origin=origin(request), owner=owner
         )

@@ -108,14 +108,7 @@ class Authenticator:
             await asyncio.to_thread(_hasher.verify, user.password_hash, credentials.password)
         except (VerificationError, InvalidHashError) as exc:
             raise Unauthenticated("The username or password is wrong") from exc
-        principal = Principal(
-            username=user.name,
-            key=user.key,
-            display_name=user.display_name,
-            email=user.email,
-            groups=user.groups,
-            method="basic",
-        )
+        principal = Principal.of(user, method="basic")
         await self.cache.put(key, principal, self.settings.cache_ttl)
         return principal
 

@@ -188,6 +188,7 @@ class IdentityMapper:
             display_name=user.display_name,
             email=user.email,
             groups=groups,
+            admin=user.admin,
             scopes=scopes_from(claims),
             method=validated.method,
             provider=provider.name,

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
+
+from jiraguard.store.users import UserRecord
+
+ADMIN_GROUP = "jira-administrators"
+"""Members of this group are Jira administrators, like users with the ``admin`` flag."""
 
 
 def fingerprint(secret: str) -> str:
@@ -37,6 +43,27 @@ class Principal:
     """First 16 hex digits of the token's SHA-256, for audit records."""
     token_id: str | None = None
     """The personal access token's id, when one was used."""
+    admin: bool = False
+    """The user's ``admin`` flag in the directory."""
+
+    @classmethod
+    def of(cls, user: UserRecord, *, method: str, **details: Any) -> Principal:
+        """The principal of a directory user, checked by ``method``."""
+        return cls(
+            username=user.name,
+            key=user.key,
+            display_name=user.display_name,
+            email=user.email,
+            groups=user.groups,
+            method=method,
+            admin=user.admin,
+            **details,
+        )
+
+    @property
+    def is_administrator(self) -> bool:
+        """Jira administrators: the ``admin`` flag, or membership of ``jira-administrators``."""
+        return self.admin or any(g.lower() == ADMIN_GROUP for g in self.groups)
 
     @property
     def is_authenticated(self) -> bool:

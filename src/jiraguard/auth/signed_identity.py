@@ -127,14 +127,7 @@ class SignedIdentity:
         user = await self._record(username)
         if user is None or not user.active:
             raise InvalidToken("The signed user does not exist or is disabled")
-        return Principal(
-            username=user.name,
-            key=user.key,
-            display_name=user.display_name,
-            email=user.email,
-            groups=user.groups,
-            method=METHOD,
-        )
+        return Principal.of(user, method=METHOD)
 
     async def _record(self, username: str) -> UserRecord | None:
         """The directory's record of ``username``; found ones are reused ``user_cache_ttl``."""

@@ -12,8 +12,6 @@ from jiraguard.store.directory import user_by_key, user_by_name
 from jiraguard.store.issues import find_issue
 from jiraguard.store.models import Issue, User
 
-ADMIN_GROUP = "jira-administrators"
-
 
 def database(request: Request) -> Database:
     """The shared database of the application."""
@@ -42,10 +40,9 @@ async def acting_user(session: AsyncSession, request: Request) -> User:
     return user
 
 
-def is_admin(request: Request, user: User) -> bool:
+def is_admin(request: Request) -> bool:
     """Jira administrators: the ``admin`` flag, or membership of ``jira-administrators``."""
-    groups = {g.lower() for g in principal(request).groups} | {g.lower_name for g in user.groups}
-    return user.admin or ADMIN_GROUP in groups
+    return principal(request).is_administrator
 
 
 async def issue_or_404(session: AsyncSession, id_or_key: str) -> Issue:

@@ -74,14 +74,9 @@ class PATValidator:
         if not user.active:
             raise InvalidToken(f"The Jira user {user.name} is disabled")
         self._note_use(record.id, now)
-        return Principal(
-            username=user.name,
-            key=user.key,
-            display_name=user.display_name,
-            email=user.email,
-            groups=user.groups,
+        return Principal.of(
+            user,
             method=METHOD,
-            provider=None,
             expires_at=record.expires_at.timestamp(),
             fingerprint=fingerprint(token)[:16],
             token_id=str(record.id),

@@ -93,7 +93,7 @@ async def update(request: Request) -> Response:
     async with database(request).transaction() as session:
         me = await acting_user(session, request)
         comment = await _comment(session, request)
-        if comment.author_id != me.id and not is_admin(request, me):
+        if comment.author_id != me.id and not is_admin(request):
             raise forbidden("You do not have the permission to edit this comment.")
         comment.body = text
         comment.update_author_id = me.id
@@ -107,7 +107,7 @@ async def remove(request: Request) -> Response:
     async with database(request).transaction() as session:
         me = await acting_user(session, request)
         comment = await _comment(session, request)
-        if comment.author_id != me.id and not is_admin(request, me):
+        if comment.author_id != me.id and not is_admin(request):
             raise forbidden("You do not have the permission to delete this comment.")
         await session.delete(comment)
     return Response(status_code=204)

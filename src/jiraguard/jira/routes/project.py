@@ -59,7 +59,7 @@ async def get(request: Request) -> Response:
 
 async def _admin(session: AsyncSession, request: Request) -> User:
     user = await acting_user(session, request)
-    if not is_admin(request, user):
+    if not is_admin(request):
         raise forbidden(ADMIN_ONLY)
     return user
 

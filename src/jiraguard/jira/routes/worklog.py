@@ -148,7 +148,7 @@ async def _own_worklog(session: AsyncSession, request: Request, me: User) -> Wor
     worklog = await find_worklog(session, issue.id, wanted)
     if worklog is None:
         raise not_found(f"Cannot find worklog with id: '{wanted}'.")
-    if worklog.author_id != me.id and not is_admin(request, me):
+    if worklog.author_id != me.id and not is_admin(request):
         raise forbidden("You do not have the permission to change this worklog.")
     return worklog
 
