@@ -94,18 +94,12 @@ async def build_api(
 
 @pytest.fixture
 async def api(
-    harness: HarnessFactory, idp: TestProvider, tokens: Callable[[str], dict[str, str]]
-) -> JiraApi:
-    """The API on SQLite with the four users."""
-    return await build_api(harness, idp, tokens)
-
-
-@pytest.fixture
-async def api_db(
     harness: HarnessFactory,
     idp: TestProvider,
     tokens: Callable[[str], dict[str, str]],
     database_url: str,
 ) -> JiraApi:
-    """The API on each database (SQLite and PostgreSQL) with the four users."""
+    """The API with the four users, on each database: the whole suite runs on SQLite and on
+    PostgreSQL."""
     return await build_api(harness, idp, tokens, url=database_url)
+

@@ -12,9 +12,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.idp]
 HUGE = "9" * 30
 
 
-async def test_huge_and_unicode_numbers(api_db: JiraApi) -> None:
-    await api_db.project()
-    await api_db.issue("x")
+async def test_huge_and_unicode_numbers(api: JiraApi) -> None:
+    await api.project()
+    await api.issue("x")
     for path in (
         f"/issue/{HUGE}",
         f"/issue/TEST-{HUGE}",
@@ -28,23 +28,23 @@ async def test_huge_and_unicode_numbers(api_db: JiraApi) -> None:
         "/issue/²",
         "/issue/TEST-1/comment/²",
     ):
-        response = await api_db.call("GET", path)
+        response = await api.call("GET", path)
         assert response.status_code == 404, path
         assert response.json()["errorMessages"], path
     for path in (f"/issue/TEST-1/comment?startAt={HUGE}", f"/search?startAt={HUGE}"):
-        response = await api_db.call("GET", path)
+        response = await api.call("GET", path)
         assert response.status_code == 200, path
     for path in ("/issue/TEST-1/comment?startAt=²", "/search?maxResults=٣"):
-        assert (await api_db.call("GET", path)).status_code == 400, path
+        assert (await api.call("GET", path)).status_code == 400, path
     for body in (
         {"timeSpentSeconds": HUGE},
         {"timeSpent": f"{HUGE}w"},
         {"timeSpent": "9" * 400 + "h"},
         {"timeSpent": "٣h"},
     ):
-        response = await api_db.call("POST", "/issue/TEST-1/worklog", json=body)
+        response = await api.call("POST", "/issue/TEST-1/worklog", json=body)
         assert response.status_code == 400, body
-    created = await api_db.call(
+    created = await api.call(
         "POST",
         "/issue",
         json={"fields": {"project": {"id": HUGE}, "issuetype": {"id": "²"}, "summary": "s"}},
@@ -53,11 +53,11 @@ async def test_huge_and_unicode_numbers(api_db: JiraApi) -> None:
     assert set(created.json()["errors"]) == {"project", "issuetype"}
 
 
-async def test_nul_bytes(api_db: JiraApi) -> None:
+async def test_nul_bytes(api: JiraApi) -> None:
     """SQLite stores NUL; PostgreSQL text cannot hold it, so there it is a 400 (not a 500)."""
-    await api_db.project()
-    await api_db.issue("x")
-    postgres = api_db.harness.services.db.dialect == "postgresql"
+    await api.project()
+    await api.issue("x")
+    postgres = api.harness.services.db.dialect == "postgresql"
     for method, path, body, on_sqlite in (
         ("POST", "/issue/TEST-1/comment", {"body": "a\u0000b"}, 201),
         ("PUT", "/issue/TEST-1", {"fields": {"summary": "a\u0000b"}}, 204),
@@ -65,7 +65,7 @@ async def test_nul_bytes(api_db: JiraApi) -> None:
         ("GET", "/issue/TEST%00", None, 404),
         ("GET", "/user?username=%00", None, 404),
     ):
-        response = await api_db.call(method, path, json=body)
+        response = await api.call(method, path, json=body)
         assert response.status_code == (400 if postgres else on_sqlite), path
         if response.status_code >= 400:
             assert response.json()["errorMessages"], path
@@ -133,21 +133,21 @@ async def test_no_write_endpoint_answers_500(api: JiraApi) -> None:
         assert response.json()["errorMessages"]
 
 
-async def test_lone_surrogates(api_db: JiraApi) -> None:
+async def test_lone_surrogates(api: JiraApi) -> None:
     r"""JSON's ``"\ud800"`` is valid syntax but not Unicode: 400 before any driver sees it."""
-    await api_db.project()
-    await api_db.issue("x")
+    await api.project()
+    await api.issue("x")
     for path, content in (
         ("/issue/TEST-1/comment", b'{"body": "a\\ud800b"}'),
         ("/issue", b'{"fields": {"summary": "ok"}, "\\udfff": 1}'),
         ("/search", b'{"jql": "summary ~ \\"\\ud800\\""}'),
     ):
-        response = await api_db.call("POST", path, content=content)
+        response = await api.call("POST", path, content=content)
         assert response.status_code == 400, path
         assert response.json()["errorMessages"] == [
             "The request body contains an unpaired surrogate (invalid Unicode)."
         ]
     # invalid UTF-8 in URLs is decoded with U+FFFD replacements: an ordinary miss
-    found = await api_db.call("GET", "/user/search?username=%ED%A0%80")
+    found = await api.call("GET", "/user/search?username=%ED%A0%80")
     assert (found.status_code, found.json()) == (200, [])
-    assert (await api_db.call("GET", "/issue/%ED%A0%80")).status_code == 404
+    assert (await api.call("GET", "/issue/%ED%A0%80")).status_code == 404

@@ -18,9 +18,9 @@ async def _seed(api: JiraApi) -> JiraApi:
 
 
 @pytest.fixture
-async def five_db(api_db: JiraApi) -> JiraApi:
+async def five_db(api: JiraApi) -> JiraApi:
     """Five issues on each database (the main search flows run on both)."""
-    return await _seed(api_db)
+    return await _seed(api)
 
 
 @pytest.fixture
