@@ -102,4 +102,3 @@ async def api(
     """The API with the four users, on each database: the whole suite runs on SQLite and on
     PostgreSQL."""
     return await build_api(harness, idp, tokens, url=database_url)
-

@@ -155,9 +155,7 @@ async def test_comments_transitions_assign_worklog_links(api: JiraApi) -> None:
     assert resolved["resolution"]["name"] == "Won't Fix"
     assert resolved["resolutiondate"] is not None
     assert [c["body"] for c in resolved["comment"]["comments"]] == ["second", "not worth it"]
-    reopen = await api.call(
-        "POST", "/issue/TEST-1/transitions", json={"transition": {"id": "3"}}
-    )
+    reopen = await api.call("POST", "/issue/TEST-1/transitions", json={"transition": {"id": "3"}})
     assert reopen.status_code == 204
     reopened = (await api.call("GET", "/issue/TEST-1?expand=changelog")).json()
     assert reopened["fields"]["status"]["name"] == "Reopened"
@@ -179,9 +177,7 @@ async def test_comments_transitions_assign_worklog_links(api: JiraApi) -> None:
     ).status_code == 204
     assignee = (await api.call("GET", "/issue/TEST-2?fields=assignee")).json()["fields"]
     assert assignee["assignee"]["name"] == "carol"
-    assert (
-        await api.call("PUT", "/issue/TEST-2/assignee", json={"name": None})
-    ).status_code == 204
+    assert (await api.call("PUT", "/issue/TEST-2/assignee", json={"name": None})).status_code == 204
     assert (await api.call("GET", "/issue/TEST-2?fields=assignee")).json()["fields"] == {
         "assignee": None
     }
@@ -269,10 +265,7 @@ async def test_parallel_creates_never_lose_or_reuse_a_key(api: JiraApi) -> None:
 async def test_parallel_project_creates_with_one_key(api: JiraApi) -> None:
     """Racing creates of one key: exactly one wins, the others get Jira's 400, never a 500."""
     responses = await asyncio.gather(
-        *(
-            api.call("POST", "/project", json={"key": "RACE", "name": f"Race {n}"})
-            for n in range(5)
-        )
+        *(api.call("POST", "/project", json={"key": "RACE", "name": f"Race {n}"}) for n in range(5))
     )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201, 400, 400, 400, 400]
