@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -27,13 +29,20 @@ from jiraguard.auth.audit import DecisionLog
 from jiraguard.auth.audit_sink import StoreAuditSink
 from jiraguard.auth.authenticator import Authenticator
 from jiraguard.auth.cache import MemoryPrincipalCache, PrincipalCache
+from jiraguard.auth.cache_redis import (
+    RedisOutage,
+    RedisPrincipalCache,
+    TieredPrincipalCache,
+    make_redis,
+)
 from jiraguard.auth.clientip import ClientAddress
 from jiraguard.auth.identity import IdentityMapper
 from jiraguard.auth.middleware import AuthMiddleware
 from jiraguard.auth.pat import PersonalAccessTokens
 from jiraguard.auth.policy import Policy
 from jiraguard.auth.provider_http import make_client
-from jiraguard.auth.ratelimit import MemoryRateLimiter
+from jiraguard.auth.ratelimit import MemoryRateLimiter, RateLimiter
+from jiraguard.auth.ratelimit_redis import RedisRateLimiter
 from jiraguard.auth.router import ProviderRouter
 from jiraguard.auth.signed_identity import SignedIdentity
 from jiraguard.auth.validators.pat import PATValidator
@@ -51,6 +60,13 @@ from jiraguard.jira.routes import (
     transition,
     user,
     worklog,
+)
+from jiraguard.ops import (
+    HTTPMetricsMiddleware,
+    ProviderCalls,
+    ServicesCollector,
+    metrics_endpoint,
+    readyz,
 )
 from jiraguard.proxy import (
     OriginalTargetMiddleware,
@@ -93,13 +109,28 @@ class Services:
     """Gateway mode: the connection pool to the upstream Jira (None in embedded mode)."""
     signed_identity: SignedIdentity | None = None
     """Embedded mode behind a gateway: the signed identity header's verifier, when enabled."""
+    redis: Redis | None = None
+    """The shared Redis client when ``redis.url`` is set (cache and rate limits)."""
+    redis_outage: RedisOutage | None = None
+    """Failed Redis calls, shared by the cache and the rate limiter."""
+    provider_calls: ProviderCalls | None = None
+    """Requests sent to providers, for ``/metrics``."""
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         http = make_client(settings.auth.provider_timeout)
         db = Database(settings.storage.url)
         users = UserDirectory(db)
-        cache = MemoryPrincipalCache(settings.auth.cache_size)
+        cache: PrincipalCache = MemoryPrincipalCache(settings.auth.cache_size)
+        limiter: RateLimiter = MemoryRateLimiter()
+        redis, outage = None, None
+        if settings.redis.url:
+            redis = make_redis(settings.redis.url, settings.redis.socket_timeout)
+            outage = RedisOutage()
+            prefix = settings.redis.key_prefix
+            shared = RedisPrincipalCache(redis, prefix, outage=outage)
+            cache = TieredPrincipalCache(MemoryPrincipalCache(settings.auth.cache_size), shared)
+            limiter = RedisRateLimiter(redis, prefix, outage=outage)
         router = ProviderRouter.from_settings(settings.providers, settings.auth, http)
         gateway = bool(settings.upstream.url)
         identity = IdentityMapper(
@@ -111,7 +142,7 @@ class Services:
         authenticator = Authenticator(router, identity, cache, settings.auth, users, pats=pats)
         audit = StoreAuditSink(db, settings.audit) if settings.audit.enabled else None
         decisions = DecisionLog(audit, record_allowed=settings.audit.record_allowed)
-        policy = Policy(settings.auth, settings.rules, settings.rate_limits, MemoryRateLimiter())
+        policy = Policy(settings.auth, settings.rules, settings.rate_limits, limiter)
         client_address = ClientAddress(settings.server.trusted_proxies)
         return cls(
             settings,
@@ -133,6 +164,9 @@ class Services:
                 if settings.signed_identity.enabled
                 else None
             ),
+            redis=redis,
+            redis_outage=outage,
+            provider_calls=ProviderCalls(http),
         )
 
     def start(self) -> None:
@@ -148,6 +182,8 @@ class Services:
         if self.upstream is not None:
             await self.upstream.aclose()
         await self.db.close()
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -165,9 +201,23 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+def _ops_routes(settings: Settings, registry: CollectorRegistry) -> list[BaseRoute]:
+    """``/healthz`` (alive), ``/readyz`` (ready) and, when enabled, ``/metrics``."""
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    if settings.metrics.enabled:
+        token = settings.metrics.token.get_secret_value() if settings.metrics.token else None
+        routes.append(
+            Route(settings.metrics.path, metrics_endpoint(registry, token), methods=["GET"])
+        )
+    return routes
+
+
 def _gateway_routes(settings: Settings, parts: Services) -> list[BaseRoute]:
-    """Gateway mode (``upstream.url`` set): ``/healthz``, and every other path forwarded to
-    the upstream; empty in embedded mode."""
+    """Gateway mode (``upstream.url`` set): every path but the operations endpoints forwarded
+    to the upstream; empty in embedded mode."""
     if not settings.upstream.url or parts.upstream is None:
         return []
     proxy = UpstreamProxy(
@@ -178,7 +228,7 @@ def _gateway_routes(settings: Settings, parts: Services) -> list[BaseRoute]:
         public_url=settings.server.base_url,
         strip_query_token=settings.auth.allow_query_token,
     )
-    return [Route("/healthz", healthz, methods=["GET"]), Mount("/", app=proxy)]
+    return [Mount("/", app=proxy)]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -193,6 +243,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         finally:
             await parts.aclose()
 
+    # Per app, not prometheus_client's global registry: tests build many apps in one process.
+    registry = CollectorRegistry()
+    registry.register(ServicesCollector(parts))
     api = [
         *server.routes,
         *meta.routes,
@@ -206,15 +259,22 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         *user.routes,
         *link.routes,
     ]
-    app = Starlette(
-        routes=_gateway_routes(settings, parts)
+    routes = _ops_routes(settings, registry) + (
+        _gateway_routes(settings, parts)
         or [
-            Route("/healthz", healthz, methods=["GET"]),
             Mount("/rest/api/2", routes=api),
             Mount("/rest/pat/latest", routes=pat_api.routes),
             Mount("/rest/jiraguard/1", routes=audit_api.routes),
-        ],
+        ]
+    )
+    app = Starlette(
+        routes=routes,
         middleware=[
+            *(
+                [Middleware(HTTPMetricsMiddleware, registry=registry, routes=routes)]
+                if settings.metrics.enabled
+                else []
+            ),
             *([Middleware(OriginalTargetMiddleware)] if settings.upstream.url else []),
             Middleware(CanonicalPathMiddleware),
             Middleware(

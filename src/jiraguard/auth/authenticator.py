@@ -16,7 +16,7 @@ from dataclasses import replace
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from jiraguard.auth.cache import PrincipalCache, Rejection
+from jiraguard.auth.cache import MemoryPrincipalCache, PrincipalCache, Rejection
 from jiraguard.auth.credentials import BasicCredentials, BearerToken, Credentials
 from jiraguard.auth.errors import InvalidToken, Unauthenticated
 from jiraguard.auth.identity import IdentityMapper
@@ -43,6 +43,9 @@ class Authenticator:
         pats: PATValidator | None = None,
     ) -> None:
         self.router = router
+        self._basic_cache = MemoryPrincipalCache(min(settings.cache_size, 10_000))
+        """Basic logins stay in this process: a shared cache (Redis) would expose an unsalted
+        hash of user:password to anyone who can read it."""
         self.pats = pats
         """Personal access tokens; tokens with their prefix never reach a provider."""
         self.identity = identity
@@ -98,7 +101,7 @@ class Authenticator:
     async def _basic(self, credentials: BasicCredentials) -> Principal:
         """Check a local user's password (whether Basic is allowed at all is policy's call)."""
         key = fingerprint("basic:" + credentials.raw)
-        entry = await self.cache.get(key)
+        entry = await self._basic_cache.get(key)
         if isinstance(entry, Principal):
             return entry
         user = await self.users.get(credentials.username)
@@ -109,7 +112,7 @@ class Authenticator:
         except (VerificationError, InvalidHashError) as exc:
             raise Unauthenticated("The username or password is wrong") from exc
         principal = Principal.of(user, method="basic")
-        await self.cache.put(key, principal, self.settings.cache_ttl)
+        await self._basic_cache.put(key, principal, self.settings.cache_ttl)
         return principal
 
 

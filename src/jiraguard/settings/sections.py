@@ -244,6 +244,39 @@ class AuditSettings(Section):
     batch_size: int = Field(500, ge=1)
 
 
+class RedisSettings(Section):
+    """Shared state for N processes: the principal cache and rate-limit counters."""
+
+    url: str | None = None
+    """``redis://host:port/db`` (or ``rediss://``); unset = no Redis, everything in memory."""
+    key_prefix: str = "jiraguard:"
+    """Prepended to every key, so several deployments can share one Redis."""
+    socket_timeout: float = Field(0.5, gt=0, le=30)
+    """Seconds for any one Redis call (connect included); past it Redis counts as down."""
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+
+class MetricsSettings(Section):
+    """Prometheus metrics at ``path``.
+
+    With ``token`` set, a scrape needs ``Authorization: Bearer <token>``; without one,
+    ``/metrics`` answers loopback clients (127.0.0.0/8, ::1) only, so counters are never
+    public by accident.
+    """
+
+    enabled: bool = True
+    path: str = Field("/metrics", pattern=r"^/[A-Za-z0-9_./-]*$")
+    """Where the metrics are served (outside ``/rest/``, so not behind authentication)."""
+    token: SecretStr | None = None
+    """Bearer token a scraper must send; unset = loopback clients only."""
+
+
 class Settings(Section):
     """Everything jiraguard reads from its configuration."""
 
@@ -257,6 +290,8 @@ class Settings(Section):
     rate_limits: RateLimits = RateLimits()
     upstream: UpstreamSettings = UpstreamSettings()
     signed_identity: SignedIdentitySettings = SignedIdentitySettings()
+    redis: RedisSettings = RedisSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @model_validator(mode="after")
     def _unique_providers(self) -> Settings:

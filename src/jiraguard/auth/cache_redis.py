@@ -1,0 +1,214 @@
+"""The shared principal cache: Redis behind the in-process one.
+
+N processes behind a load balancer see the same entries, so a token checked by one is not
+checked again by the next (DESIGN.md, "Scale"). :class:`TieredPrincipalCache` asks the
+process's :class:`~jiraguard.auth.cache.MemoryPrincipalCache` first and Redis only on a
+local miss.
+
+Entries are JSON (never pickle: whoever can write to Redis must not be able to run code in
+jiraguard) carrying the entry's kind, its fields and its own expiry in Unix time; Redis
+expires the key too (``SET PX``). Redis being slow or down never fails a request: a read
+becomes a miss, a write is skipped, and :class:`RedisOutage` logs it at most every 10 s.
+Nothing has to be restarted when Redis comes back: the client reconnects on the next call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from jiraguard.auth.cache import CacheEntry, MemoryPrincipalCache, PrincipalCache, Rejection
+from jiraguard.auth.principal import Principal
+
+log = logging.getLogger(__name__)
+
+FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
+"""What a Redis call can raise when Redis is down, slow or refuses: never a request failure."""
+
+_SET_FIELDS = ("groups", "scopes")
+
+
+def make_redis(url: str, socket_timeout: float) -> Redis:
+    """A client with a timeout on every call and no retries (one slow Redis must not make
+    each request wait several timeouts; the next call reconnects anyway)."""
+    client: Redis = Redis.from_url(
+        url,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=socket_timeout,
+        retry=None,
+        retry_on_error=[],
+        decode_responses=False,
+    )
+    return client
+
+
+class RedisOutage:
+    """Counts Redis failures and logs them without flooding the log (one warning per 10 s)."""
+
+    interval = 10.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.errors = 0
+        self._warned_at = float("-inf")
+
+    def report(self, what: str, exc: BaseException) -> None:
+        self.errors += 1
+        now = self.clock()
+        if now - self._warned_at >= self.interval:
+            self._warned_at = now
+            # The exception's text names host and port at most, never the URL's password.
+            log.warning(
+                "Redis unavailable (%s: %s: %s); continuing without it (%d errors so far)",
+                what,
+                type(exc).__name__,
+                exc,
+                self.errors,
+            )
+
+
+def encode(entry: CacheEntry, expires_at: float) -> bytes:
+    """The JSON form of an entry: ``{"kind", "expires", "fields"}``."""
+    if isinstance(entry, Principal):
+        fields = asdict(entry)
+        for name in _SET_FIELDS:
+            fields[name] = sorted(fields[name])
+        kind = "principal"
+    else:
+        fields = {"description": entry.description}
+        kind = "rejection"
+    return json.dumps(
+        {"kind": kind, "expires": expires_at, "fields": fields}, separators=(",", ":")
+    ).encode()
+
+
+def decode(raw: bytes | str) -> tuple[CacheEntry, float]:
+    """An entry and its expiry from :func:`encode`'s output; ValueError when malformed."""
+    try:
+        data: Any = json.loads(raw)
+        fields = dict(data["fields"])
+        expires = float(data["expires"])
+        if data["kind"] == "rejection":
+            return Rejection(str(fields["description"])), expires
+        if data["kind"] != "principal":
+            raise ValueError(f"unknown entry kind {data['kind']!r}")
+        for name in _SET_FIELDS:
+            fields[name] = frozenset(fields[name])
+        return Principal(**fields), expires
+    except (KeyError, TypeError) as exc:
+        raise ValueError("malformed cache entry") from exc
+
+
+class RedisPrincipalCache:
+    """:class:`~jiraguard.auth.cache.PrincipalCache` in Redis, shared by every process.
+
+    ``clock`` is Unix time: the expiry stored in a value is read by other processes.
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        key_prefix: str = "jiraguard:",
+        *,
+        clock: Callable[[], float] = time.time,
+        outage: RedisOutage | None = None,
+    ) -> None:
+        self.client = client
+        self.prefix = key_prefix + "principal:"
+        self.clock = clock
+        self.outage = outage or RedisOutage()
+        self.hits = 0
+        self.misses = 0
+
+    async def lookup(self, key: str) -> tuple[CacheEntry, float] | None:
+        """The live entry for ``key`` and its remaining lifetime in seconds, or None."""
+        try:
+            raw = await self.client.get(self.prefix + key)
+        except FAILURES as exc:
+            self.outage.report("principal cache read", exc)
+            raw = None
+        found: tuple[CacheEntry, float] | None = None
+        if raw is not None:
+            try:
+                entry, expires = decode(raw)
+            except ValueError as exc:
+                self.outage.report("principal cache entry", exc)
+            else:
+                remaining = expires - self.clock()
+                if remaining > 0:
+                    found = (entry, remaining)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    async def get(self, key: str) -> CacheEntry | None:
+        found = await self.lookup(key)
+        return None if found is None else found[0]
+
+    async def put(self, key: str, entry: CacheEntry, ttl: float) -> None:
+        try:
+            if ttl <= 0:
+                await self.client.delete(self.prefix + key)
+                return
+            value = encode(entry, self.clock() + ttl)
+            await self.client.set(self.prefix + key, value, px=max(1, int(ttl * 1000)))
+        except FAILURES as exc:
+            self.outage.report("principal cache write", exc)
+
+    async def clear(self) -> None:
+        """Delete this prefix's principal entries (SCAN, never KEYS: Redis stays responsive)."""
+        try:
+            batch: list[bytes] = []
+            async for name in self.client.scan_iter(match=self.prefix + "*", count=500):
+                batch.append(name)
+                if len(batch) >= 500:
+                    await self.client.delete(*batch)
+                    batch.clear()
+            if batch:
+                await self.client.delete(*batch)
+        except FAILURES as exc:
+            self.outage.report("principal cache clear", exc)
+
+
+class SharedPrincipalCache(PrincipalCache, Protocol):
+    async def lookup(self, key: str) -> tuple[CacheEntry, float] | None:
+        """The live entry and its remaining lifetime in seconds, or None."""
+        ...
+
+
+class TieredPrincipalCache:
+    """This process's memory first, then the shared cache (filling memory on a shared hit)."""
+
+    def __init__(self, local: MemoryPrincipalCache, shared: SharedPrincipalCache) -> None:
+        self.local = local
+        self.shared = shared
+
+    async def get(self, key: str) -> CacheEntry | None:
+        entry = await self.local.get(key)
+        if entry is not None:
+            return entry
+        found = await self.shared.lookup(key)
+        if found is None:
+            return None
+        entry, remaining = found
+        # Never longer than the shared entry lives: a rejection or a revoked-soon token
+        # must expire in every process at the same moment.
+        await self.local.put(key, entry, remaining)
+        return entry
+
+    async def put(self, key: str, entry: CacheEntry, ttl: float) -> None:
+        await self.local.put(key, entry, ttl)
+        await self.shared.put(key, entry, ttl)
+
+    async def clear(self) -> None:
+        await self.local.clear()
+        await self.shared.clear()

@@ -1,0 +1,281 @@
+"""Operations endpoints: readiness (``/readyz``) and Prometheus metrics (``/metrics``).
+
+Both live outside ``/rest/``, so authentication does not apply; ``/metrics`` guards itself
+(a bearer token, or loopback clients only). ``/healthz`` (alive) is in :mod:`jiraguard.app`.
+
+Metrics that already exist as counters on long-lived objects (decisions, cache hits, JWKS
+fetches) are read by a custom collector at scrape time; nothing is added to the request path
+but :class:`HTTPMetricsMiddleware`'s one counter and one histogram observation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jiraguard.auth.cache import MemoryPrincipalCache
+from jiraguard.auth.cache_redis import FAILURES, TieredPrincipalCache
+from jiraguard.auth.validators.jwks import JWKSKeys
+
+if TYPE_CHECKING:
+    from jiraguard.app import Services
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+DATABASE_TIMEOUT = 2.0
+"""Seconds ``SELECT 1`` may take before the database counts as not ready."""
+
+
+class ProviderCalls:
+    """Counts requests sent to providers, through an httpx event hook on their one client."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.count = 0
+        client.event_hooks["request"].append(self._sent)
+
+    async def _sent(self, request: httpx.Request) -> None:
+        self.count += 1
+
+
+# Readiness ----------------------------------------------------------------------------------
+
+
+async def _database(parts: Services) -> str | None:
+    async def probe() -> None:
+        async with parts.db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(probe(), DATABASE_TIMEOUT)
+    except Exception as exc:  # any failure means "not ready", reported by class only
+        return f"database unavailable ({type(exc).__name__})"
+    return None
+
+
+async def _redis(parts: Services) -> str | None:
+    if parts.redis is None:
+        return None
+    try:
+        await parts.redis.ping()
+    except FAILURES as exc:
+        return f"Redis unavailable ({type(exc).__name__})"
+    return None
+
+
+def _providers(parts: Services) -> dict[str, str]:
+    """Per provider, from what is already held (never a provider call per probe).
+
+    A JWKS provider fails once a key fetch was attempted and no keys are held (it has been
+    unreachable since start-up; held keys keep working through a provider outage). Before the
+    first token nothing was attempted, so the process is ready. Other providers are checked
+    lazily on the request path, where an outage is a 503; here they always pass.
+    """
+    states: dict[str, str] = {}
+    for validator in parts.router.validators:
+        keys = getattr(validator, "keys", None)
+        name = f"provider:{validator.provider.name}"
+        if isinstance(keys, JWKSKeys):
+            if keys.fetched_at is not None:
+                states[name] = "ok"
+            elif keys.fetches == 0:
+                states[name] = "ok (keys not fetched yet)"
+            else:
+                states[name] = "no signing keys: the JWKS could not be fetched"
+        else:
+            states[name] = "ok"
+    return states
+
+
+async def readyz(request: Request) -> Response:
+    """200 when the database, Redis (if configured) and the providers' keys are usable."""
+    parts: Services = request.app.state.services
+    database, redis = await asyncio.gather(_database(parts), _redis(parts))
+    checks = {"database": database or "ok"}
+    if parts.redis is not None:
+        checks["redis"] = redis or "ok"
+    checks.update(_providers(parts))
+    failing = any(not state.startswith("ok") for state in checks.values())
+    return JSONResponse(
+        {"status": "unavailable" if failing else "ok", "checks": checks},
+        status_code=503 if failing else 200,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# Metrics ------------------------------------------------------------------------------------
+
+
+class ServicesCollector(Collector):
+    """Reads the counters the services keep anyway, at scrape time."""
+
+    def __init__(self, parts: Services) -> None:
+        self.parts = parts
+
+    def collect(self) -> Iterable[Metric]:
+        parts = self.parts
+        decisions = CounterMetricFamily(
+            "jiraguard_decisions", "Authentication decisions", labels=["outcome", "status"]
+        )
+        limited = 0
+        for (allowed, status), count in sorted(parts.decisions.counts.items()):
+            decisions.add_metric(["allowed" if allowed else "denied", str(status)], count)
+            if status == 429:
+                limited += count
+        yield decisions
+        yield CounterMetricFamily(
+            "jiraguard_rate_limited_requests", "Requests refused by a rate limit", value=limited
+        )
+        yield from self._cache()
+        if parts.provider_calls is not None:
+            yield CounterMetricFamily(
+                "jiraguard_provider_calls",
+                "HTTP requests sent to identity providers",
+                value=parts.provider_calls.count,
+            )
+        fetches = CounterMetricFamily(
+            "jiraguard_jwks_fetches", "JWKS fetch attempts", labels=["provider"]
+        )
+        for validator in parts.router.validators:
+            keys = getattr(validator, "keys", None)
+            if isinstance(keys, JWKSKeys):
+                fetches.add_metric([validator.provider.name], keys.fetches)
+        yield fetches
+        if parts.redis_outage is not None:
+            yield CounterMetricFamily(
+                "jiraguard_redis_errors",
+                "Redis calls that failed (served without Redis)",
+                value=parts.redis_outage.errors,
+            )
+
+    def _cache(self) -> Iterator[Metric]:
+        cache = self.parts.cache
+        levels: list[tuple[str, Any]] = []
+        if isinstance(cache, TieredPrincipalCache):
+            levels = [("local", cache.local), ("shared", cache.shared)]
+        elif isinstance(cache, MemoryPrincipalCache):
+            levels = [("local", cache)]
+        lookups = CounterMetricFamily(
+            "jiraguard_principal_cache_lookups",
+            "Principal cache lookups by level and result",
+            labels=["level", "result"],
+        )
+        for level, store in levels:
+            lookups.add_metric([level, "hit"], getattr(store, "hits", 0))
+            lookups.add_metric([level, "miss"], getattr(store, "misses", 0))
+        yield lookups
+        if isinstance(cache, TieredPrincipalCache | MemoryPrincipalCache):
+            local = cache.local if isinstance(cache, TieredPrincipalCache) else cache
+            yield GaugeMetricFamily(
+                "jiraguard_principal_cache_entries", "Entries in the local cache", len(local)
+            )
+
+
+def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """The route's path template (``/rest/api/2/issue/{issueIdOrKey}``): a bounded label."""
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            inner = route.routes
+            if not inner:
+                return route.path + "/{path}"
+            return route.path + route_template(inner, {**scope, **child})
+        if isinstance(route, Route):
+            return route.path
+    return "<unmatched>"
+
+
+class HTTPMetricsMiddleware:
+    """Counts responses by route template and status, and times them (pure ASGI)."""
+
+    def __init__(
+        self, app: ASGIApp, *, registry: CollectorRegistry, routes: Sequence[BaseRoute]
+    ) -> None:
+        self.app = app
+        self.routes = routes
+        self.requests = Counter(
+            "jiraguard_http_requests",
+            "HTTP requests by route template and status",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "jiraguard_http_request_duration_seconds",
+            "Time to the end of the response, by route template",
+            ["route"],
+            registry=registry,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        # The router rewrites root_path and path_params in this very dict: match a copy taken
+        # before the request.
+        target = {
+            "type": "http",
+            "path": scope["path"],
+            "root_path": scope.get("root_path", ""),
+            "method": scope["method"],
+        }
+        status = 500  # what the client sees when the app raises before starting a response
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = route_template(self.routes, target)
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            self.requests.labels(method, route, str(status)).inc()
+            self.latency.labels(route).observe(time.perf_counter() - started)
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _loopback(request: Request) -> bool:
+    if request.client is None:
+        return False
+    try:
+        return ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
+
+
+def metrics_endpoint(registry: CollectorRegistry, token: str | None) -> Any:
+    """The ``/metrics`` handler: a bearer token when configured, else loopback peers only."""
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def metrics(request: Request) -> Response:
+        if expected is not None:
+            sent = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(sent, expected):
+                return PlainTextResponse(
+                    "unauthorized", 401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
+                )
+        elif not _loopback(request):
+            # The direct peer, never X-Forwarded-For: a forwarded header is client-controlled.
+            return PlainTextResponse("forbidden", 403)
+        return Response(generate_latest(registry), media_type=PROMETHEUS_TEXT)
+
+    return metrics
