@@ -199,6 +199,20 @@ def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
     return "<unmatched>"
 
 
+def _endpoint_templates(routes: Sequence[BaseRoute], prefix: str = "") -> dict[Any, str]:
+    """Endpoint → full path template, for every route (the first route wins a shared one)."""
+    templates: dict[Any, str] = {}
+    for route in routes:
+        if isinstance(route, Mount):
+            for endpoint, template in _endpoint_templates(
+                route.routes, prefix + route.path
+            ).items():
+                templates.setdefault(endpoint, template)
+        elif isinstance(route, Route):
+            templates.setdefault(route.endpoint, prefix + route.path)
+    return templates
+
+
 class HTTPMetricsMiddleware:
     """Counts responses by route template and status, and times them (pure ASGI)."""
 
@@ -207,6 +221,10 @@ class HTTPMetricsMiddleware:
     ) -> None:
         self.app = app
         self.routes = routes
+        # The router leaves the matched endpoint in the scope; its template is looked up here
+        # instead of matching every route a second time on each request.
+        self._templates = _endpoint_templates(routes)
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "jiraguard_http_requests",
             "HTTP requests by route template and status",
@@ -225,14 +243,7 @@ class HTTPMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        # The router rewrites root_path and path_params in this very dict: match a copy taken
-        # before the request.
-        target = {
-            "type": "http",
-            "path": scope["path"],
-            "root_path": scope.get("root_path", ""),
-            "method": scope["method"],
-        }
+        path, root_path = scope["path"], scope.get("root_path", "")
         status = 500  # what the client sees when the app raises before starting a response
 
         async def sending(message: Message) -> None:
@@ -244,10 +255,19 @@ class HTTPMetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = route_template(self.routes, target)
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            self.requests.labels(method, route, str(status)).inc()
-            self.latency.labels(route).observe(time.perf_counter() - started)
+            route = self._templates.get(scope.get("endpoint"))
+            if route is None:  # no endpoint (404), or the scope was copied on the way
+                target = {"type": "http", "path": path, "root_path": root_path, "method": method}
+                route = route_template(self.routes, target)
+            series = self._series.get((method, route, status))
+            if series is None:
+                series = self._series[(method, route, status)] = (
+                    self.requests.labels(method, route, str(status)),
+                    self.latency.labels(route),
+                )
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
