@@ -14,7 +14,7 @@ import asyncio
 import hmac
 import ipaddress
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -256,7 +256,9 @@ class HTTPMetricsMiddleware:
             await self.app(scope, receive, sending)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            route = self._templates.get(scope.get("endpoint"))
+            endpoint = scope.get("endpoint")
+            # 404/405 leave the Router itself there, which is not hashable.
+            route = self._templates.get(endpoint) if isinstance(endpoint, Hashable) else None
             if route is None:  # no endpoint (404), or the scope was copied on the way
                 target = {"type": "http", "path": path, "root_path": root_path, "method": method}
                 route = route_template(self.routes, target)
