@@ -38,6 +38,7 @@ from jiraguard.auth.router import ProviderRouter
 from jiraguard.settings import validate_settings
 from jiraguard.store.db import run_migrations
 from tests.support.idp import RESOURCE, TestProvider, ensure_node_modules, free_port
+from tests.support.servers import wait_until_serving
 
 JIRAGUARD = str(Path(sys.executable).with_name("jiraguard"))
 
@@ -68,15 +69,12 @@ def _server(config: Path, port: int, env_extra: dict[str, str]) -> subprocess.Po
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not start")
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/healthz", process)
+    except RuntimeError:
+        process.kill()
+        raise
+    return process
 
 
 RULES = (

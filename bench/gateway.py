@@ -26,12 +26,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.support.idp import RESOURCE, TestProvider, ensure_node_modules, free_port
+from tests.support.servers import wait_until_serving
 
 JIRAGUARD = str(Path(sys.executable).with_name("jiraguard"))
 SECRET = "bench-gateway-shared-secret"
@@ -70,17 +70,6 @@ def _serve(config: Path, core: int) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
     )
     return process
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not start")
 
 
 def _configs(idp: TestProvider, workdir: Path) -> tuple[Path, Path, int, int]:
@@ -141,8 +130,8 @@ def run(
         name: [] for name in ("direct", "gateway", "direct_c1", "gateway_c1")
     }
     try:
-        _wait(f"http://127.0.0.1:{upstream_port}/healthz")
-        _wait(f"http://127.0.0.1:{gateway_port}/healthz")
+        wait_until_serving(f"http://127.0.0.1:{upstream_port}/healthz")
+        wait_until_serving(f"http://127.0.0.1:{gateway_port}/healthz")
         _seed(f"http://127.0.0.1:{upstream_port}", token)
         auth = {"Authorization": f"Bearer {token}"}
         same = [httpx.get(url, headers=auth) for url in (direct, through)]

@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.conftest import bearer
 from tests.support.idp import RESOURCE, TestProvider, free_port
+from tests.support.servers import wait_until_serving
 
 JIRAGUARD = str(Path(sys.executable).with_name("jiraguard"))
 
@@ -128,15 +128,7 @@ def test_serve_answers_with_a_real_token(tmp_path: Path, idp: TestProvider) -> N
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(url + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+        wait_until_serving(url + "/healthz", process)
         token = idp.jwt_token("alice")
         me = httpx.get(url + "/rest/api/2/myself", headers=bearer(token), timeout=5)
         assert me.status_code == 200

@@ -11,7 +11,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from tests.conftest import bearer
 from tests.gateway.conftest import SECRET
 from tests.gateway.upstreams import CHUNK
 from tests.support.idp import RESOURCE, TestProvider, free_port
+from tests.support.servers import wait_until_serving
 
 pytestmark = [pytest.mark.anyio, pytest.mark.idp]
 
@@ -38,19 +38,6 @@ def _status(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise AssertionError(f"{field} not in /proc/{pid}/status")
-
-
-def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not start")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -94,8 +81,8 @@ def gateway_process(
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait(f"http://127.0.0.1:{upstream_port}/echo", upstream)
-        _wait(f"http://127.0.0.1:{gateway_port}/healthz", gateway)
+        wait_until_serving(f"http://127.0.0.1:{upstream_port}/echo", upstream)
+        wait_until_serving(f"http://127.0.0.1:{gateway_port}/healthz", gateway)
         yield Gateway(f"http://127.0.0.1:{gateway_port}", gateway.pid)
     finally:
         _stop(gateway)

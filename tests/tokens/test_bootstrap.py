@@ -8,7 +8,6 @@ import os
 import signal
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ from jiraguard.store.db import Database, run_migrations
 from jiraguard.store.users import UserDirectory
 from tests.conftest import HarnessFactory, bearer
 from tests.support.idp import free_port
+from tests.support.servers import wait_until_serving
 from tests.test_cli import JIRAGUARD
 
 pytestmark = pytest.mark.anyio
@@ -116,15 +116,7 @@ def test_serve_prints_the_bootstrap_token_once_and_it_works(tmp_path: Path) -> N
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(url + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+        wait_until_serving(url + "/healthz", process)
     finally:
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=20)
@@ -141,15 +133,8 @@ def test_serve_prints_the_bootstrap_token_once_and_it_works(tmp_path: Path) -> N
         env=env,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                me = httpx.get(url + "/rest/api/2/myself", headers=bearer(token), timeout=5)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+        wait_until_serving(url + "/healthz", process)
+        me = httpx.get(url + "/rest/api/2/myself", headers=bearer(token), timeout=5)
         assert me.status_code == 200
         assert me.json()["name"] == "admin"
     finally:
