@@ -284,3 +284,29 @@ class AuditEvent(Base):
     """How many identical accepted requests this row stands for (see the audit sink)."""
     last_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     """When the last of those ``count`` requests came (``at`` is the first)."""
+
+
+class ConfigOverlay(Base):
+    """The configuration saved from the admin UI (one row, ``id`` 1): a JSON document of the
+    sections the UI manages, laid over the configuration file (see ``jiraguard.config``)."""
+
+    __tablename__ = "config_overlay"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(255))
+
+
+class Change(Base):
+    """One entry of the change feed: every process applies it (``config``: reload the
+    configuration; ``user``: drop what is cached for ``subject``). Ids only grow."""
+
+    __tablename__ = "changes"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(255), default=None)
