@@ -7,10 +7,15 @@ and closed on shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import signal
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -36,6 +41,8 @@ from jiraguard.auth.cache_redis import (
     make_redis,
 )
 from jiraguard.auth.clientip import ClientAddress
+from jiraguard.auth.fences import Fences
+from jiraguard.auth.flight_redis import RedisFlight
 from jiraguard.auth.identity import IdentityMapper
 from jiraguard.auth.middleware import AuthMiddleware
 from jiraguard.auth.pat import PersonalAccessTokens
@@ -46,6 +53,8 @@ from jiraguard.auth.ratelimit_redis import RedisRateLimiter
 from jiraguard.auth.router import ProviderRouter
 from jiraguard.auth.signed_identity import SignedIdentity
 from jiraguard.auth.validators.pat import PATValidator
+from jiraguard.changes import CONFIG, USER, ChangeEvent, ChangeFeed, wake
+from jiraguard.config import ConfigStore, settings_data
 from jiraguard.jira.errors import JiraError, handle_data_error, handle_jira_error
 from jiraguard.jira.paths import CanonicalPathMiddleware
 from jiraguard.jira.routes import (
@@ -75,7 +84,7 @@ from jiraguard.proxy import (
     make_upstream_pool,
 )
 from jiraguard.responses import error_response
-from jiraguard.settings import Settings
+from jiraguard.settings import ConfigError, Settings
 from jiraguard.store.db import Database
 from jiraguard.store.users import UserDirectory
 
@@ -87,9 +96,24 @@ _STATUS_MESSAGES = {
 }
 
 
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where the configuration came from: the file's data (before the environment), the
+    environment, and the file's path for ``SIGHUP`` (see :mod:`jiraguard.config`)."""
+
+    file_data: Mapping[str, Any]
+    environ: Mapping[str, str]
+    path: Path | None = None
+
+
 @dataclass
 class Services:
-    """The long-lived parts one process shares."""
+    """The long-lived parts one process shares.
+
+    ``settings`` and the parts made from its managed sections (``router``, ``authenticator``,
+    ``policy``) are replaced together by :meth:`reconfigure` when the configuration changes;
+    the request path reads them from here on every request, never keeps its own copy.
+    """
 
     settings: Settings
     http: httpx.AsyncClient
@@ -105,6 +129,12 @@ class Services:
     tokens: PersonalAccessTokens
     audit: StoreAuditSink | None
     """The audit log's writer; None when ``audit.enabled`` is false."""
+    config: ConfigStore
+    """The configuration's sources; ``config.save`` is how the admin UI changes it."""
+    changes: ChangeFeed
+    """The change feed this process follows (configuration saved, users changed)."""
+    fences: Fences
+    limiter: RateLimiter
     upstream: UpstreamPool | None = None
     """Gateway mode: the connection pool to the upstream Jira (None in embedded mode)."""
     signed_identity: SignedIdentity | None = None
@@ -113,17 +143,24 @@ class Services:
     """The shared Redis client when ``redis.url`` is set (cache and rate limits)."""
     redis_outage: RedisOutage | None = None
     """Failed Redis calls, shared by the cache and the rate limiter."""
+    flight: RedisFlight | None = None
+    """Single flight across processes (with Redis)."""
     provider_calls: ProviderCalls | None = None
     """Requests sent to providers, for ``/metrics``."""
+    reloads: int = 0
+    """Configurations applied since start, the first one included (for tests and metrics)."""
+    _signals: list[int] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings) -> Services:
+    def build(cls, settings: Settings, source: ConfigSource | None = None) -> Services:
+        """``source``: where ``settings`` came from; without it (settings made in code) the
+        settings themselves stand in for the file and the environment is not read."""
         http = make_client(settings.auth.provider_timeout)
-        db = Database(settings.storage.url)
+        db = Database(settings.storage.url, pool_size=settings.storage.pool_size)
         users = UserDirectory(db)
         cache: PrincipalCache = MemoryPrincipalCache(settings.auth.cache_size)
         limiter: RateLimiter = MemoryRateLimiter()
-        redis, outage = None, None
+        redis, outage, flight = None, None, None
         if settings.redis.url:
             redis = make_redis(settings.redis.url, settings.redis.socket_timeout)
             outage = RedisOutage()
@@ -131,20 +168,19 @@ class Services:
             shared = RedisPrincipalCache(redis, prefix, outage=outage)
             cache = TieredPrincipalCache(MemoryPrincipalCache(settings.auth.cache_size), shared)
             limiter = RedisRateLimiter(redis, prefix, outage=outage)
-        router = ProviderRouter.from_settings(settings.providers, settings.auth, http)
-        gateway = bool(settings.upstream.url)
-        identity = IdentityMapper(
-            users,
-            create_users=settings.auth.create_users,
-            directory_optional=gateway and not settings.upstream.require_local_user,
-        )
-        pats = PATValidator(db, settings.tokens)
-        authenticator = Authenticator(router, identity, cache, settings.auth, users, pats=pats)
+            flight = RedisFlight(
+                redis, prefix, hold=settings.auth.provider_timeout + 1.0, outage=outage
+            )
+        if source is None:
+            source = ConfigSource(settings_data(settings), {})
+        config = ConfigStore(db, source.file_data, source.environ, path=source.path)
         audit = StoreAuditSink(db, settings.audit) if settings.audit.enabled else None
-        decisions = DecisionLog(audit, record_allowed=settings.audit.record_allowed)
-        policy = Policy(settings.auth, settings.rules, settings.rate_limits, limiter)
-        client_address = ClientAddress(settings.server.trusted_proxies)
-        return cls(
+        pats = PATValidator(db, settings.tokens)
+        fences = Fences(settings.auth.cache_ttl)
+        router, authenticator, policy = _request_path(
+            settings, http, users, cache, limiter, pats, fences, flight
+        )
+        parts = cls(
             settings,
             http,
             db,
@@ -152,13 +188,24 @@ class Services:
             cache,
             router,
             authenticator,
-            decisions,
+            DecisionLog(audit, record_allowed=settings.audit.record_allowed),
             policy,
-            client_address,
+            ClientAddress(settings.server.trusted_proxies),
             pats=pats,
             tokens=PersonalAccessTokens(db, settings.tokens, audit=settings.audit.enabled),
             audit=audit,
-            upstream=make_upstream_pool(settings.upstream) if gateway else None,
+            config=config,
+            changes=ChangeFeed(
+                db,
+                lambda events: parts.apply_changes(events),
+                poll_interval=settings.server.changes_poll_interval,
+                redis=redis,
+                prefix=settings.redis.key_prefix,
+                outage=outage,
+            ),
+            fences=fences,
+            limiter=limiter,
+            upstream=make_upstream_pool(settings.upstream) if settings.upstream.url else None,
             signed_identity=(
                 SignedIdentity(settings.signed_identity, users)
                 if settings.signed_identity.enabled
@@ -166,15 +213,84 @@ class Services:
             ),
             redis=redis,
             redis_outage=outage,
+            flight=flight,
             provider_calls=ProviderCalls(http),
         )
+        config.after_save = parts.announce
+        return parts
 
-    def start(self) -> None:
-        """Start the background work (the audit writer); called from the app's lifespan."""
+    async def start(self, *, reload_on_sighup: bool = False) -> None:
+        """Start the background work (audit writer, change feed) and apply what the admin UI
+        saved; called from the app's lifespan, before the first request."""
         if self.audit is not None:
             self.audit.start()
+        await self.reload()
+        await self.changes.start()
+        if reload_on_sighup:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reread()))
+            self._signals.append(signal.SIGHUP)
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Replace the parts made from the managed sections (providers, auth, rules, rate
+        limits) in one step; everything checked before now is checked again."""
+        self.router, self.authenticator, self.policy = _request_path(
+            settings,
+            self.http,
+            self.users,
+            self.cache,
+            self.limiter,
+            self.pats,
+            self.fences,
+            self.flight,
+            previous=self.router,
+        )
+        self.settings = settings
+        self.fences.all(time.time())
+        self.reloads += 1
+
+    async def reload(self) -> bool:
+        """Compose the configuration from its sources and apply it; False (the old one kept,
+        the problems logged) when it is not valid."""
+        try:
+            settings = await self.config.current()
+        except ConfigError as exc:
+            log.error("configuration not applied, the previous one stays: %s", exc)
+            return False
+        self.reconfigure(settings)
+        return True
+
+    async def reread(self) -> None:
+        """``SIGHUP``: read the file again and apply it."""
+        try:
+            self.config.reread_file()
+        except ConfigError as exc:
+            log.error("configuration file not reloaded: %s", exc)
+            return
+        if await self.reload():
+            log.info("configuration reloaded (SIGHUP)")
+
+    async def announce(self) -> None:
+        """A change was committed here: wake the other processes and apply it in this one."""
+        await wake(self.redis, self.settings.redis.key_prefix, self.redis_outage)
+        await self.changes.catch_up()
+
+    async def apply_changes(self, events: Sequence[ChangeEvent]) -> None:
+        """The change feed's callback: fence the users named, reload for a configuration."""
+        config = False
+        for event in events:
+            if event.kind == USER and event.subject:
+                self.fences.user(event.subject, max(event.at, time.time()))
+            elif event.kind == CONFIG:
+                config = True
+        if config:
+            await self.reload()
 
     async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._signals:
+            loop.remove_signal_handler(signum)
+        await self.changes.stop()
         await self.pats.aclose()
         if self.audit is not None:
             await self.audit.stop()  # writes what is still queued, while the database is open
@@ -184,6 +300,34 @@ class Services:
         await self.db.close()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+def _request_path(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    users: UserDirectory,
+    cache: PrincipalCache,
+    limiter: RateLimiter,
+    pats: PATValidator,
+    fences: Fences,
+    flight: RedisFlight | None,
+    *,
+    previous: ProviderRouter | None = None,
+) -> tuple[ProviderRouter, Authenticator, Policy]:
+    """The parts of the request path made from the managed sections of ``settings``."""
+    router = ProviderRouter.from_settings(
+        settings.providers, settings.auth, http, previous=previous
+    )
+    identity = IdentityMapper(
+        users,
+        create_users=settings.auth.create_users,
+        directory_optional=bool(settings.upstream.url) and not settings.upstream.require_local_user,
+    )
+    authenticator = Authenticator(
+        router, identity, cache, settings.auth, users, pats=pats, fences=fences, flight=flight
+    )
+    policy = Policy(settings.auth, settings.rules, settings.rate_limits, limiter)
+    return router, authenticator, policy
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -231,13 +375,19 @@ def _gateway_routes(settings: Settings, parts: Services) -> list[BaseRoute]:
     return [Mount("/", app=proxy)]
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Starlette:
-    """The jiraguard ASGI application for ``settings``."""
-    parts = services or Services.build(settings)
+def create_app(
+    settings: Settings,
+    services: Services | None = None,
+    *,
+    source: ConfigSource | None = None,
+    reload_on_sighup: bool = False,
+) -> Starlette:
+    """The jiraguard ASGI application for ``settings`` (read from ``source``, when given)."""
+    parts = services or Services.build(settings, source)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        parts.start()
+        await parts.start(reload_on_sighup=reload_on_sighup)
         try:
             yield
         finally:
@@ -277,16 +427,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             ),
             *([Middleware(OriginalTargetMiddleware)] if settings.upstream.url else []),
             Middleware(CanonicalPathMiddleware),
-            Middleware(
-                AuthMiddleware,
-                authenticator=parts.authenticator,
-                policy=parts.policy,
-                client_address=parts.client_address,
-                settings=settings.auth,
-                decisions=parts.decisions,
-                max_body_bytes=settings.server.max_body_bytes,
-                signed_identity=parts.signed_identity,
-            ),
+            Middleware(AuthMiddleware, services=parts),
         ],
         exception_handlers={
             HTTPException: _http_error,

@@ -194,12 +194,14 @@ async def test_token_type_is_checked_when_configured(
 
 
 async def test_expired_token_is_rejected(fresh_idp: Any, harness: HarnessFactory) -> None:
-    provider = fresh_idp(access_token_ttl=1)
+    # exp is whole seconds: a 1 s token minted late in a second may be expired before its
+    # first use on a busy machine; 3 s leaves room for that.
+    provider = fresh_idp(access_token_ttl=3)
     h = await harness([jwt_provider(provider)])
     await h.add_user("alice")
     token = provider.jwt_token("alice")
     assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 200
-    await asyncio.sleep(2.1)
+    await asyncio.sleep(4.1)
     response = await h.client.get("/rest/api/2/myself", headers=bearer(token))
     assert response.status_code == 401
     assert "expired" in response.headers["www-authenticate"]

@@ -3,7 +3,9 @@
 Accepted and rejected tokens are cached under their SHA-256 fingerprint. A token's entry
 lives ``cache_ttl`` at most and never past the token's own expiry; a rejection lives
 ``negative_cache_ttl``. Failures to decide (503) are never cached. Concurrent requests with
-the same uncached token share one check (single flight): one provider call, one answer.
+the same uncached token share one check (single flight): one provider call, one answer;
+with Redis, so do concurrent requests in different processes (:mod:`.flight_redis`).
+A cached entry checked before a change that concerns it (:mod:`.fences`) counts as a miss.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from dataclasses import replace
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from jiraguard.auth.cache import MemoryPrincipalCache, PrincipalCache, Rejection
+from jiraguard.auth.cache import CacheEntry, MemoryPrincipalCache, PrincipalCache, Rejection
 from jiraguard.auth.credentials import BasicCredentials, BearerToken, Credentials
 from jiraguard.auth.errors import InvalidToken, Unauthenticated
+from jiraguard.auth.fences import Fences
+from jiraguard.auth.flight_redis import RedisFlight
 from jiraguard.auth.identity import IdentityMapper
 from jiraguard.auth.principal import Principal, fingerprint
 from jiraguard.auth.router import ProviderRouter
@@ -41,6 +45,8 @@ class Authenticator:
         users: UserDirectory,
         clock: Callable[[], float] = time.time,
         pats: PATValidator | None = None,
+        fences: Fences | None = None,
+        flight: RedisFlight | None = None,
     ) -> None:
         self.router = router
         self._basic_cache = MemoryPrincipalCache(min(settings.cache_size, 10_000))
@@ -53,6 +59,9 @@ class Authenticator:
         self.settings = settings
         self.users = users
         self.clock = clock
+        self.fences = fences or Fences(settings.cache_ttl)
+        self.flight = flight
+        """Single flight across processes (with Redis)."""
         self._inflight: dict[str, asyncio.Task[Principal]] = {}
 
     async def authenticate(self, credentials: Credentials) -> Principal:
@@ -66,10 +75,8 @@ class Authenticator:
             return await self.pats.authenticate(credentials.token)
         key = fingerprint(credentials.token)
         entry = await self.cache.get(key)
-        if isinstance(entry, Principal):
-            return entry
-        if isinstance(entry, Rejection):
-            raise InvalidToken(entry.description)
+        if entry is not None and not self.fences.stale(entry):
+            return _answer(entry)
         task = self._inflight.get(key)
         if task is None:
             task = asyncio.create_task(self._check(key, credentials.token))
@@ -84,11 +91,34 @@ class Authenticator:
             task.exception()  # mark it retrieved even if every waiter went away
 
     async def _check(self, key: str, token: str) -> Principal:
+        if self.flight is None:
+            return await self._validate(key, token)
+        lock_id = await self.flight.acquire(key)
+        if lock_id is None:  # another process is checking this token: wait for its answer
+            entry = await self.flight.wait(key, self.cache, self._usable)
+            if entry is not None:
+                return _answer(entry)
+            lock_id = ""
+        try:
+            return await self._validate(key, token)
+        finally:
+            await self.flight.release(key, lock_id)
+
+    def _usable(self, entry: CacheEntry) -> bool:
+        return not self.fences.stale(entry)
+
+    async def _validate(self, key: str, token: str) -> Principal:
+        checked_at = self.clock()
         try:
             validated = await self.router.validate(token)
-            principal = replace(await self.identity.principal(validated), fingerprint=key[:16])
+            principal = replace(
+                await self.identity.principal(validated),
+                fingerprint=key[:16],
+                checked_at=checked_at,
+            )
         except InvalidToken as exc:
-            await self.cache.put(key, Rejection(exc.description), self.settings.negative_cache_ttl)
+            rejection = Rejection(exc.description, checked_at)
+            await self.cache.put(key, rejection, self.settings.negative_cache_ttl)
             raise
         ttl = self.settings.cache_ttl
         if principal.expires_at is not None:
@@ -102,7 +132,7 @@ class Authenticator:
         """Check a local user's password (whether Basic is allowed at all is policy's call)."""
         key = fingerprint("basic:" + credentials.raw)
         entry = await self._basic_cache.get(key)
-        if isinstance(entry, Principal):
+        if isinstance(entry, Principal) and not self.fences.stale(entry):
             return entry
         user = await self.users.get(credentials.username)
         if user is None or not user.active or not user.password_hash:
@@ -111,9 +141,16 @@ class Authenticator:
             await asyncio.to_thread(_hasher.verify, user.password_hash, credentials.password)
         except (VerificationError, InvalidHashError) as exc:
             raise Unauthenticated("The username or password is wrong") from exc
-        principal = Principal.of(user, method="basic")
+        principal = Principal.of(user, method="basic", checked_at=self.clock())
         await self._basic_cache.put(key, principal, self.settings.cache_ttl)
         return principal
+
+
+def _answer(entry: CacheEntry) -> Principal:
+    """A cached decision as the caller gets it: the principal, or the rejection raised."""
+    if isinstance(entry, Rejection):
+        raise InvalidToken(entry.description)
+    return entry
 
 
 def hash_password(password: str) -> str:

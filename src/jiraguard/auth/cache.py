@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from jiraguard.auth.principal import Principal
@@ -22,6 +22,8 @@ class Rejection:
     """A token found invalid, with the reason it was given."""
 
     description: str
+    checked_at: float = field(default=0.0, compare=False)
+    """Unix time the token was found invalid (see :class:`~jiraguard.auth.fences.Fences`)."""
 
 
 CacheEntry = Principal | Rejection

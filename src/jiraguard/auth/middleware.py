@@ -4,17 +4,19 @@ A pure ASGI middleware (no per-request objects beyond what a decision needs). Re
 protected path prefix (``/rest/`` by default) must carry valid credentials; the principal is
 put in ``scope["user"]`` (so ``request.user`` works). Any failure ends the request with the
 error's own status, challenge and Jira-format body; an unexpected error denies with 503.
+
+The parts it composes come from :class:`~jiraguard.app.Services` on every request: a
+configuration change replaces them there, and the next request uses the new ones.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jiraguard.auth.audit import Decision, DecisionLog
-from jiraguard.auth.authenticator import Authenticator
-from jiraguard.auth.clientip import ClientAddress
+from jiraguard.auth.audit import Decision
 from jiraguard.auth.credentials import (
     BasicCredentials,
     BearerToken,
@@ -33,8 +35,9 @@ from jiraguard.auth.errors import (
 )
 from jiraguard.auth.policy import BasicVerdict, Policy
 from jiraguard.auth.principal import Principal, fingerprint
-from jiraguard.auth.signed_identity import SignedIdentity
-from jiraguard.settings import AuthSettings
+
+if TYPE_CHECKING:
+    from jiraguard.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -42,37 +45,25 @@ _FORM = b"application/x-www-form-urlencoded"
 
 
 class AuthMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        authenticator: Authenticator,
-        policy: Policy,
-        client_address: ClientAddress,
-        settings: AuthSettings,
-        decisions: DecisionLog,
-        max_body_bytes: int,
-        signed_identity: SignedIdentity | None = None,
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, services: Services) -> None:
         self.app = app
-        self.signed_identity = signed_identity
+        self.services = services
+        self.decisions = services.decisions
+        self.client_address = services.client_address
+        self.signed_identity = services.signed_identity
         """A trusted gateway's signed identity header; checked before ``Authorization``."""
-        self.authenticator = authenticator
-        self.policy = policy
-        self.client_address = client_address
-        self.settings = settings
-        self.decisions = decisions
-        self.max_body_bytes = max_body_bytes
-        self.protected = tuple(settings.protected_paths)
-        self.realm = settings.realm
+        self.max_body_bytes = services.settings.server.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.protected):
+        services = self.services
+        auth = services.settings.auth
+        if scope["type"] != "http" or not scope["path"].startswith(auth.protected_paths):
             await self.app(scope, receive, send)
             return
+        policy = services.policy
         method, path = scope["method"], scope["path"]
         address = self.client_address.of(scope)
-        if self.policy.public_rules and self.policy.is_public(method, path, address):
+        if policy.public_rules and policy.is_public(method, path, address):
             await self.app(scope, receive, send)
             return
         credentials: Credentials | None = None
@@ -86,48 +77,54 @@ class AuthMiddleware:
                 if credentials is None:
                     raise Unauthenticated()
                 if isinstance(credentials, BasicCredentials):
-                    principal = await self._basic(credentials, method, path, address)
+                    principal = await self._basic(policy, credentials, method, path, address)
                 else:
-                    principal = await self.authenticator.bearer(credentials)
-            rule = self.policy.authorize(principal, method, path, address)
-            await self.policy.limit(principal, rule)
+                    principal = await services.authenticator.bearer(credentials)
+            rule = policy.authorize(principal, method, path, address)
+            await policy.limit(principal, rule)
         except AuthError as exc:
             self._refused(scope, address, credentials, principal, exc)
-            await exc.response(self.realm)(scope, receive, send)
+            await exc.response(auth.realm)(scope, receive, send)
             return
         except Exception:  # fail closed: a bug or a database outage denies, never allows
             log.exception("authentication failed unexpectedly")
             error = Unavailable("internal error while authenticating")
             self._refused(scope, address, credentials, principal, error)
-            await error.response(self.realm)(scope, receive, send)
+            await error.response(auth.realm)(scope, receive, send)
             return
         scope["user"] = principal
         self.decisions.accepted(method, path, address, principal)
         await self.app(scope, receive, send)
 
     async def _basic(
-        self, credentials: BasicCredentials, method: str, path: str, address: str | None
+        self,
+        policy: Policy,
+        credentials: BasicCredentials,
+        method: str,
+        path: str,
+        address: str | None,
     ) -> Principal:
-        verdict = self.policy.basic(credentials.username, path, address)
+        verdict = policy.basic(credentials.username, path, address)
         if verdict is BasicVerdict.BLOCK:
             raise BasicAuthBlocked()  # refused before any password hashing is spent on it
-        principal = await self.authenticator.authenticate(credentials)
-        if verdict is BasicVerdict.CHECK_GROUPS and not self.policy.basic_group_exempt(principal):
-            if not self.settings.basic_report_only:
+        principal = await self.services.authenticator.authenticate(credentials)
+        if verdict is BasicVerdict.CHECK_GROUPS and not policy.basic_group_exempt(principal):
+            if not self.services.settings.auth.basic_report_only:
                 raise BasicAuthBlocked()
             verdict = BasicVerdict.REPORT
         if verdict is BasicVerdict.REPORT:
-            self.policy.report_basic(principal.username, method, path)
+            policy.report_basic(principal.username, method, path)
         return principal
 
     async def _credentials(
         self, scope: Scope, receive: Receive
     ) -> tuple[Credentials | None, Receive]:
+        auth = self.services.settings.auth
         authorization = [value for name, value in scope["headers"] if name == b"authorization"]
         header = parse_authorization(authorization)
-        in_query = query_token(scope["query_string"]) if self.settings.allow_query_token else None
+        in_query = query_token(scope["query_string"]) if auth.allow_query_token else None
         in_form: BearerToken | None = None
-        if self.settings.allow_form_token and self._is_form(scope):
+        if auth.allow_form_token and self._is_form(scope):
             body = await self._read_body(receive)
             in_form = form_token(body)
             receive = _replay(body, receive)

@@ -45,6 +45,9 @@ class Principal:
     """The personal access token's id, when one was used."""
     admin: bool = False
     """The user's ``admin`` flag in the directory."""
+    checked_at: float = field(default=0.0, compare=False)
+    """Unix time the credentials were checked: a cached principal checked before a change
+    that concerns it (see :class:`~jiraguard.auth.fences.Fences`) is checked again."""
 
     @classmethod
     def of(cls, user: UserRecord, *, method: str, **details: Any) -> Principal:

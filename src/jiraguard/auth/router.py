@@ -81,8 +81,12 @@ def build_validator(
 class ProviderRouter:
     """Routes each token to the provider(s) that may check it (rule in the module doc)."""
 
-    def __init__(self, validators: Sequence[TokenValidator]) -> None:
+    def __init__(
+        self, validators: Sequence[TokenValidator], auth: AuthSettings | None = None
+    ) -> None:
         self.validators = list(validators)
+        self.auth = auth
+        """The settings the validators were built with (None: built by hand)."""
         self._by_issuer = {
             v.provider.issuer: v
             for v in validators
@@ -92,9 +96,22 @@ class ProviderRouter:
 
     @classmethod
     def from_settings(
-        cls, providers: Sequence[ProviderSettings], auth: AuthSettings, client: httpx.AsyncClient
+        cls,
+        providers: Sequence[ProviderSettings],
+        auth: AuthSettings,
+        client: httpx.AsyncClient,
+        *,
+        previous: ProviderRouter | None = None,
     ) -> ProviderRouter:
-        return cls([build_validator(p, auth, client) for p in providers if p.enabled])
+        """Validators for the enabled ``providers``; those of ``previous`` whose settings are
+        unchanged are kept, with the keys and metadata they already fetched."""
+        kept = previous.validators if previous is not None and previous.auth == auth else []
+        validators = []
+        for provider in providers:
+            if provider.enabled:
+                same = next((v for v in kept if v.provider == provider), None)
+                validators.append(same or build_validator(provider, auth, client))
+        return cls(validators, auth)
 
     def candidates(self, token: str) -> list[TokenValidator]:
         issuer = peek_issuer(token)

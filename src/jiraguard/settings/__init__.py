@@ -22,7 +22,9 @@ from jiraguard.settings.loading import (
     ENV_PREFIX,
     ConfigError,
     apply_environment,
+    config_path,
     load_settings,
+    read_config_file,
     validate_settings,
 )
 from jiraguard.settings.providers import ProviderSettings
@@ -67,7 +69,9 @@ __all__ = [
     "TokenSettings",
     "UpstreamSettings",
     "apply_environment",
+    "config_path",
     "load_settings",
     "parse_rate",
+    "read_config_file",
     "validate_settings",
 ]

@@ -112,14 +112,23 @@ def load_settings(
     """Read the TOML file (``path`` or ``$JIRAGUARD_CONFIG``; none means defaults) and the
     environment, and validate the result."""
     env = os.environ if environ is None else environ
-    chosen = path if path is not None else env.get(ENV_CONFIG_PATH)
-    data: dict[str, Any] = {}
-    if chosen:
-        try:
-            with open(chosen, "rb") as handle:
-                data = tomllib.load(handle)
-        except OSError as exc:
-            raise ConfigError([f"{chosen}: cannot read: {exc.strerror}"]) from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"{chosen}: not valid TOML: {exc}"]) from exc
-    return validate_settings(apply_environment(data, env))
+    return validate_settings(apply_environment(read_config_file(config_path(path, env)), env))
+
+
+def config_path(path: str | Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The configuration file to read: ``path``, else ``$JIRAGUARD_CONFIG``, else none."""
+    chosen = path if path is not None else environ.get(ENV_CONFIG_PATH)
+    return Path(chosen) if chosen else None
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    """The TOML file's data (empty without a file); ConfigError when it cannot be read."""
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc

@@ -28,6 +28,10 @@ class ServerSettings(Section):
     """Largest request body accepted; larger ones get 413."""
     trusted_proxies: list[Network] = []
     """Peers whose ``X-Forwarded-For`` is believed (CIDR); from anyone else it is ignored."""
+    changes_poll_interval: float = Field(1.0, gt=0, le=60)
+    """How often this process reads the change feed (configuration saved, users disabled)
+    from the database. With Redis a change arrives at once by pub/sub; reading the feed
+    still catches what a lost message missed."""
 
     @property
     def public_url(self) -> str:
@@ -37,6 +41,9 @@ class ServerSettings(Section):
 class StorageSettings(Section):
     url: str = "sqlite:///jiraguard.db"
     """Database URL: ``sqlite:///path.db`` (default) or ``postgresql://user@host/db``."""
+    pool_size: int = Field(10, ge=1, le=1000)
+    """PostgreSQL connections this process keeps open (as many again may open under load):
+    N processes use up to 2 x N x pool_size of the server's ``max_connections``."""
 
     @model_validator(mode="after")
     def _known_database(self) -> StorageSettings:
@@ -75,7 +82,7 @@ class AuthSettings(Section):
     """Accept ``?access_token=`` (RFC 6750 §2.3). Off: URLs end up in logs and histories."""
     allow_form_token: bool = False
     """Accept ``access_token`` in a form-encoded body (RFC 6750 §2.2)."""
-    protected_paths: list[str] = ["/rest/"]
+    protected_paths: tuple[str, ...] = ("/rest/",)
     """Path prefixes that require credentials."""
     cache_ttl: Seconds = 60.0
     """Longest time a validated token is trusted without asking again (never past its exp)."""

@@ -1,0 +1,48 @@
+"""Fences: moments before which a cached decision no longer counts.
+
+A cached principal (or rejection) carries the time its token was checked. When the
+configuration changes, every decision checked before the change is stale; when a user is
+disabled or changed, that user's decisions are. A stale entry is a cache miss: the token is
+checked again, against the new configuration and the directory as it is now.
+
+This works the same for this process's memory and for entries another process put in Redis,
+without finding or deleting them: a fence is a comparison on a cache hit, nothing more.
+Fences are set by the change feed (:mod:`jiraguard.changes`).
+"""
+
+from __future__ import annotations
+
+from jiraguard.auth.cache import CacheEntry
+from jiraguard.auth.principal import Principal
+
+_MAX_USERS = 10_000
+
+
+class Fences:
+    def __init__(self, keep: float) -> None:
+        """``keep``: seconds a user's fence is needed (the longest a cache entry lives)."""
+        self.keep = keep
+        self.everything = 0.0
+        self._users: dict[str, float] = {}
+
+    def all(self, at: float) -> None:
+        """Every decision checked before ``at`` is stale (the configuration changed)."""
+        self.everything = max(self.everything, at)
+
+    def user(self, username: str, at: float) -> None:
+        """``username``'s decisions checked before ``at`` are stale."""
+        name = username.lower()
+        self._users[name] = max(self._users.get(name, 0.0), at)
+        if len(self._users) > _MAX_USERS:
+            # An entry checked before at - keep has expired from every cache by now.
+            horizon = at - self.keep
+            self._users = {n: t for n, t in self._users.items() if t > horizon}
+
+    def stale(self, entry: CacheEntry) -> bool:
+        checked = entry.checked_at
+        if checked < self.everything:
+            return True
+        if self._users and isinstance(entry, Principal):
+            fence = self._users.get(entry.username.lower())
+            return fence is not None and checked < fence
+        return False
