@@ -13,9 +13,8 @@ of truth. Each serving process follows the feed from the id it started at:
 The message carries nothing but the wake-up: whoever can write to Redis can make a process
 read its own database, never tell it what changed.
 
-Ids are handed out in commit order (PostgreSQL: writers take a transaction-level advisory
-lock first; SQLite: one writer at a time anyway), so "everything after the last id I applied"
-never skips a change that committed late.
+Ids are handed out in commit order (see :func:`jiraguard.store.changes.record`), so
+"everything after the last id I applied" never skips a change that committed late.
 """
 
 from __future__ import annotations
@@ -28,21 +27,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, select
 
 from jiraguard.auth.cache_redis import FAILURES, RedisOutage
+from jiraguard.store.changes import CONFIG, USER, record
 from jiraguard.store.db import Database
 from jiraguard.store.models import Change
 
 log = logging.getLogger(__name__)
 
-CONFIG = "config"
-"""The configuration saved from the admin UI changed: reload it."""
-USER = "user"
-"""A user was disabled, enabled or changed (``subject``: the user name): re-check them."""
+__all__ = ["CONFIG", "USER", "ChangeEvent", "ChangeFeed", "record", "wake"]
 
-_LOCK = 0x6A67_6368  # "jgch": the advisory lock that orders change ids on PostgreSQL
 _KEEP = timedelta(days=1)
 _BATCH = 1000
 
@@ -54,15 +49,6 @@ class ChangeEvent:
     """Unix time of the change, from the writer's clock."""
     kind: str
     subject: str | None
-
-
-async def record(session: AsyncSession, kind: str, subject: str | None = None) -> None:
-    """Add a change inside the caller's transaction (committed, or not, with what changed)."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
-    await session.execute(
-        insert(Change), [{"at": datetime.now(UTC), "kind": kind, "subject": subject}]
-    )
 
 
 def channel(prefix: str) -> str:
@@ -107,6 +93,8 @@ class ChangeFeed:
         self.last_id = 0
         self.subscribed = False
         """True while the pub/sub subscription is live (for ``/readyz`` and tests)."""
+        self.wakeups = 0
+        """Wake-ups received by pub/sub (for tests and metrics)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
         self._pruned_at = 0.0
@@ -179,17 +167,18 @@ class ChangeFeed:
                     backoff = self.poll_interval
                     await self._catch_up_logged()  # what was published while we were away
                     while True:
-                        message = await pubsub.get_message(timeout=30.0)
-                        if message is not None:
+                        message = await pubsub.get_message(timeout=10.0)
+                        if message is None:
+                            await pubsub.ping()  # a dead connection shows here
+                        elif message.get("type") == "message":
+                            self.wakeups += 1
                             await self._catch_up_logged()
-                        else:
-                            await pubsub.ping()  # a dead connection shows here, not silently
             except FAILURES as exc:
                 self.outage.report("change subscription", exc)
             finally:
                 self.subscribed = False
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+            backoff = min(backoff * 2, 5.0)
 
     async def _catch_up_logged(self) -> None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Coroutine
@@ -75,9 +76,12 @@ def serve(
     """Run the server (embedded Jira REST API v2 on the configured database)."""
     import uvicorn
 
-    from jiraguard.app import create_app
+    from jiraguard.app import ConfigSource, create_app
+    from jiraguard.settings import config_path, read_config_file
 
     settings = _settings(config)
+    path = config_path(config, os.environ)
+    source = ConfigSource(read_config_file(path), dict(os.environ), path)
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if overrides:
         settings = settings.model_copy(
@@ -94,7 +98,7 @@ def serve(
             "(jiraguard token create USER --name NAME)"
         )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, source=source, reload_on_sighup=True),
         host=settings.server.host,
         port=settings.server.port,
         access_log=False,  # the access log would print query strings; ours never prints tokens
@@ -212,9 +216,12 @@ def _set_active(name: str, active: bool, config: Path | None) -> None:
     async def change() -> bool:
         db = Database(settings.storage.url)
         try:
-            return await UserDirectory(db).set_active(name, active)
+            changed = await UserDirectory(db).set_active(name, active)
         finally:
             await db.close()
+        if changed:
+            await _wake_servers(settings)
+        return changed
 
     if not _run(change()):
         typer.echo(f"no user is named {name}", err=True)
@@ -222,9 +229,22 @@ def _set_active(name: str, active: bool, config: Path | None) -> None:
     typer.echo(f"{'enabled' if active else 'disabled'} {name}")
 
 
+async def _wake_servers(settings: Settings) -> None:
+    """Tell running servers to read the change feed now (with Redis; they poll anyway)."""
+    if settings.redis.url:
+        from jiraguard.auth.cache_redis import make_redis
+        from jiraguard.changes import wake
+
+        redis = make_redis(settings.redis.url, settings.redis.socket_timeout)
+        try:
+            await wake(redis, settings.redis.key_prefix)
+        finally:
+            await redis.aclose()
+
+
 @user_app.command("disable")
 def user_disable(name: str, config: ConfigOption = None) -> None:
-    """Disable a user: their tokens are refused once cached entries expire."""
+    """Disable a user: running servers refuse their tokens within a second."""
     _set_active(name, False, config)
 
 

@@ -117,7 +117,7 @@ class Authenticator:
                 checked_at=checked_at,
             )
         except InvalidToken as exc:
-            rejection = Rejection(exc.description, checked_at)
+            rejection = Rejection(exc.description, checked_at, exc.username)
             await self.cache.put(key, rejection, self.settings.negative_cache_ttl)
             raise
         ttl = self.settings.cache_ttl

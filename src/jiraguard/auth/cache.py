@@ -24,6 +24,8 @@ class Rejection:
     description: str
     checked_at: float = field(default=0.0, compare=False)
     """Unix time the token was found invalid (see :class:`~jiraguard.auth.fences.Fences`)."""
+    username: str | None = None
+    """The user the token was refused for (a disabled user), if any."""
 
 
 CacheEntry = Principal | Rejection

@@ -82,7 +82,7 @@ def encode(entry: CacheEntry, expires_at: float) -> bytes:
             fields[name] = sorted(fields[name])
         kind = "principal"
     else:
-        fields = {"description": entry.description, "checked_at": entry.checked_at}
+        fields = asdict(entry)
         kind = "rejection"
     return json.dumps(
         {"kind": kind, "expires": expires_at, "fields": fields}, separators=(",", ":")
@@ -96,8 +96,7 @@ def decode(raw: bytes | str) -> tuple[CacheEntry, float]:
         fields = dict(data["fields"])
         expires = float(data["expires"])
         if data["kind"] == "rejection":
-            checked_at = float(fields.get("checked_at", 0.0))
-            return Rejection(str(fields["description"]), checked_at), expires
+            return Rejection(**fields), expires
         if data["kind"] != "principal":
             raise ValueError(f"unknown entry kind {data['kind']!r}")
         for name in _SET_FIELDS:

@@ -100,6 +100,12 @@ class InvalidToken(AuthError):
     status_code = 401
     error_code = "invalid_token"
 
+    def __init__(self, description: str, *, username: str | None = None) -> None:
+        super().__init__(description)
+        self.username = username
+        """The Jira user the token belongs to, when it is refused because of that user
+        (disabled): the rejection is then re-checked once the user changes."""
+
 
 class InsufficientScope(AuthError):
     """The token lacks a scope the request needs (RFC 6750 §3.1 insufficient_scope)."""

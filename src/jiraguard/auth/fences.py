@@ -13,7 +13,6 @@ Fences are set by the change feed (:mod:`jiraguard.changes`).
 from __future__ import annotations
 
 from jiraguard.auth.cache import CacheEntry
-from jiraguard.auth.principal import Principal
 
 _MAX_USERS = 10_000
 
@@ -42,7 +41,7 @@ class Fences:
         checked = entry.checked_at
         if checked < self.everything:
             return True
-        if self._users and isinstance(entry, Principal):
+        if self._users and entry.username is not None:
             fence = self._users.get(entry.username.lower())
             return fence is not None and checked < fence
         return False

@@ -173,7 +173,7 @@ class IdentityMapper:
         else:
             user = await self._user(provider, username, claims)
         if not user.active:
-            raise InvalidToken(f"The Jira user {user.name} is disabled")
+            raise InvalidToken(f"The Jira user {user.name} is disabled", username=user.name)
         groups = user.groups
         if provider.groups_attribute:
             token_groups = jira_groups(provider, groups_from(claims, provider.groups_attribute))

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.changes import USER, record
 from jiraguard.store.db import Database
 from jiraguard.store.models import WITH_GROUPS, Group, User
 
@@ -142,6 +143,7 @@ class UserDirectory:
             if user is None:
                 return False
             user.active = active
+            await record(session, USER, user.name)
             return True
 
 

@@ -1,0 +1,228 @@
+"""Changes reach every process: a configuration saved, a user disabled.
+
+Each "process" here is a full set of services (its own memory cache, change feed and, with
+Redis, subscription) on one shared database, driven over ASGI; ``test_processes.py`` does the
+same with real server processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from jiraguard.app import Services, create_app
+from jiraguard.settings import validate_settings
+from tests.auth.redis_support import REDIS_URL, down_url, redis_client, unique_prefix, unused_port
+from tests.conftest import BASE_URL, bearer, jwt_provider
+from tests.support.idp import TestProvider
+from tests.support.services import missing
+
+pytestmark = pytest.mark.anyio
+
+ME = "/rest/api/2/myself"
+DENY_ME = {"rules": [{"name": "no-myself", "paths": [ME], "action": "deny"}]}
+
+
+@asynccontextmanager
+async def node(config: dict[str, Any]) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
+    """One server's services, started as the app's lifespan starts them."""
+    settings = validate_settings({"server": {"base_url": BASE_URL}, **config})
+    services = Services.build(settings)
+    await services.start()
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(settings, services)), base_url=BASE_URL
+    )
+    try:
+        yield services, client
+    finally:
+        await client.aclose()
+        await services.aclose()
+
+
+async def until(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> float:
+    """Seconds until ``check()`` holds; fails the test after ``within`` seconds."""
+    start = time.monotonic()
+    while not await check():
+        if time.monotonic() - start > within:
+            pytest.fail(f"not within {within} s")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
+
+
+def status_is(client: httpx.AsyncClient, token: str, status: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return (await client.get(ME, headers=bearer(token))).status_code == status
+
+    return check
+
+
+async def test_a_saved_configuration_reaches_another_process_by_polling(
+    idp: TestProvider, sqlite_url: str
+) -> None:
+    config = {
+        "storage": {"url": sqlite_url},
+        "providers": [jwt_provider(idp)],
+        "server": {"base_url": BASE_URL, "changes_poll_interval": 0.2},
+    }
+    async with node(config) as (a, _), node(config) as (b, client_b):
+        await b.users.add("alice")
+        token = idp.jwt_token("alice")
+        assert (await client_b.get(ME, headers=bearer(token))).status_code == 200
+        await a.config.save(DENY_ME, actor="admin")
+        elapsed = await until(status_is(client_b, token, 403))
+        assert elapsed < 1.0
+        assert b.reloads == 2  # the start-up configuration, then the saved one
+        assert [r.name for r in b.settings.rules] == ["no-myself"]
+
+
+@pytest.mark.redis
+async def test_with_redis_a_change_arrives_by_pub_sub_not_by_polling(
+    idp: TestProvider, sqlite_url: str
+) -> None:
+    prefix = unique_prefix()
+    config = {
+        "storage": {"url": sqlite_url},
+        "providers": [jwt_provider(idp)],
+        "redis": {"url": REDIS_URL, "key_prefix": prefix},
+        "server": {"base_url": BASE_URL, "changes_poll_interval": 60},
+    }
+    async with redis_client(prefix), node(config) as (a, _), node(config) as (b, client_b):
+        await until(lambda: _true(b.changes.subscribed))
+        await b.users.add("alice")
+        token = idp.jwt_token("alice")
+        assert (await client_b.get(ME, headers=bearer(token))).status_code == 200
+        await a.config.save(DENY_ME, actor="admin")
+        elapsed = await until(status_is(client_b, token, 403))
+        assert elapsed < 1.0
+        assert b.changes.wakeups == 1
+
+
+@pytest.mark.redis
+async def test_a_disabled_user_is_refused_by_every_process_despite_the_shared_cache(
+    idp: TestProvider, sqlite_url: str
+) -> None:
+    prefix = unique_prefix()
+    config = {
+        "storage": {"url": sqlite_url},
+        "providers": [jwt_provider(idp)],
+        "redis": {"url": REDIS_URL, "key_prefix": prefix},
+        "auth": {"cache_ttl": 300},
+    }
+    async with redis_client(prefix), node(config) as (a, client_a), node(config) as (b, client_b):
+        await until(lambda: _true(a.changes.subscribed and b.changes.subscribed))
+        await a.users.add("alice")
+        token = idp.jwt_token("alice")
+        assert (await client_a.get(ME, headers=bearer(token))).status_code == 200
+        assert (await client_b.get(ME, headers=bearer(token))).status_code == 200
+        # What `jiraguard user disable` does: the store records the change, then wakes all.
+        assert await a.users.set_active("alice", False)
+        await a.announce()
+        for client in (client_a, client_b):
+            assert await until(status_is(client, token, 401)) < 1.0
+        assert await b.users.set_active("alice", True)
+        await b.announce()
+        assert await until(status_is(client_a, token, 200)) < 1.0
+
+
+async def test_a_process_whose_redis_is_down_still_follows_the_feed(
+    idp: TestProvider, sqlite_url: str
+) -> None:
+    base = {"storage": {"url": sqlite_url}, "providers": [jwt_provider(idp)]}
+    lost = {**base, "redis": {"url": down_url()}}
+    lost["server"] = {"base_url": BASE_URL, "changes_poll_interval": 0.3}
+    async with node(base) as (a, _), node(lost) as (b, client_b):
+        await b.users.add("alice")
+        token = idp.jwt_token("alice")
+        assert (await client_b.get(ME, headers=bearer(token))).status_code == 200
+        await a.config.save(DENY_ME, actor="admin")
+        assert await until(status_is(client_b, token, 403)) < 1.0
+        assert not b.changes.subscribed
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+class PrivateRedis:
+    """A Redis server of this test's own on a free port, to stop and start at will."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = unused_port()
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        try:
+            self.process = subprocess.Popen(
+                [
+                    "redis-server",
+                    "--port", str(self.port),
+                    "--bind", "127.0.0.1",
+                    "--save", "",
+                    "--appendonly", "no",
+                    "--dir", str(self.directory),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        except FileNotFoundError:
+            missing("Redis", "redis-server is not installed")
+        deadline = time.monotonic() + 10
+        while (
+            subprocess.run(
+                ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, check=False
+            ).stdout.strip()
+            != b"PONG"
+        ):
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.mark.redis
+async def test_after_a_redis_restart_pub_sub_resumes_and_nothing_was_missed(
+    idp: TestProvider, sqlite_url: str, tmp_path: Path
+) -> None:
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    config = {
+        "storage": {"url": sqlite_url},
+        "providers": [jwt_provider(idp)],
+        "redis": {"url": redis.url},
+        "server": {"base_url": BASE_URL, "changes_poll_interval": 0.3},
+    }
+    try:
+        async with node(config) as (a, _), node(config) as (b, client_b):
+            await until(lambda: _true(b.changes.subscribed))
+            await b.users.add("alice")
+            token = idp.jwt_token("alice")
+            redis.stop()
+            await until(lambda: _true(not b.changes.subscribed))
+            await a.config.save(DENY_ME, actor="admin")  # the wake-up is lost
+            assert await until(status_is(client_b, token, 403)) < 1.0
+            redis.start()
+            await until(lambda: _true(b.changes.subscribed), within=10)
+            woken = b.changes.wakeups
+            await a.config.save({}, actor="admin")
+            assert await until(status_is(client_b, token, 200)) < 1.0
+            await until(lambda: _true(b.changes.wakeups > woken))
+    finally:
+        redis.stop()
