@@ -6,16 +6,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from tests.conftest import bearer
 from tests.support.idp import RESOURCE, TestProvider, free_port
+from tests.support.processes import JIRAGUARD
 from tests.support.servers import wait_until_serving
-
-JIRAGUARD = str(Path(sys.executable).with_name("jiraguard"))
 
 
 def _config(tmp_path: Path, idp: TestProvider | None, port: int = 8080) -> Path:

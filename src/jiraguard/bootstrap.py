@@ -48,22 +48,25 @@ async def bootstrap_admin(
         return None
     name = settings.tokens.bootstrap_admin
     path = settings.tokens.bootstrap_token_file
+    if path is not None and os.path.lexists(path):
+        if await count_users(db) > 0:
+            return None  # another process bootstrapped since we looked, and wrote the file
+        raise _file_exists(path)
+    try:
+        await users.add(name, display_name="Administrator", groups=[ADMIN_GROUP], admin=True)
+    except UserExists:
+        return None  # another process is bootstrapping this very moment
+    # Only the process that created the administrator touches the file.
     descriptor = None
     if path is not None:
         try:
             # O_EXCL: never overwrite (or follow a planted symlink to) an existing file.
             descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError as exc:
-            raise BootstrapError(
-                f"tokens.bootstrap_token_file {path} exists already; move it away and start again"
-            ) from exc
+            raise _file_exists(path) from exc
         except OSError as exc:
             raise BootstrapError(f"cannot create {path}: {exc.strerror}") from exc
     try:
-        try:
-            await users.add(name, display_name="Administrator", groups=[ADMIN_GROUP], admin=True)
-        except UserExists:
-            return None  # another process is bootstrapping this very moment
         tokens = PersonalAccessTokens(db, settings.tokens, audit=settings.audit.enabled)
         issued = await tokens.create(name, TOKEN_NAME, None, actor=name, origin=BOOTSTRAP)
         if descriptor is not None:
@@ -78,6 +81,12 @@ async def bootstrap_admin(
             os.close(descriptor)
             with contextlib.suppress(OSError):
                 os.unlink(path or "")
+
+
+def _file_exists(path: str) -> BootstrapError:
+    return BootstrapError(
+        f"tokens.bootstrap_token_file {path} exists already; move it away and start again"
+    )
 
 
 def _announce(name: str, token: str | None, path: str | None, url: str, out: TextIO) -> None:

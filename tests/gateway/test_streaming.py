@@ -22,12 +22,12 @@ from tests.conftest import bearer
 from tests.gateway.conftest import SECRET
 from tests.gateway.upstreams import CHUNK
 from tests.support.idp import RESOURCE, TestProvider, free_port
+from tests.support.processes import JIRAGUARD, stop
 from tests.support.servers import wait_until_serving
 
 pytestmark = [pytest.mark.anyio, pytest.mark.idp]
 
 ROOT = Path(__file__).resolve().parents[2]
-JIRAGUARD = str(Path(sys.executable).with_name("jiraguard"))
 SIZE_MB = 200
 MAX_GROWTH_MB = 50
 
@@ -38,15 +38,6 @@ def _status(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise AssertionError(f"{field} not in /proc/{pid}/status")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @dataclass
@@ -85,8 +76,8 @@ def gateway_process(
         wait_until_serving(f"http://127.0.0.1:{gateway_port}/healthz", gateway)
         yield Gateway(f"http://127.0.0.1:{gateway_port}", gateway.pid)
     finally:
-        _stop(gateway)
-        _stop(upstream)
+        stop(gateway)
+        stop(upstream)
 
 
 async def _upload(client: httpx.AsyncClient, url: str, token: str, megabytes: int) -> None:

@@ -8,7 +8,6 @@ same with real server processes.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,10 +19,10 @@ import pytest
 
 from jiraguard.app import Services, create_app
 from jiraguard.settings import validate_settings
-from tests.auth.redis_support import REDIS_URL, down_url, redis_client, unique_prefix, unused_port
+from tests.auth.redis_support import REDIS_URL, down_url, redis_client, unique_prefix
 from tests.conftest import BASE_URL, bearer, jwt_provider
 from tests.support.idp import TestProvider
-from tests.support.services import missing
+from tests.support.redis_server import PrivateRedis
 
 pytestmark = pytest.mark.anyio
 
@@ -149,52 +148,6 @@ async def test_a_process_whose_redis_is_down_still_follows_the_feed(
 
 async def _true(value: bool) -> bool:
     return value
-
-
-class PrivateRedis:
-    """A Redis server of this test's own on a free port, to stop and start at will."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = unused_port()
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        try:
-            self.process = subprocess.Popen(
-                [
-                    "redis-server",
-                    "--port", str(self.port),
-                    "--bind", "127.0.0.1",
-                    "--save", "",
-                    "--appendonly", "no",
-                    "--dir", str(self.directory),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-        except FileNotFoundError:
-            missing("Redis", "redis-server is not installed")
-        deadline = time.monotonic() + 10
-        while (
-            subprocess.run(
-                ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, check=False
-            ).stdout.strip()
-            != b"PONG"
-        ):
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 @pytest.mark.redis
