@@ -87,6 +87,7 @@ from jiraguard.responses import error_response
 from jiraguard.settings import ConfigError, Settings
 from jiraguard.store.db import Database
 from jiraguard.store.users import UserDirectory
+from jiraguard.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,8 @@ class Services:
     """Single flight across processes (with Redis)."""
     provider_calls: ProviderCalls | None = None
     """Requests sent to providers, for ``/metrics``."""
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    """Latencies and errors off the hot path, for ``/metrics``."""
     reloads: int = 0
     """Configurations applied since start, the first one included (for tests and metrics)."""
     _signals: list[int] = field(default_factory=list)
@@ -177,8 +180,10 @@ class Services:
         audit = StoreAuditSink(db, settings.audit) if settings.audit.enabled else None
         pats = PATValidator(db, settings.tokens)
         fences = Fences(settings.auth.cache_ttl)
+        telemetry = Telemetry()
+        telemetry.watch(http)
         router, authenticator, policy = _request_path(
-            settings, http, users, cache, limiter, pats, fences, flight
+            settings, http, users, cache, limiter, pats, fences, flight, telemetry
         )
         parts = cls(
             settings,
@@ -205,7 +210,9 @@ class Services:
             ),
             fences=fences,
             limiter=limiter,
-            upstream=make_upstream_pool(settings.upstream) if settings.upstream.url else None,
+            upstream=(
+                make_upstream_pool(settings.upstream, telemetry) if settings.upstream.url else None
+            ),
             signed_identity=(
                 SignedIdentity(settings.signed_identity, users)
                 if settings.signed_identity.enabled
@@ -215,6 +222,7 @@ class Services:
             redis_outage=outage,
             flight=flight,
             provider_calls=ProviderCalls(http),
+            telemetry=telemetry,
         )
         config.after_save = parts.announce
         return parts
@@ -243,6 +251,7 @@ class Services:
             self.pats,
             self.fences,
             self.flight,
+            self.telemetry,
             previous=self.router,
         )
         self.settings = settings
@@ -311,12 +320,13 @@ def _request_path(
     pats: PATValidator,
     fences: Fences,
     flight: RedisFlight | None,
+    telemetry: Telemetry,
     *,
     previous: ProviderRouter | None = None,
 ) -> tuple[ProviderRouter, Authenticator, Policy]:
     """The parts of the request path made from the managed sections of ``settings``."""
     router = ProviderRouter.from_settings(
-        settings.providers, settings.auth, http, previous=previous
+        settings.providers, settings.auth, http, previous=previous, telemetry=telemetry
     )
     identity = IdentityMapper(
         users,

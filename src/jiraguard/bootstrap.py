@@ -9,6 +9,7 @@ down.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
@@ -48,7 +49,7 @@ async def bootstrap_admin(
         return None
     name = settings.tokens.bootstrap_admin
     path = settings.tokens.bootstrap_token_file
-    if path is not None and os.path.lexists(path):
+    if path is not None and await asyncio.to_thread(os.path.lexists, path):
         if await count_users(db) > 0:
             return None  # another process bootstrapped since we looked, and wrote the file
         raise _file_exists(path)

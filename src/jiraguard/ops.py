@@ -127,11 +127,14 @@ class ServicesCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         parts = self.parts
         decisions = CounterMetricFamily(
-            "jiraguard_decisions", "Authentication decisions", labels=["outcome", "status"]
+            "jiraguard_decisions",
+            "Authentication decisions by outcome, status, reason and provider (or local method)",
+            labels=["outcome", "status", "reason", "provider"],
         )
         limited = 0
-        for (allowed, status), count in sorted(parts.decisions.counts.items()):
-            decisions.add_metric(["allowed" if allowed else "denied", str(status)], count)
+        for (allowed, status, reason, source), count in sorted(parts.decisions.counts.items()):
+            outcome = "allowed" if allowed else "denied"
+            decisions.add_metric([outcome, str(status), reason, source], count)
             if status == 429:
                 limited += count
         yield decisions
@@ -159,6 +162,23 @@ class ServicesCollector(Collector):
                 "Redis calls that failed (served without Redis)",
                 value=parts.redis_outage.errors,
             )
+            yield GaugeMetricFamily(
+                "jiraguard_changes_subscribed",
+                "1 while the Redis subscription to the change feed is live",
+                value=int(parts.changes.subscribed),
+            )
+        if parts.flight is not None:
+            yield CounterMetricFamily(
+                "jiraguard_single_flight_waits",
+                "Token checks left to another process that was checking the same token",
+                value=parts.flight.waits,
+            )
+        yield CounterMetricFamily(
+            "jiraguard_configuration_reloads",
+            "Configurations applied (start-up, admin UI saves, SIGHUP)",
+            value=parts.reloads,
+        )
+        yield from parts.telemetry.collect()
 
     def _cache(self) -> Iterator[Metric]:
         cache = self.parts.cache

@@ -378,3 +378,14 @@ async def test_target_no_url_can_hold_is_400_not_500(upstream: str) -> None:
     finally:
         await pool.aclose()
     assert sent[0]["status"] == 400
+
+
+async def test_upstream_latency_is_in_the_metrics(
+    harness: HarnessFactory, idp: TestProvider, upstream: str
+) -> None:
+    h = await gateway(harness, idp, upstream)
+    token = idp.jwt_token("alice")
+    for _ in range(3):
+        assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 200
+    metrics = await h.client.get("/metrics")
+    assert 'jiraguard_upstream_response_seconds_count{status="2xx"} 3.0' in metrics.text

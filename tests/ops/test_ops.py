@@ -128,8 +128,13 @@ async def test_metrics_after_a_few_requests(idp: TestProvider, harness: HarnessF
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = response.text
     for name in (
-        'jiraguard_decisions_total{outcome="allowed",status="200"} 2.0',
-        'jiraguard_decisions_total{outcome="denied",status="401"} 1.0',
+        'jiraguard_decisions_total{outcome="allowed",provider="corp",reason="authenticated",'
+        'status="200"} 2.0',
+        'jiraguard_decisions_total{outcome="denied",provider="none",reason="invalid_token",'
+        'status="401"} 1.0',
+        'jiraguard_token_validation_seconds_count{method="jwt",outcome="accepted"} 1.0',
+        'jiraguard_provider_request_seconds_count{host="127.0.0.1",status="2xx"}',
+        "jiraguard_configuration_reloads_total 0.0",
         'jiraguard_principal_cache_lookups_total{level="local",result="hit"} 1.0',
         "jiraguard_provider_calls_total",
         'jiraguard_jwks_fetches_total{provider="corp"} 1.0',

@@ -38,6 +38,9 @@ class Decision:
     fingerprint: str | None = None
     """SHA-256 of the token, first 16 hex digits: enough to correlate, useless to replay."""
     at: float = field(default_factory=time.time)
+    code: str = "authenticated"
+    """A bounded name of the reason (``invalid_token``, ``basic_auth_blocked``, ...), for
+    metrics; ``reason`` is the full text."""
 
 
 class AuditSink(Protocol):
@@ -79,11 +82,12 @@ class DecisionLog:
     def __init__(self, sink: AuditSink | None = None, *, record_allowed: bool = True) -> None:
         self.sink = sink
         self.record_allowed = record_allowed
-        self.counts: Counter[tuple[bool, int]] = Counter()
+        self.counts: Counter[tuple[bool, int, str, str]] = Counter()
+        """Decisions by (allowed, status, reason code, provider or local method)."""
 
     def accepted(self, method: str, path: str, client: str | None, principal: Principal) -> None:
         """The hot path: count; log only at DEBUG; hand to the sink when asked to."""
-        self.counts[(True, 200)] += 1
+        self.counts[(True, 200, "authenticated", principal.provider or principal.method)] += 1
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "allow %s %s user=%s provider=%s via=%s",
@@ -98,7 +102,8 @@ class DecisionLog:
 
     def record(self, decision: Decision) -> None:
         """A refusal (or any decision made off the hot path)."""
-        self.counts[(decision.allowed, decision.status)] += 1
+        source = decision.provider or decision.auth_method or "none"
+        self.counts[(decision.allowed, decision.status, decision.code, source)] += 1
         log.log(
             logging.DEBUG if decision.allowed else logging.INFO,
             "%s %s %s -> %d %s user=%s provider=%s via=%s token=%s client=%s",

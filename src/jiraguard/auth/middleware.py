@@ -12,6 +12,7 @@ configuration change replaces them there, and the next request uses the new ones
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -175,8 +176,21 @@ class AuthMiddleware:
                 client_id=principal.client_id if principal else None,
                 token_id=principal.token_id if principal else None,
                 fingerprint=fingerprint(token)[:16] if token else None,
+                code=reason_code(error),
             )
         )
+
+
+_CODES: dict[type[AuthError], str] = {}
+
+
+def reason_code(error: AuthError) -> str:
+    """``BasicAuthBlocked`` → ``basic_auth_blocked``: a bounded label for metrics."""
+    kind = type(error)
+    code = _CODES.get(kind)
+    if code is None:
+        code = _CODES[kind] = re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
+    return code
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

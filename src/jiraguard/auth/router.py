@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,6 +29,7 @@ from jiraguard.auth.validators.jwks import JWKSKeys, KeySource, StaticKey
 from jiraguard.auth.validators.jwt import JWTValidator
 from jiraguard.auth.validators.userinfo import UserinfoValidator
 from jiraguard.settings import AuthSettings, ProviderSettings
+from jiraguard.telemetry import Telemetry
 
 
 def peek_issuer(token: str) -> str | None:
@@ -82,11 +84,15 @@ class ProviderRouter:
     """Routes each token to the provider(s) that may check it (rule in the module doc)."""
 
     def __init__(
-        self, validators: Sequence[TokenValidator], auth: AuthSettings | None = None
+        self,
+        validators: Sequence[TokenValidator],
+        auth: AuthSettings | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.validators = list(validators)
         self.auth = auth
         """The settings the validators were built with (None: built by hand)."""
+        self.telemetry = telemetry
         self._by_issuer = {
             v.provider.issuer: v
             for v in validators
@@ -102,6 +108,7 @@ class ProviderRouter:
         client: httpx.AsyncClient,
         *,
         previous: ProviderRouter | None = None,
+        telemetry: Telemetry | None = None,
     ) -> ProviderRouter:
         """Validators for the enabled ``providers``; those of ``previous`` whose settings are
         unchanged are kept, with the keys and metadata they already fetched."""
@@ -111,7 +118,7 @@ class ProviderRouter:
             if provider.enabled:
                 same = next((v for v in kept if v.provider == provider), None)
                 validators.append(same or build_validator(provider, auth, client))
-        return cls(validators, auth)
+        return cls(validators, auth, telemetry)
 
     def candidates(self, token: str) -> list[TokenValidator]:
         issuer = peek_issuer(token)
@@ -126,21 +133,25 @@ class ProviderRouter:
         outage: ProviderUnavailable | None = None
         for validator in candidates:
             provider = validator.provider
+            started = time.perf_counter()
             try:
                 validated = await validator.validate(token)
             except InvalidToken as exc:
+                self._observe(provider, "rejected", started)
                 rejection = rejection or exc
                 if trace is not None:
                     trace.append(
                         Attempt(provider.name, provider.method, "rejected", exc.description)
                     )
             except ProviderUnavailable as exc:
+                self._observe(provider, "unavailable", started)
                 outage = outage or exc
                 if trace is not None:
                     trace.append(
                         Attempt(provider.name, provider.method, "unavailable", exc.description)
                     )
             else:
+                self._observe(provider, "accepted", started)
                 if trace is not None:
                     trace.append(
                         Attempt(provider.name, provider.method, "accepted", claims=validated.claims)
@@ -150,3 +161,10 @@ class ProviderRouter:
             raise outage
         assert rejection is not None
         raise rejection
+
+    def _observe(self, provider: ProviderSettings, outcome: str, started: float) -> None:
+        if self.telemetry is not None:
+            elapsed = time.perf_counter() - started
+            self.telemetry.validation.labels(provider.method, outcome).observe(elapsed)
+            if outcome == "unavailable":
+                self.telemetry.provider_errors.labels(provider.name).inc()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import AsyncIterator
 from ipaddress import ip_address
 from urllib.parse import quote
@@ -34,6 +35,7 @@ from jiraguard.proxy.headers import ContextPath, RawHeaders, hop_by_hop, without
 from jiraguard.proxy.identity_headers import IdentityHeaders, UnsendableUsername
 from jiraguard.responses import error_response
 from jiraguard.settings import UpstreamSettings
+from jiraguard.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,8 @@ class UpstreamPool:
     """The process's one connection pool to the upstream: keep-alive, no retries, no cookie jar,
     made of small :class:`httpx.AsyncHTTPTransport` shards taken round-robin."""
 
-    def __init__(self, settings: UpstreamSettings) -> None:
+    def __init__(self, settings: UpstreamSettings, telemetry: Telemetry | None = None) -> None:
+        self.telemetry = telemetry
         per = min(_SHARD_CONNECTIONS, settings.max_connections)
         limits = httpx.Limits(
             max_connections=per, max_keepalive_connections=per, keepalive_expiry=30.0
@@ -75,16 +78,27 @@ class UpstreamPool:
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; the response's body is still to be read (and closed)."""
-        return await next(self._turn).handle_async_request(request)
+        if self.telemetry is None:
+            return await next(self._turn).handle_async_request(request)
+        started = time.perf_counter()
+        status = "error"
+        try:
+            response = await next(self._turn).handle_async_request(request)
+            status = f"{response.status_code // 100}xx"
+            return response
+        finally:
+            self.telemetry.upstream.labels(status).observe(time.perf_counter() - started)
 
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.aclose()
 
 
-def make_upstream_pool(settings: UpstreamSettings) -> UpstreamPool:
+def make_upstream_pool(
+    settings: UpstreamSettings, telemetry: Telemetry | None = None
+) -> UpstreamPool:
     """The process's connection pool to ``settings.url``."""
-    return UpstreamPool(settings)
+    return UpstreamPool(settings, telemetry)
 
 
 def raw_path(scope: Scope) -> bytes:
