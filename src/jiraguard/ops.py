@@ -80,13 +80,15 @@ def _providers(parts: Services) -> dict[str, str]:
 
     A JWKS provider fails once a key fetch was attempted and no keys are held (it has been
     unreachable since start-up; held keys keep working through a provider outage). Before the
-    first token nothing was attempted, so the process is ready. Other providers are checked
-    lazily on the request path, where an outage is a 503; here they always pass.
+    first token nothing was attempted, so the process is ready. Other providers are asked on
+    the request path: one fails while its last answer was "unavailable" (a token check could
+    not reach it, so requests with such tokens get 503), until a check succeeds again.
     """
     states: dict[str, str] = {}
     for validator in parts.router.validators:
         keys = getattr(validator, "keys", None)
-        name = f"provider:{validator.provider.name}"
+        provider = validator.provider.name
+        name = f"provider:{provider}"
         if isinstance(keys, JWKSKeys):
             if keys.fetched_at is not None:
                 states[name] = "ok"
@@ -94,6 +96,13 @@ def _providers(parts: Services) -> dict[str, str]:
                 states[name] = "ok (keys not fetched yet)"
             else:
                 states[name] = "no signing keys: the JWKS could not be fetched"
+            continue
+        last = parts.telemetry.last_check.get(provider)
+        if last is None:
+            states[name] = "ok (not asked yet)"
+        elif last[0] == "unavailable":
+            ago = max(0, int(time.time() - last[1]))
+            states[name] = f"unreachable: the last token check could not reach it ({ago} s ago)"
         else:
             states[name] = "ok"
     return states

@@ -41,6 +41,8 @@ class Telemetry:
             buckets=_FAST,
             registry=None,
         )
+        self.last_check: dict[str, tuple[str, float]] = {}
+        """Per provider name: the outcome of its last token check and when (Unix time)."""
         self.upstream = Histogram(
             "jiraguard_upstream_response_seconds",
             "Gateway mode: time to the upstream Jira's response headers, by status class",

@@ -18,7 +18,7 @@ from tests.auth.redis_support import (
     unique_prefix,
     unused_port,
 )
-from tests.conftest import BASE_URL, HarnessFactory, bearer, jwt_provider
+from tests.conftest import BASE_URL, HarnessFactory, bearer, introspection_provider, jwt_provider
 from tests.support.idp import TestProvider
 
 pytestmark = pytest.mark.anyio
@@ -73,6 +73,35 @@ async def test_readyz_names_a_provider_without_keys(harness: HarnessFactory) -> 
     ready = await h.client.get("/readyz")
     assert ready.status_code == 503
     assert "JWKS" in ready.json()["checks"]["provider:gone"]
+
+
+async def test_readyz_names_an_introspection_provider_that_cannot_be_reached(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    dead = f"http://127.0.0.1:{unused_port()}"
+    gone = {
+        "name": "gone",
+        "method": "introspection",
+        "issuer": dead,
+        "introspection_endpoint": dead + "/introspect",
+        "client_id": "jiraguard",
+        "client_secret": "x",
+    }
+    h = await harness([introspection_provider(idp), gone])
+    await h.add_user("alice")
+    checks = (await h.client.get("/readyz")).json()["checks"]
+    assert checks["provider:gone"] == checks["provider:corp-opaque"] == "ok (not asked yet)"
+    # The first provider accepts the token: the second is never asked.
+    token = idp.user_token("alice")
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 200
+    # An unknown token goes to both; the second cannot be reached, so the answer is 503.
+    response = await h.client.get("/rest/api/2/myself", headers=bearer("opaque-unknown"))
+    assert response.status_code == 503
+    ready = await h.client.get("/readyz")
+    assert ready.status_code == 503
+    checks = ready.json()["checks"]
+    assert checks["provider:corp-opaque"] == "ok"
+    assert checks["provider:gone"].startswith("unreachable")
 
 
 def _b64(data: dict[str, str]) -> str:

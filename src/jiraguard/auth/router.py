@@ -166,5 +166,6 @@ class ProviderRouter:
         if self.telemetry is not None:
             elapsed = time.perf_counter() - started
             self.telemetry.validation.labels(provider.method, outcome).observe(elapsed)
+            self.telemetry.last_check[provider.name] = (outcome, time.time())
             if outcome == "unavailable":
                 self.telemetry.provider_errors.labels(provider.name).inc()
