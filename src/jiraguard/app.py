@@ -8,6 +8,7 @@ and closed on shutdown.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import signal
 import time
@@ -169,6 +170,7 @@ class Services:
             outage = RedisOutage()
             prefix = settings.redis.key_prefix
             shared = RedisPrincipalCache(redis, prefix, outage=outage)
+            shared.use_namespace(_principal_inputs(settings)[1])
             cache = TieredPrincipalCache(MemoryPrincipalCache(settings.auth.cache_size), shared)
             limiter = RedisRateLimiter(redis, prefix, outage=outage)
             flight = RedisFlight(
@@ -241,7 +243,9 @@ class Services:
 
     def reconfigure(self, settings: Settings) -> None:
         """Replace the parts made from the managed sections (providers, auth, rules, rate
-        limits) in one step; everything checked before now is checked again."""
+        limits) in one step. After a change, everything this process checked before is
+        checked again; Redis entries are kept per configuration (see ``use_namespace``), so
+        a process that starts with the configuration others run shares their entries."""
         self.router, self.authenticator, self.policy = _request_path(
             settings,
             self.http,
@@ -254,8 +258,13 @@ class Services:
             self.telemetry,
             previous=self.router,
         )
+        if self.reloads and _principal_inputs(settings) != _principal_inputs(self.settings):
+            self.fences.all(time.time())
+        if isinstance(self.cache, TieredPrincipalCache) and isinstance(
+            self.cache.shared, RedisPrincipalCache
+        ):
+            self.cache.shared.use_namespace(_principal_inputs(settings)[1])
         self.settings = settings
-        self.fences.all(time.time())
         self.reloads += 1
 
     async def reload(self) -> bool:
@@ -309,6 +318,14 @@ class Services:
         await self.db.close()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+def _principal_inputs(settings: Settings) -> tuple[str, str]:
+    """What decides the principal a token maps to (providers and auth settings), and its
+    digest: a change to it makes earlier decisions stale; rules and rate limits are applied
+    per request and do not."""
+    inputs = settings.model_dump_json(include={"providers", "auth"})
+    return inputs, hashlib.sha256(inputs.encode()).hexdigest()[:12]
 
 
 def _request_path(

@@ -108,11 +108,15 @@ class ChangeFeed:
             self._tasks.append(asyncio.create_task(self._listen(), name="changes-listen"))
 
     async def stop(self) -> None:
+        # Cancelled until done: on Python 3.11, asyncio.wait_for (which redis-py's reads use)
+        # can swallow a cancellation that arrives as the read completes (fixed in 3.12).
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=0.1)
+            if not task.cancelled():
+                with contextlib.suppress(Exception):
+                    task.result()
         self._tasks.clear()
 
     async def catch_up(self) -> int:

@@ -20,13 +20,14 @@ import pytest
 from jiraguard.app import Services, create_app
 from jiraguard.settings import validate_settings
 from tests.auth.redis_support import REDIS_URL, down_url, redis_client, unique_prefix
-from tests.conftest import BASE_URL, bearer, jwt_provider
+from tests.conftest import BASE_URL, bearer, introspection_provider, jwt_provider
 from tests.support.idp import TestProvider
 from tests.support.redis_server import PrivateRedis
 
 pytestmark = pytest.mark.anyio
 
 ME = "/rest/api/2/myself"
+INTROSPECTION = "/token/introspection"
 DENY_ME = {"rules": [{"name": "no-myself", "paths": [ME], "action": "deny"}]}
 
 
@@ -179,3 +180,36 @@ async def test_after_a_redis_restart_pub_sub_resumes_and_nothing_was_missed(
             await until(lambda: _true(b.changes.wakeups > woken))
     finally:
         redis.stop()
+
+
+@pytest.mark.redis
+async def test_a_process_started_later_shares_the_cache_only_with_the_same_configuration(
+    idp: TestProvider, sqlite_url: str
+) -> None:
+    prefix = unique_prefix()
+    config = {
+        "storage": {"url": sqlite_url},
+        "providers": [introspection_provider(idp)],
+        "redis": {"url": REDIS_URL, "key_prefix": prefix},
+    }
+    async with redis_client(prefix), node(config) as (a, client_a):
+        await a.users.add("alice")
+        token = idp.user_token("alice")
+        idp.reset_stats()
+        assert (await client_a.get(ME, headers=bearer(token))).status_code == 200
+        async with node(config) as (_, client_b):
+            assert (await client_b.get(ME, headers=bearer(token))).status_code == 200
+        assert idp.stats().get(INTROSPECTION, 0) == 1  # the late process read a's entry
+        other = {**config, "auth": {"create_users": True}}  # maps tokens differently
+        async with node(other) as (_, client_c):
+            assert (await client_c.get(ME, headers=bearer(token))).status_code == 200
+        assert idp.stats().get(INTROSPECTION, 0) == 2  # never trusts another mapping's entry
+        # A rules-only change leaves what tokens map to, and so the cache, alone.
+        await a.config.save(
+            {"rules": [{"name": "r", "paths": ["/nowhere"], "action": "deny"}]}, actor="x"
+        )
+        assert (await client_a.get(ME, headers=bearer(token))).status_code == 200
+        assert idp.stats().get(INTROSPECTION, 0) == 2
+        await a.config.save({"auth": {"negative_cache_ttl": 1}}, actor="x")
+        assert (await client_a.get(ME, headers=bearer(token))).status_code == 200
+        assert idp.stats().get(INTROSPECTION, 0) == 3

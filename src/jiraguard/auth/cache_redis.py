@@ -121,6 +121,7 @@ class RedisPrincipalCache:
         outage: RedisOutage | None = None,
     ) -> None:
         self.client = client
+        self.key_prefix = key_prefix
         self.prefix = key_prefix + "principal:"
         self.clock = clock
         self.outage = outage or RedisOutage()
@@ -153,6 +154,12 @@ class RedisPrincipalCache:
     async def get(self, key: str) -> CacheEntry | None:
         found = await self.lookup(key)
         return None if found is None else found[0]
+
+    def use_namespace(self, namespace: str) -> None:
+        """Keep entries under ``namespace`` (a digest of the configuration that decides what
+        a token maps to): processes with the same configuration share entries, a process
+        with another one never reads theirs, and a change starts afresh."""
+        self.prefix = f"{self.key_prefix}principal:{namespace}:"
 
     async def put(self, key: str, entry: CacheEntry, ttl: float) -> None:
         try:
