@@ -61,6 +61,7 @@ from jiraguard.jira.routes import (
     user,
     worklog,
 )
+from jiraguard.logs import RequestLogMiddleware
 from jiraguard.ops import (
     HTTPMetricsMiddleware,
     ProviderCalls,
@@ -75,7 +76,7 @@ from jiraguard.proxy import (
     make_upstream_pool,
 )
 from jiraguard.responses import error_response
-from jiraguard.settings import Settings
+from jiraguard.settings import Settings, load_settings
 from jiraguard.store.db import Database
 from jiraguard.store.users import UserDirectory
 
@@ -271,6 +272,15 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         routes=routes,
         middleware=[
             *(
+                [
+                    Middleware(
+                        RequestLogMiddleware, routes=routes, client_address=parts.client_address
+                    )
+                ]
+                if settings.logging.requests
+                else []
+            ),
+            *(
                 [Middleware(HTTPMetricsMiddleware, registry=registry, routes=routes)]
                 if settings.metrics.enabled
                 else []
@@ -301,3 +311,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app.state.services = parts
     app.state.base_url = settings.server.public_url
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app for the settings in the environment: the factory each ``serve`` worker calls.
+
+    ``jiraguard serve`` puts the configuration file's path in ``JIRAGUARD_CONFIG`` and its
+    command-line overrides in ``JIRAGUARD_SECTION__KEY`` variables before starting workers.
+    """
+    return create_app(load_settings())

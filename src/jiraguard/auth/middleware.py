@@ -12,7 +12,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jiraguard.auth.audit import Decision, DecisionLog
+from jiraguard.auth.audit import DECISION_NOTE, Decision, DecisionLog
 from jiraguard.auth.authenticator import Authenticator
 from jiraguard.auth.clientip import ClientAddress
 from jiraguard.auth.credentials import (
@@ -102,6 +102,8 @@ class AuthMiddleware:
             await error.response(self.realm)(scope, receive, send)
             return
         scope["user"] = principal
+        if (note := scope.get(DECISION_NOTE)) is not None:
+            note.accept(principal)
         self.decisions.accepted(method, path, address, principal)
         await self.app(scope, receive, send)
 
@@ -180,6 +182,8 @@ class AuthMiddleware:
                 fingerprint=fingerprint(token)[:16] if token else None,
             )
         )
+        if (note := scope.get(DECISION_NOTE)) is not None:
+            note.refuse(error.description, username, principal)
 
 
 def _replay(body: bytes, original: Receive) -> Receive:
