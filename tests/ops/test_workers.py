@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,13 +52,14 @@ def _workers(parent: int) -> set[int]:
     return found
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    """``jiraguard serve --workers 2`` on a SQLite file, with alice's personal access token."""
+@contextmanager
+def _serving(tmp_path: Path, *options: str, shutdown_timeout: int = 15) -> Iterator[Served]:
+    """``jiraguard serve OPTIONS`` on a SQLite file, with alice's personal access token."""
     port = free_port()
     config = tmp_path / "jiraguard.toml"
     config.write_text(
-        f'[server]\nport = {port}\nshutdown_timeout = 15\n[storage]\nurl = "sqlite:///{tmp_path}/jg.db"\n'
+        f"[server]\nport = {port}\nshutdown_timeout = {shutdown_timeout}\n"
+        f'[storage]\nurl = "sqlite:///{tmp_path}/jg.db"\n'
         f'[tokens]\nbootstrap_token_file = "{tmp_path}/admin.token"\n'
     )
     assert run("user", "add", "alice", config=config).returncode == 0
@@ -68,9 +70,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIRAGUARD_")}
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [JIRAGUARD, "serve", "--config", str(config), "--workers", "2"],
+            [JIRAGUARD, "serve", "--config", str(config), *options],
             stdout=subprocess.DEVNULL,
-            stderr=sink,  # not a terminal: JSON lines
+            stderr=sink,  # not a terminal: JSON lines unless --log-format says otherwise
             env=env,
         )
     url = f"http://127.0.0.1:{port}"
@@ -86,6 +88,13 @@ def served(tmp_path: Path) -> Iterator[Served]:
                 process.kill()
                 process.wait()
     assert token not in log.read_text()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """``jiraguard serve --workers 2``."""
+    with _serving(tmp_path, "--workers", "2") as started:
+        yield started
 
 
 def test_two_workers_serve_requests(served: Served) -> None:
@@ -151,3 +160,42 @@ def test_sigterm_lets_the_request_in_flight_finish(served: Served) -> None:
     searches = [line for line in served.request_lines() if line["route"] == "/rest/api/2/search"]
     assert [(line["status"], line["decision"]) for line in searches] == [(200, "allowed")]
     assert searches[0]["latency_ms"] > 2000  # it was in flight across the SIGTERM
+
+
+def test_shutdown_timeout_cuts_a_request_that_never_ends(tmp_path: Path) -> None:
+    """A client that never finishes its body holds the stop up for shutdown_timeout only."""
+    with _serving(tmp_path, "--workers", "2", shutdown_timeout=1) as started:
+        connection, _ = _post_slowly(started, b'{"jql": ""' + b" " * 10_000 + b"}")
+        with connection:
+            time.sleep(1.0)
+            stopping = time.monotonic()
+            started.process.send_signal(signal.SIGTERM)
+            assert started.process.wait(STOP_TIMEOUT) == 0
+            took = time.monotonic() - stopping
+            assert not _response(connection).startswith(b"HTTP/1.1 200")
+    assert 1.0 <= took < 10.0  # waited for the request, but not for ever
+
+
+def test_text_log_format_on_request(tmp_path: Path) -> None:
+    with _serving(tmp_path, "--log-format", "text", "--log-level", "INFO") as started:
+        response = httpx.get(
+            started.url + "/rest/api/2/myself",
+            headers={**bearer(started.token), "X-Request-Id": "text-1"},
+        )
+        assert response.status_code == 200
+        started.process.send_signal(signal.SIGINT)
+        started.process.wait(STOP_TIMEOUT)
+    lines = started.log.read_text().splitlines()
+    (line,) = [line for line in lines if " jiraguard.request GET /rest/" in line]
+    assert " INFO jiraguard.request GET /rest/api/2/myself 200 " in line
+    assert "request_id=text-1 user=alice auth=pat decision=allowed client=127.0.0.1" in line
+    assert not any(line.startswith("{") for line in lines)
+
+
+def test_a_bad_log_format_is_a_configuration_error(tmp_path: Path) -> None:
+    config = tmp_path / "jiraguard.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path}/jg.db"\n')
+    result = run("serve", "--log-format", "xml", "--workers", "0", config=config)
+    assert result.returncode == 2
+    assert "logging.format" in result.stderr
+    assert "server.workers" in result.stderr  # every problem at once
