@@ -194,8 +194,9 @@ class RequestLogMiddleware:
                 decision="allowed" if note.allowed else "refused",
                 reason=note.reason,
             )
-        if route == "<unmatched>":
-            route = _printable(path[:256])  # a 404: the path, escaped, never the query string
+        if route == "<unmatched>" or route.endswith("/{path}"):
+            # A 404, or gateway mode's catch-all: the path, escaped, never the query string.
+            route = _printable(path[:256])
         fields.update(
             method=scope["method"],
             route=route,

@@ -4,54 +4,24 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from jiraguard.auth.authenticator import hash_password
-from jiraguard.logs import json_formatter, resolve_format, text_formatter
-from tests.conftest import BASE_URL, HarnessFactory, bearer, jwt_provider
+from jiraguard.logs import resolve_format, text_formatter
+from tests.conftest import HarnessFactory, bearer, jwt_provider
 from tests.support.idp import TestProvider
+from tests.support.logs import Captured, capture_logs
 
 pytestmark = pytest.mark.anyio
 
 
-class Captured:
-    """Every record any logger writes, through the real formatter."""
-
-    def __init__(self, stream: io.StringIO) -> None:
-        self.stream = stream
-
-    @property
-    def text(self) -> str:
-        return self.stream.getvalue()
-
-    def requests(self) -> list[dict[str, Any]]:
-        lines = [json.loads(line) for line in self.text.splitlines()]
-        return [line for line in lines if line["logger"] == "jiraguard.request"]
-
-
 @pytest.fixture
 def captured() -> Iterator[Captured]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(json_formatter())
-    # The test's own client (httpx) logs the URLs it calls; only the app's records count.
-    handler.addFilter(
-        lambda record: not (record.name == "httpx" and BASE_URL in record.getMessage())
-    )
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield Captured(stream)
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
+    with capture_logs() as logs:
+        yield logs
 
 
 async def test_allowed_refused_and_basic_blocked_requests(
