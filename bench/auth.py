@@ -61,10 +61,22 @@ def _wrk(url: str, headers: dict[str, str], duration: int, connections: int) -> 
     return float(match.group(1))
 
 
-def _server(config: Path, port: int, env_extra: dict[str, str]) -> subprocess.Popen[bytes]:
+def _server(
+    config: Path,
+    port: int,
+    env_extra: dict[str, str],
+    *,
+    workers: int = 1,
+    pinned: bool = True,
+    log_level: str = "warning",
+) -> subprocess.Popen[bytes]:
+    """``jiraguard serve`` on ``port``: pinned to core 1 (one worker), or on any core.
+
+    At the default ``warning`` level no request lines are written (they are INFO)."""
     env = {**os.environ, **env_extra, "JIRAGUARD_SERVER__PORT": str(port)}
+    command = [JIRAGUARD, "serve", "--config", str(config), "--log-level", log_level]
     process = subprocess.Popen(
-        [*_pinned(1), JIRAGUARD, "serve", "--config", str(config), "--log-level", "warning"],
+        [*(_pinned(1) if pinned else []), *command, "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

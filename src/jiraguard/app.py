@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import signal
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -71,6 +72,7 @@ from jiraguard.jira.routes import (
     user,
     worklog,
 )
+from jiraguard.logs import RequestLogMiddleware
 from jiraguard.ops import (
     HTTPMetricsMiddleware,
     ProviderCalls,
@@ -85,7 +87,13 @@ from jiraguard.proxy import (
     make_upstream_pool,
 )
 from jiraguard.responses import error_response
-from jiraguard.settings import ConfigError, Settings
+from jiraguard.settings import (
+    ConfigError,
+    Settings,
+    config_path,
+    load_settings,
+    read_config_file,
+)
 from jiraguard.store.db import Database
 from jiraguard.store.users import UserDirectory
 from jiraguard.telemetry import Telemetry
@@ -448,6 +456,15 @@ def create_app(
         routes=routes,
         middleware=[
             *(
+                [
+                    Middleware(
+                        RequestLogMiddleware, routes=routes, client_address=parts.client_address
+                    )
+                ]
+                if settings.logging.requests
+                else []
+            ),
+            *(
                 [Middleware(HTTPMetricsMiddleware, registry=registry, routes=routes)]
                 if settings.metrics.enabled
                 else []
@@ -469,3 +486,17 @@ def create_app(
     app.state.services = parts
     app.state.base_url = settings.server.public_url
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app for the settings in the environment: the factory each ``serve`` worker calls.
+
+    ``jiraguard serve`` puts the configuration file's path in ``JIRAGUARD_CONFIG`` and its
+    command-line overrides in ``JIRAGUARD_SECTION__KEY`` variables before starting workers.
+    ``SIGHUP`` reloads the file in this process; with several workers uvicorn's parent takes
+    ``SIGHUP`` itself and replaces the workers, which read the file as they start.
+    """
+    environ = dict(os.environ)
+    path = config_path(None, environ)
+    source = ConfigSource(read_config_file(path), environ, path)
+    return create_app(load_settings(environ=environ), source=source, reload_on_sighup=True)

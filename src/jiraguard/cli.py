@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import logging.config
 import os
 import re
 import sys
@@ -15,7 +16,13 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from jiraguard.settings import ConfigError, Settings, load_settings
+from jiraguard.settings import (
+    ENV_CONFIG_PATH,
+    ENV_PREFIX,
+    ConfigError,
+    Settings,
+    load_settings,
+)
 
 if TYPE_CHECKING:
     from jiraguard.auth.pat import PersonalAccessTokens
@@ -71,25 +78,43 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Override server.host.")] = None,
     port: Annotated[int | None, typer.Option(help="Override server.port.")] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[
+        int | None, typer.Option(help="Override server.workers: worker processes.")
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="Override logging.level: debug, info, warning or error.")
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="Override logging.format: auto, json or text.")
+    ] = None,
 ) -> None:
-    """Run the server (embedded Jira REST API v2 on the configured database)."""
+    """Run the server (embedded Jira REST API v2 on the configured database).
+
+    Migrations and the first-start bootstrap run here, once, before any worker starts.
+    SIGTERM or SIGINT stops accepting connections and lets in-flight requests finish
+    (``server.shutdown_timeout``).
+    """
     import uvicorn
 
-    from jiraguard.app import ConfigSource, create_app
-    from jiraguard.settings import config_path, read_config_file
+    from jiraguard.logs import logging_config, resolve_format
 
+    # The workers build their app from the environment (jiraguard.app.app_from_environment):
+    # the overrides go there as settings variables, so every process reads the same settings.
+    overrides = {
+        "SERVER__HOST": host,
+        "SERVER__PORT": port,
+        "SERVER__WORKERS": workers,
+        "LOGGING__LEVEL": log_level.lower() if log_level else None,
+        "LOGGING__FORMAT": log_format.lower() if log_format else None,
+    }
+    for key, value in overrides.items():
+        if value is not None:
+            os.environ[ENV_PREFIX + key] = json.dumps(value)
+    if config is not None:
+        os.environ[ENV_CONFIG_PATH] = str(config.resolve())
     settings = _settings(config)
-    path = config_path(config, os.environ)
-    source = ConfigSource(read_config_file(path), dict(os.environ), path)
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    if overrides:
-        settings = settings.model_copy(
-            update={"server": settings.server.model_copy(update=overrides)}
-        )
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    log_config = logging_config(resolve_format(settings.logging.format), settings.logging.level)
+    logging.config.dictConfig(log_config)
     _migrate(settings)
     _bootstrap(settings)
     if not settings.providers and settings.tokens.enabled:
@@ -98,13 +123,17 @@ def serve(
             "(jiraguard token create USER --name NAME)"
         )
     uvicorn.run(
-        create_app(settings, source=source, reload_on_sighup=True),
+        "jiraguard.app:app_from_environment",
+        factory=True,
+        workers=settings.server.workers,
         host=settings.server.host,
         port=settings.server.port,
         access_log=False,  # the access log would print query strings; ours never prints tokens
-        log_level=log_level.lower(),
+        log_config=log_config,
+        log_level=settings.logging.level,
         server_header=False,
         proxy_headers=False,
+        timeout_graceful_shutdown=settings.server.shutdown_timeout,
     )
 
 

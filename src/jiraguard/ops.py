@@ -242,6 +242,26 @@ def _endpoint_templates(routes: Sequence[BaseRoute], prefix: str = "") -> dict[A
     return templates
 
 
+class RouteTemplates:
+    """The path template of the route a request was routed to, for metrics and logs."""
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self.routes = routes
+        # The router leaves the matched endpoint in the scope; its template is looked up here
+        # instead of matching every route a second time on each request.
+        self._by_endpoint = _endpoint_templates(routes)
+
+    def of(self, endpoint: Any, method: str, path: str, root_path: str) -> str:
+        """The template for the scope's ``endpoint``, or by matching ``path`` when there is
+        none (404), or when the scope was copied on the way in; ``<unmatched>`` if nothing."""
+        # 404/405 leave the Router itself there, which is not hashable.
+        route = self._by_endpoint.get(endpoint) if isinstance(endpoint, Hashable) else None
+        if route is None:
+            target = {"type": "http", "path": path, "root_path": root_path, "method": method}
+            route = route_template(self.routes, target)
+        return route
+
+
 class HTTPMetricsMiddleware:
     """Counts responses by route template and status, and times them (pure ASGI)."""
 
@@ -249,10 +269,7 @@ class HTTPMetricsMiddleware:
         self, app: ASGIApp, *, registry: CollectorRegistry, routes: Sequence[BaseRoute]
     ) -> None:
         self.app = app
-        self.routes = routes
-        # The router leaves the matched endpoint in the scope; its template is looked up here
-        # instead of matching every route a second time on each request.
-        self._templates = _endpoint_templates(routes)
+        self.templates = RouteTemplates(routes)
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "jiraguard_http_requests",
@@ -285,12 +302,7 @@ class HTTPMetricsMiddleware:
             await self.app(scope, receive, sending)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            endpoint = scope.get("endpoint")
-            # 404/405 leave the Router itself there, which is not hashable.
-            route = self._templates.get(endpoint) if isinstance(endpoint, Hashable) else None
-            if route is None:  # no endpoint (404), or the scope was copied on the way
-                target = {"type": "http", "path": path, "root_path": root_path, "method": method}
-                route = route_template(self.routes, target)
+            route = self.templates.of(scope.get("endpoint"), method, path, root_path)
             series = self._series.get((method, route, status))
             if series is None:
                 series = self._series[(method, route, status)] = (

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jiraguard.auth.audit import Decision
+from jiraguard.auth.audit import DECISION_NOTE, Decision
 from jiraguard.auth.credentials import (
     BasicCredentials,
     BearerToken,
@@ -94,6 +94,8 @@ class AuthMiddleware:
             await error.response(auth.realm)(scope, receive, send)
             return
         scope["user"] = principal
+        if (note := scope.get(DECISION_NOTE)) is not None:
+            note.accept(principal)
         self.decisions.accepted(method, path, address, principal)
         await self.app(scope, receive, send)
 
@@ -179,6 +181,8 @@ class AuthMiddleware:
                 code=reason_code(error),
             )
         )
+        if (note := scope.get(DECISION_NOTE)) is not None:
+            note.refuse(error.description, username, principal)
 
 
 _CODES: dict[type[AuthError], str] = {}

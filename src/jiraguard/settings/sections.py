@@ -32,6 +32,12 @@ class ServerSettings(Section):
     """How often this process reads the change feed (configuration saved, users disabled)
     from the database. With Redis a change arrives at once by pub/sub; reading the feed
     still catches what a lost message missed."""
+    workers: int = Field(1, ge=1, le=64)
+    """Worker processes ``jiraguard serve`` starts on the one port; each has its own database
+    pool and in-memory cache (share them through PostgreSQL and Redis)."""
+    shutdown_timeout: int = Field(30, ge=1, le=3600)
+    """On SIGTERM or SIGINT: seconds in-flight requests get to finish (no new ones are
+    accepted) before they are cut off."""
 
     @property
     def public_url(self) -> str:
@@ -284,6 +290,18 @@ class MetricsSettings(Section):
     """Bearer token a scraper must send; unset = loopback clients only."""
 
 
+class LoggingSettings(Section):
+    """Log records on stderr: uvicorn's, the libraries' and ours, one format for all."""
+
+    format: Literal["auto", "json", "text"] = "auto"
+    """``json`` (one object per line), ``text`` (for people), or ``auto``: text when stderr is
+    a terminal, JSON otherwise."""
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    requests: bool = True
+    """One line per request at INFO: request id, method, route, user, provider, decision,
+    status and latency (never a token, header value or query string)."""
+
+
 class Settings(Section):
     """Everything jiraguard reads from its configuration."""
 
@@ -299,6 +317,7 @@ class Settings(Section):
     signed_identity: SignedIdentitySettings = SignedIdentitySettings()
     redis: RedisSettings = RedisSettings()
     metrics: MetricsSettings = MetricsSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")
     def _unique_providers(self) -> Settings:

@@ -1,0 +1,208 @@
+"""Logging: one formatter for every record, and one structured line per request.
+
+:func:`logging_config` is a :func:`logging.config.dictConfig` mapping; ``jiraguard serve``
+applies it, and uvicorn applies it again in each worker process, so every record (ours,
+uvicorn's, the libraries') goes through the same formatter: JSON, one object per line, when
+stderr is not a terminal; a plain line for people when it is.
+
+:class:`RequestLogMiddleware` writes one line per HTTP request to the ``jiraguard.request``
+logger: request id, method, route template, user, provider, authentication method, the
+authentication decision (and a refusal's reason), status and latency. Never a token, a
+password, a header value or the query string (``?access_token=`` may be allowed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+from typing import Any, Literal, TextIO
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jiraguard.auth.audit import DECISION_NOTE, DecisionNote
+from jiraguard.auth.clientip import ClientAddress
+from jiraguard.ops import RouteTemplates
+
+log = logging.getLogger("jiraguard.request")
+
+LogFormat = Literal["json", "text"]
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SANE_REQUEST_ID = re.compile(r"[!-~]{1,128}")
+"""An incoming request id is kept when it is 1 to 128 printable ASCII characters, no space."""
+_FIELDS = (
+    "request_id",
+    "user",
+    "provider",
+    "auth",
+    "decision",
+    "reason",
+    "client",
+)
+"""Fields a request line carries beside its message (method, route, status, latency)."""
+_LINE = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def resolve_format(choice: str, stream: TextIO | None = None) -> LogFormat:
+    """``auto`` → ``text`` when ``stream`` (stderr) is a terminal, else ``json``."""
+    if choice == "auto":
+        return "text" if (stream or sys.stderr).isatty() else "json"
+    return "json" if choice == "json" else "text"
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per record: time, level, logger, pid, message and the record's extras."""
+    return JsonFormatter(
+        "%(levelname)s %(name)s %(process)d %(message)s",
+        timestamp="time",  # ISO 8601, UTC
+        rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
+        reserved_attrs=[*RESERVED_ATTRS, "color_message", "taskName"],
+    )
+
+
+def _printable(value: object) -> str:
+    text = str(value)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+class TextFormatter(logging.Formatter):
+    """The classic line, with a request line's fields appended as ``key=value``."""
+
+    def __init__(self) -> None:
+        super().__init__(_LINE)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        if not hasattr(record, "request_id"):
+            return line
+        pairs = (
+            f"{name}={_printable(value)}"
+            for name in _FIELDS
+            if (value := getattr(record, name, None)) is not None
+        )
+        return " ".join((line, *pairs))
+
+
+def text_formatter() -> logging.Formatter:
+    return TextFormatter()
+
+
+def logging_config(log_format: LogFormat, level: str) -> dict[str, Any]:
+    """The ``dictConfig`` mapping: every logger through one stderr handler at ``level``."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"jiraguard": {"()": f"{__name__}.{log_format}_formatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "jiraguard",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        # uvicorn's own loggers hand their records to the root handler (no second format).
+        "loggers": {
+            name: {"handlers": [], "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            candidate: str = value.decode("latin-1")
+            if _SANE_REQUEST_ID.fullmatch(candidate):
+                return candidate
+            break
+    return os.urandom(16).hex()
+
+
+def _scheme(scope: Scope) -> str | None:
+    """The ``Authorization`` scheme (``bearer``, ``basic``), never the credentials."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme: bytes = value.split(b" ", 1)[0].lower()
+            return scheme.decode() if scheme in (b"bearer", b"basic") else "other"
+    return None
+
+
+class RequestLogMiddleware:
+    """One line per request at INFO; the response carries the request's ``X-Request-Id``.
+
+    Outermost, so the latency covers the whole app. The authentication middleware reports its
+    decision through the :class:`~jiraguard.auth.audit.DecisionNote` put in the scope here.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, routes: list[BaseRoute], client_address: ClientAddress
+    ) -> None:
+        self.app = app
+        self.templates = RouteTemplates(routes)
+        self.client_address = client_address
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path, root_path = scope["path"], scope.get("root_path", "")
+        request_id = _request_id(scope)
+        echo = (b"x-request-id", request_id.encode())
+        note = scope[DECISION_NOTE] = DecisionNote()
+        status = 500  # what the client sees when the app raises before starting a response
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), echo]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            if log.isEnabledFor(logging.INFO):
+                route = self.templates.of(scope.get("endpoint"), scope["method"], path, root_path)
+                self._log(scope, request_id, route, path, status, note, started)
+
+    def _log(
+        self,
+        scope: Scope,
+        request_id: str,
+        route: str,
+        path: str,
+        status: int,
+        note: DecisionNote,
+        started: float,
+    ) -> None:
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        fields: dict[str, Any] = {"request_id": request_id}
+        if note.allowed is not None:
+            principal = note.principal
+            fields.update(
+                user=note.username,
+                provider=principal.provider if principal else None,
+                auth=principal.method if principal else _scheme(scope),
+                decision="allowed" if note.allowed else "refused",
+                reason=note.reason,
+            )
+        if route == "<unmatched>" or route.endswith("/{path}"):
+            # A 404, or gateway mode's catch-all: the path, escaped, never the query string.
+            route = _printable(path[:256])
+        fields.update(
+            method=scope["method"],
+            route=route,
+            status=status,
+            latency_ms=latency,
+            client=self.client_address.of(scope),
+        )
+        extra = {name: value for name, value in fields.items() if value is not None}
+        log.info("%s %s %d %.1fms", scope["method"], route, status, latency, extra=extra)

@@ -1,0 +1,144 @@
+"""The request log: one JSON line per request through the real app, and never a secret."""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from jiraguard.auth.authenticator import hash_password
+from jiraguard.logs import resolve_format, text_formatter
+from tests.conftest import HarnessFactory, bearer, jwt_provider
+from tests.support.idp import TestProvider
+from tests.support.logs import Captured, capture_logs
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def captured() -> Iterator[Captured]:
+    with capture_logs() as logs:
+        yield logs
+
+
+async def test_allowed_refused_and_basic_blocked_requests(
+    idp: TestProvider, harness: HarnessFactory, captured: Captured
+) -> None:
+    h = await harness([jwt_provider(idp)])
+    await h.add_user("alice", password_hash=hash_password("horse battery"))
+    token = idp.jwt_token("alice")
+    forged = token[:-8] + "AAAAAAAA"
+    basic = "Basic " + base64.b64encode(b"alice:horse battery").decode()
+
+    allowed = await h.client.get(
+        "/rest/api/2/issue/TEST-1", headers={**bearer(token), "X-Request-Id": "req-42"}
+    )
+    refused = await h.client.get("/rest/api/2/myself", headers=bearer(forged))
+    blocked = await h.client.get("/rest/api/2/myself", headers={"Authorization": basic})
+    public = await h.client.get("/healthz")
+
+    assert [allowed.status_code, refused.status_code, blocked.status_code] == [404, 401, 401]
+    assert allowed.headers["x-request-id"] == "req-42"
+    lines = captured.requests()
+    assert len(lines) == 4  # one line per request
+    first, second, third, fourth = lines
+    assert first["request_id"] == "req-42"
+    assert first["method"] == "GET"
+    assert first["route"] == "/rest/api/2/issue/{issue}"  # the template, not TEST-1
+    assert first["status"] == 404
+    assert (first["user"], first["provider"], first["auth"]) == ("alice", "corp", "jwt")
+    assert first["decision"] == "allowed"
+    assert isinstance(first["latency_ms"], float)
+    assert first["client"] == "127.0.0.1"
+
+    assert second["decision"] == "refused"
+    assert second["status"] == 401
+    assert second["auth"] == "bearer"
+    assert second["reason"]
+    assert second["request_id"] == refused.headers["x-request-id"]
+    assert len(second["request_id"]) == 32  # generated
+
+    assert (third["decision"], third["auth"], third["user"]) == ("refused", "basic", "alice")
+    assert "Basic" in third["reason"]
+
+    assert fourth["route"] == "/healthz"
+    assert "decision" not in fourth  # nothing to decide on a public path
+    assert public.headers["x-request-id"] == fourth["request_id"]
+
+    text = captured.text
+    for secret in (token, forged, token.split(".")[2], basic.split()[1], "horse battery"):
+        assert secret not in text
+
+
+async def test_the_query_string_is_never_logged(
+    idp: TestProvider, harness: HarnessFactory, captured: Captured
+) -> None:
+    h = await harness([jwt_provider(idp)], auth={"allow_query_token": True})
+    await h.add_user("bob")
+    token = idp.jwt_token("bob")
+    response = await h.client.get("/rest/api/2/myself", params={"access_token": token})
+    assert response.status_code == 200
+    (line,) = captured.requests()
+    assert line["route"] == "/rest/api/2/myself"
+    assert line["user"] == "bob"
+    assert token not in captured.text
+    assert "access_token" not in captured.text
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["", " padded", "x" * 129, "new\nline", "tab\tbed", "caf\u00e9"],
+    ids=["empty", "space", "too-long", "newline", "tab", "non-ascii"],
+)
+async def test_an_insane_request_id_is_replaced(
+    harness: HarnessFactory, captured: Captured, sent: str
+) -> None:
+    h = await harness()
+    raw = sent.encode("utf-8")
+    response = await h.client.get("/healthz", headers=[(b"X-Request-Id", raw)])
+    echoed = response.headers["x-request-id"]
+    assert echoed != sent
+    assert len(echoed) == 32
+    assert captured.requests()[0]["request_id"] == echoed
+
+
+async def test_an_unmatched_path_is_logged_escaped(
+    harness: HarnessFactory, captured: Captured
+) -> None:
+    h = await harness()
+    response = await h.client.get("/no/such%0Apath", params={"q": "secret-query"})
+    assert response.status_code == 404
+    (line,) = captured.requests()
+    assert line["route"] == "/no/such\\npath"
+    assert "secret-query" not in captured.text
+
+
+async def test_request_lines_can_be_turned_off(harness: HarnessFactory, captured: Captured) -> None:
+    h = await harness(logging={"requests": False})
+    response = await h.client.get("/healthz")
+    assert "x-request-id" not in response.headers
+    assert captured.requests() == []
+
+
+def test_text_format_for_people() -> None:
+    record = logging.LogRecord("jiraguard.request", logging.INFO, "", 0, "GET / 200", (), None)
+    record.request_id, record.user, record.decision = "abc", "carol", "allowed"
+    line = text_formatter().format(record)
+    assert line.endswith(
+        "INFO jiraguard.request GET / 200 request_id=abc user=carol decision=allowed"
+    )
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_auto_format_is_text_on_a_terminal_only() -> None:
+    assert resolve_format("auto", _Terminal()) == "text"
+    assert resolve_format("auto", io.StringIO()) == "json"
+    assert resolve_format("json", _Terminal()) == "json"
+    assert resolve_format("text", io.StringIO()) == "text"
