@@ -284,6 +284,20 @@ class MetricsSettings(Section):
     """Bearer token a scraper must send; unset = loopback clients only."""
 
 
+class AdminSettings(Section):
+    """The admin web UI at ``/admin``: who may use it and how its sessions behave."""
+
+    enabled: bool = True
+    """Serve the admin UI (off: ``/admin`` is 404)."""
+    groups: list[str] = ["jira-administrators"]
+    """Members of any of these groups may use the UI; users with the ``admin`` flag also may."""
+    session_lifetime: Seconds = Field(8 * 3600.0, gt=0)
+    """Seconds a login lasts; the session is kept in the database, so every process shares it."""
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    """``auto``: the session cookie is ``Secure`` when the request came over HTTPS or
+    ``server.base_url`` is https."""
+
+
 class Settings(Section):
     """Everything jiraguard reads from its configuration."""
 
@@ -299,6 +313,7 @@ class Settings(Section):
     signed_identity: SignedIdentitySettings = SignedIdentitySettings()
     redis: RedisSettings = RedisSettings()
     metrics: MetricsSettings = MetricsSettings()
+    admin: AdminSettings = AdminSettings()
 
     @model_validator(mode="after")
     def _unique_providers(self) -> Settings:
