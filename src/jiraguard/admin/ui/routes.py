@@ -1,0 +1,45 @@
+"""The admin UI's routes, mounted at ``/admin`` by :func:`jiraguard.app.create_app`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from jiraguard.admin.ui import audit_page, login, providers, rules, status, testing, tokens
+from jiraguard.admin.ui.render import STATIC, error_page, secure_headers
+from jiraguard.admin.ui.session import PREFIX
+
+
+async def home(request: Request) -> Response:
+    return secure_headers(RedirectResponse(f"{PREFIX}/status", status_code=303))
+
+
+async def not_found(request: Request) -> Response:
+    return error_page(request, 404, "There is no such admin page.")
+
+
+routes: list[BaseRoute] = [
+    Route("/", home, methods=["GET"]),
+    Route("/login", login.login_page, methods=["GET"]),
+    Route("/login", login.login, methods=["POST"]),
+    Route("/logout", login.logout, methods=["POST"]),
+    Route("/status", status.status_page, methods=["GET"]),
+    Route("/providers", providers.providers_page, methods=["GET"]),
+    Route("/test", testing.test_page, methods=["GET"]),
+    Route("/test", testing.run_test, methods=["POST"]),
+    Route("/rules", rules.rules_page, methods=["GET"]),
+    Route("/rules/what-if", rules.what_if, methods=["POST"]),
+    Route("/tokens", tokens.tokens_page, methods=["GET"]),
+    Route("/tokens", tokens.create_token, methods=["POST"]),
+    Route("/tokens/{token_id}/revoke", tokens.revoke_token, methods=["POST"]),
+    Route("/audit", audit_page.audit_page, methods=["GET"]),
+    Route("/audit.csv", audit_page.audit_csv, methods=["GET"]),
+    Mount("/static", app=StaticFiles(directory=STATIC), name="admin-static"),
+    Route("/{rest:path}", not_found),
+]
+
+
+def mount() -> Mount:
+    return Mount(PREFIX, routes=routes)
