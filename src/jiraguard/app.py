@@ -421,7 +421,7 @@ def create_app(
         *link.routes,
     ]
     # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
-    admin_ui = [admin_ui_routes.mount()] if settings.admin.enabled else []
+    admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []
     routes = (
         _ops_routes(settings, registry)
         + admin_ui

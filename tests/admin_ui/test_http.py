@@ -61,7 +61,7 @@ async def test_login_sets_a_strict_httponly_session_cookie_and_pages_are_locked_
     made = await _app(harness)
     response = await login(made.client, "root")
     assert response.status_code == 303
-    assert response.headers["location"] == "/admin/"
+    assert response.headers["location"] == "/admin"
     cookie = response.headers["set-cookie"]
     assert "jiraguard_admin=" in cookie
     assert "HttpOnly" in cookie
@@ -180,7 +180,7 @@ async def test_open_redirects_after_login_are_refused(harness: HarnessFactory) -
             "next": "//evil.example/admin/",
         },
     )
-    assert response.headers["location"] == "/admin/"
+    assert response.headers["location"] == "/admin"
 
 
 async def test_tokens_are_created_shown_once_and_revoked(harness: HarnessFactory) -> None:

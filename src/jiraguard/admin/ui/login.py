@@ -36,7 +36,7 @@ def safe_next(value: object) -> str:
         and len(value) < 2048
     ):
         return value
-    return PREFIX + "/"
+    return PREFIX
 
 
 def _audit(request: Request, username: str, allowed: bool, status: int, reason: str) -> None:

@@ -21,7 +21,6 @@ async def not_found(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/", home, methods=["GET"]),
     Route("/login", login.login_page, methods=["GET"]),
     Route("/login", login.login, methods=["POST"]),
     Route("/logout", login.logout, methods=["POST"]),
@@ -41,5 +40,6 @@ routes: list[BaseRoute] = [
 ]
 
 
-def mount() -> Mount:
-    return Mount(PREFIX, routes=routes)
+def admin_routes() -> list[BaseRoute]:
+    """``/admin`` itself (a trailing slash is stripped before routing) and the pages under it."""
+    return [Route(PREFIX, home, methods=["GET"]), Mount(PREFIX, routes=routes)]

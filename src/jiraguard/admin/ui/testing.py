@@ -24,6 +24,15 @@ MAX_TOKEN = 16 * 1024
 MAX_DEPTH = 6
 
 
+def _attribute_kind(value: object) -> str | None:
+    """What a claim can serve as: a string a username, a list of strings the groups."""
+    if isinstance(value, str):
+        return "username"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "groups"
+    return None
+
+
 def claim_paths(
     claims: Mapping[str, Any], prefix: str = "", depth: int = 0
 ) -> list[dict[str, Any]]:
@@ -34,7 +43,7 @@ def claim_paths(
         if isinstance(value, Mapping) and value and depth < MAX_DEPTH:
             found.extend(claim_paths(value, path + ".", depth + 1))
         else:
-            found.append({"path": path, "value": value, "list": isinstance(value, list)})
+            found.append({"path": path, "value": value, "kind": _attribute_kind(value)})
     return found
 
 

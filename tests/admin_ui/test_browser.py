@@ -1,0 +1,148 @@
+"""The admin UI in a real browser (headless Debian Chromium, Playwright) against a real
+jiraguard server, the real test provider and a real database.
+
+One walk through what an administrator does on day one: log in as the bootstrap admin made
+by ``jiraguard user add --admin --password``, test a real token, see a rule deny a request,
+create and revoke a personal access token, and find all of it in the audit log. Screenshots
+of every page, at 1280 px and at phone width, are kept in ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.admin_ui.browser import DESKTOP, PHONE, chromium, screenshot
+from tests.admin_ui.support import ADMIN_PASSWORD
+from tests.conftest import jwt_provider
+from tests.support.idp import TestProvider
+from tests.support.live import live_server
+
+pytestmark = [pytest.mark.idp, pytest.mark.timeout(180)]
+
+JIRAGUARD = Path(sys.executable).parent / "jiraguard"
+PAGES = ["status", "providers", "test", "rules", "tokens", "audit"]
+
+
+def _bootstrap_admin(tmp_path: Path, database: str) -> None:
+    config = tmp_path / "jiraguard.toml"
+    config.write_text(f'[storage]\nurl = "{database}"\n')
+    subprocess.run(
+        [str(JIRAGUARD), "user", "add", "root", "--admin", "--password", "--config", str(config)],
+        input=ADMIN_PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def _log_in(page: Page, base: str) -> None:
+    page.goto(f"{base}/admin/")
+    expect(page.get_by_role("heading", name="Log in to jiraguard")).to_be_visible()
+    screenshot(page, "login")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Status", exact=True)).to_be_visible()
+
+
+def test_an_administrator_runs_jiraguard_from_the_browser(
+    idp: TestProvider, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'jiraguard.db'}"
+    _bootstrap_admin(tmp_path, database)
+    config = {
+        "storage": {"url": database},
+        "providers": [jwt_provider(idp)],
+        "rules": [
+            {
+                "name": "no-deletes",
+                "methods": ["DELETE"],
+                "paths": ["/rest/api/2/issue/*"],
+                "action": "deny",
+            },
+        ],
+        "audit": {"flush_interval": 0.2},
+    }
+    alice = idp.jwt_token("alice")
+    with (
+        live_server(config, users={"alice": {"email": "alice@example.com"}}) as base,
+        chromium() as browser,
+        httpx.Client(base_url=base, timeout=10) as api,
+    ):
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        _log_in(page, base)
+
+        # Test configuration: a real token from the real provider, every step shown.
+        page.get_by_role("link", name="Test configuration").click()
+        page.get_by_label("Access token").fill(alice)
+        page.get_by_role("button", name="Check the token").click()
+        expect(page.get_by_test_id("outcome")).to_have_text("accepted")
+        expect(page.get_by_test_id("jira-user")).to_have_text("alice")
+        expect(page.get_by_role("row", name="preferred_username")).to_contain_text('"alice"')
+        assert alice not in page.content()
+        screenshot(page, "test")
+
+        # Access rules: the what-would-happen box, then the real request, denied.
+        page.get_by_role("link", name="Access rules").click()
+        page.get_by_label("Method").select_option("DELETE")
+        page.get_by_label("Path").fill("/rest/api/2/issue/DEMO-1")
+        page.get_by_label("User", exact=True).fill("alice")
+        page.get_by_role("button", name="Decide").click()
+        expect(page.get_by_test_id("verdict")).to_contain_text("Denied")
+        screenshot(page, "rules")
+        denied = api.delete(
+            "/rest/api/2/issue/DEMO-1", headers={"Authorization": f"Bearer {alice}"}
+        )
+        assert denied.status_code == 403
+
+        # Tokens: create one for alice, use it, revoke it, see it refused.
+        page.get_by_role("link", name="Tokens").click()
+        page.get_by_label("User", exact=True).fill("alice")
+        page.get_by_label("Token name").fill("browser-bot")
+        page.get_by_role("button", name="Create token").click()
+        raw = page.get_by_test_id("raw-token").input_value()
+        assert raw.startswith("jgp_")
+        screenshot(page, "tokens-created")
+        bearer = {"Authorization": f"Bearer {raw}"}
+        assert api.get("/rest/api/2/myself", headers=bearer).json()["name"] == "alice"
+        page.get_by_role("link", name="Tokens").click()
+        assert raw not in page.content()
+        page.get_by_role("button", name="Revoke browser-bot of alice").click()
+        expect(page.get_by_role("status")).to_contain_text("revoked")
+        expect(page.get_by_role("button", name="Revoke browser-bot of alice")).to_have_count(0)
+        assert api.get("/rest/api/2/myself", headers=bearer).status_code == 401
+
+        # Audit log: the token's creation and revocation and the denied request.
+        page.get_by_role("link", name="Audit log").click()
+        page.get_by_label("Auto-refresh every 5 s").check()
+        events = page.locator("#events")
+        expect(events).to_contain_text("created personal access token", timeout=15_000)
+        expect(events).to_contain_text("revoked personal access token", timeout=15_000)
+        expect(events).to_contain_text("DELETE /rest/api/2/issue/DEMO-1", timeout=15_000)
+        page.get_by_label("Decision").select_option("denied")
+        page.get_by_role("button", name="Filter").click()
+        expect(events).to_contain_text("DELETE /rest/api/2/issue/DEMO-1")
+        expect(events).not_to_contain_text("created personal access token")
+        screenshot(page, "audit")
+
+        # Every page at desktop and phone width, without sideways scrolling on the phone.
+        state = context.storage_state()
+        for viewport in (DESKTOP, PHONE):
+            sized = browser.new_context(viewport=viewport, storage_state=state)
+            view = sized.new_page()
+            for name in PAGES:
+                view.goto(f"{base}/admin/{name}")
+                expect(view.locator("h1")).to_be_visible()
+                screenshot(view, f"page-{name}")
+                fits = view.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
+                assert fits, f"/admin/{name} scrolls sideways at {viewport['width']} px"
+            sized.close()
+        context.close()
