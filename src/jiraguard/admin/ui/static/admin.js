@@ -18,17 +18,4 @@
       if (box.checked) { refresh(); timer = setInterval(refresh, 5000); }
     });
   }
-  // Rules editor: move a rule up or down without a round trip (the order is posted).
-  document.querySelectorAll("[data-move]").forEach(function (button) {
-    button.addEventListener("click", function (event) {
-      event.preventDefault();
-      var row = button.closest("[data-rule]");
-      if (!row) { return; }
-      var sibling = button.dataset.move === "up" ? row.previousElementSibling : row.nextElementSibling;
-      if (!sibling) { return; }
-      if (button.dataset.move === "up") { row.parentNode.insertBefore(row, sibling); }
-      else { row.parentNode.insertBefore(sibling, row); }
-      button.focus();
-    });
-  });
 })();
