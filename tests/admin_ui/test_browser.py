@@ -2,8 +2,10 @@
 jiraguard server, the real test provider and a real database.
 
 One walk through what an administrator does on day one: log in as the bootstrap admin made
-by ``jiraguard user add --admin --password``, test a real token, see a rule deny a request,
-create and revoke a personal access token, and find all of it in the audit log. Screenshots
+by ``jiraguard user add --admin --password``, add the real provider from a preset with its
+endpoints discovered, test a real token and pick the username attribute by clicking a claim,
+add a rule and see a request denied, create and revoke a personal access token, and find all
+of it in the audit log. Screenshots
 of every page, at 1280 px and at phone width, are kept in ``artifacts/screenshots/``.
 """
 
@@ -19,8 +21,7 @@ from playwright.sync_api import Page, expect
 
 from tests.admin_ui.browser import DESKTOP, PHONE, chromium, screenshot
 from tests.admin_ui.support import ADMIN_PASSWORD
-from tests.conftest import jwt_provider
-from tests.support.idp import TestProvider
+from tests.support.idp import RESOURCE, TestProvider
 from tests.support.live import live_server
 
 pytestmark = [pytest.mark.idp, pytest.mark.timeout(180)]
@@ -57,22 +58,11 @@ def test_an_administrator_runs_jiraguard_from_the_browser(
 ) -> None:
     database = f"sqlite:///{tmp_path / 'jiraguard.db'}"
     _bootstrap_admin(tmp_path, database)
-    config = {
-        "storage": {"url": database},
-        "providers": [jwt_provider(idp)],
-        "rules": [
-            {
-                "name": "no-deletes",
-                "methods": ["DELETE"],
-                "paths": ["/rest/api/2/issue/*"],
-                "action": "deny",
-            },
-        ],
-        "audit": {"flush_interval": 0.2},
-    }
+    config = {"storage": {"url": database}, "audit": {"flush_interval": 0.2}}
     alice = idp.jwt_token("alice")
+    user = "alice@example.com"  # the directory knows alice by her e-mail address
     with (
-        live_server(config, users={"alice": {"email": "alice@example.com"}}) as base,
+        live_server(config, users={user: {"email": user}}) as base,
         chromium() as browser,
         httpx.Client(base_url=base, timeout=10) as api,
     ):
@@ -80,21 +70,54 @@ def test_an_administrator_runs_jiraguard_from_the_browser(
         page = context.new_page()
         _log_in(page, base)
 
-        # Test configuration: a real token from the real provider, every step shown.
+        # Providers: add the real test provider from the "custom" preset, endpoints discovered.
+        page.get_by_role("link", name="Providers").click()
+        page.get_by_label("Preset").select_option("custom")
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Name", exact=True).fill("corp")
+        page.get_by_label("Validation method").select_option("jwt")
+        page.get_by_label("Issuer", exact=True).fill(idp.issuer)
+        page.get_by_role("button", name="Discover").click()
+        expect(page.get_by_role("status")).to_contain_text(idp.jwks_uri)
+        expect(page.get_by_label("JWKS URI")).to_have_value(idp.jwks_uri)
+        page.get_by_label("Audience (comma-separated)").fill(RESOURCE)
+        screenshot(page, "provider-form")
+        page.get_by_role("button", name="Save provider").click()
+        expect(page.get_by_role("status")).to_contain_text("Saved: corp")
+        expect(page.get_by_role("row", name="corp")).to_contain_text("enabled")
+        screenshot(page, "providers")
+
+        # Test configuration: a real token; its preferred_username is no directory user, so
+        # the admin clicks the e-mail claim to make it the username attribute.
+        page.get_by_role("link", name="Test configuration").click()
+        page.get_by_label("Access token").fill(alice)
+        page.get_by_role("button", name="Check the token").click()
+        expect(page.get_by_test_id("outcome")).to_have_text("rejected")
+        expect(page.get_by_test_id("username")).to_have_text("alice")
+        assert alice not in page.content()
+        screenshot(page, "test-rejected")
+        page.get_by_role("button", name="Use email as the username attribute").click()
+        expect(page.get_by_role("row", name="corp")).to_contain_text("email")
         page.get_by_role("link", name="Test configuration").click()
         page.get_by_label("Access token").fill(alice)
         page.get_by_role("button", name="Check the token").click()
         expect(page.get_by_test_id("outcome")).to_have_text("accepted")
-        expect(page.get_by_test_id("jira-user")).to_have_text("alice")
-        expect(page.get_by_role("row", name="preferred_username")).to_contain_text('"alice"')
-        assert alice not in page.content()
-        screenshot(page, "test")
+        expect(page.get_by_test_id("jira-user")).to_have_text(user)
+        screenshot(page, "test-accepted")
+        me = api.get("/rest/api/2/myself", headers={"Authorization": f"Bearer {alice}"})
+        assert me.json()["name"] == user
 
-        # Access rules: the what-would-happen box, then the real request, denied.
+        # Access rules: add a rule, ask the what-would-happen box, then see a request denied.
         page.get_by_role("link", name="Access rules").click()
+        page.get_by_label("Rule name").fill("no-deletes")
+        page.get_by_label("Action").select_option("deny")
+        page.get_by_label("DELETE", exact=True).check()
+        page.get_by_label("Paths (globs, comma-separated)").fill("/rest/api/2/issue/*")
+        page.get_by_role("button", name="Add rule").click()
+        expect(page.get_by_role("row", name="no-deletes")).to_contain_text("deny")
         page.get_by_label("Method").select_option("DELETE")
-        page.get_by_label("Path").fill("/rest/api/2/issue/DEMO-1")
-        page.get_by_label("User", exact=True).fill("alice")
+        page.get_by_label("Path", exact=True).fill("/rest/api/2/issue/DEMO-1")
+        page.get_by_label("User", exact=True).fill(user)
         page.get_by_role("button", name="Decide").click()
         expect(page.get_by_test_id("verdict")).to_contain_text("Denied")
         screenshot(page, "rules")
@@ -105,19 +128,19 @@ def test_an_administrator_runs_jiraguard_from_the_browser(
 
         # Tokens: create one for alice, use it, revoke it, see it refused.
         page.get_by_role("link", name="Tokens").click()
-        page.get_by_label("User", exact=True).fill("alice")
+        page.get_by_label("User", exact=True).fill(user)
         page.get_by_label("Token name").fill("browser-bot")
         page.get_by_role("button", name="Create token").click()
         raw = page.get_by_test_id("raw-token").input_value()
         assert raw.startswith("jgp_")
         screenshot(page, "tokens-created")
         bearer = {"Authorization": f"Bearer {raw}"}
-        assert api.get("/rest/api/2/myself", headers=bearer).json()["name"] == "alice"
+        assert api.get("/rest/api/2/myself", headers=bearer).json()["name"] == user
         page.get_by_role("link", name="Tokens").click()
         assert raw not in page.content()
-        page.get_by_role("button", name="Revoke browser-bot of alice").click()
+        page.get_by_role("button", name=f"Revoke browser-bot of {user}").click()
         expect(page.get_by_role("status")).to_contain_text("revoked")
-        expect(page.get_by_role("button", name="Revoke browser-bot of alice")).to_have_count(0)
+        expect(page.get_by_role("button", name=f"Revoke browser-bot of {user}")).to_have_count(0)
         assert api.get("/rest/api/2/myself", headers=bearer).status_code == 401
 
         # Audit log: the token's creation and revocation and the denied request.
@@ -127,6 +150,7 @@ def test_an_administrator_runs_jiraguard_from_the_browser(
         expect(events).to_contain_text("created personal access token", timeout=15_000)
         expect(events).to_contain_text("revoked personal access token", timeout=15_000)
         expect(events).to_contain_text("DELETE /rest/api/2/issue/DEMO-1", timeout=15_000)
+        expect(events).to_contain_text("saved by root; changed: providers", timeout=15_000)
         page.get_by_label("Decision").select_option("denied")
         page.get_by_role("button", name="Filter").click()
         expect(events).to_contain_text("DELETE /rest/api/2/issue/DEMO-1")
