@@ -7,7 +7,16 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from jiraguard.admin.ui import audit_page, login, providers, rules, status, testing, tokens
+from jiraguard.admin.ui import (
+    audit_page,
+    config_toml,
+    login,
+    providers,
+    rules,
+    status,
+    testing,
+    tokens,
+)
 from jiraguard.admin.ui.render import STATIC, error_page, secure_headers
 from jiraguard.admin.ui.session import PREFIX
 
@@ -47,6 +56,9 @@ routes: list[BaseRoute] = [
     Route("/tokens/{token_id}/revoke", tokens.revoke_token, methods=["POST"]),
     Route("/audit", audit_page.audit_page, methods=["GET"]),
     Route("/audit.csv", audit_page.audit_csv, methods=["GET"]),
+    Route("/config", config_toml.config_page, methods=["GET"]),
+    Route("/config.toml", config_toml.export, methods=["GET"]),
+    Route("/config/import", config_toml.import_toml, methods=["POST"]),
     Mount("/static", app=StaticFiles(directory=STATIC), name="admin-static"),
     Route("/{rest:path}", not_found),
 ]
