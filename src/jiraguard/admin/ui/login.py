@@ -39,7 +39,15 @@ def safe_next(value: object) -> str:
     return PREFIX
 
 
-def _audit(request: Request, username: str, allowed: bool, status: int, reason: str) -> None:
+def audit_login(
+    request: Request,
+    username: str,
+    allowed: bool,
+    status: int,
+    reason: str,
+    method: str = "password",
+) -> None:
+    """An audit record of a login attempt (never the password or a token)."""
     services(request).decisions.record(
         Decision(
             allowed=allowed,
@@ -49,17 +57,23 @@ def _audit(request: Request, username: str, allowed: bool, status: int, reason: 
             path=request.url.path,
             client=client_ip(request),
             username=username[:255] or None,
-            auth_method="password",
+            auth_method=method,
         )
     )
 
 
 def _form(request: Request, error: str | None = None, status: int = 200) -> Response:
     token = request.cookies.get(csrf.LOGIN_COOKIE) or csrf.new_token()
+    name = settings(request).admin.login_provider
     response = page(
         request,
         "login.html",
-        {"csrf": token, "next": safe_next(request.query_params.get("next")), "error": error},
+        {
+            "csrf": token,
+            "next": safe_next(request.query_params.get("next")),
+            "error": error,
+            "provider": name,
+        },
         status,
     )
     response.set_cookie(
@@ -86,13 +100,13 @@ async def login(request: Request) -> Response:
     password = str(form.get("password") or "")
     user = await services(request).users.get(username) if 0 < len(username) <= 255 else None
     if user is None or not user.active or not await verify_password(user, password):
-        _audit(request, username, False, 401, "admin login failed: wrong username or password")
+        audit_login(request, username, False, 401, "admin login failed: wrong username or password")
         return _form(request, _WRONG, 401)
     if not is_admin(user, settings(request).admin):
-        _audit(request, user.name, False, 403, "admin login refused: not an administrator")
+        audit_login(request, user.name, False, 403, "admin login refused: not an administrator")
         return _form(request, _WRONG, 403)
     new = await start_session(request, user.name, "password")
-    _audit(request, user.name, True, 303, "admin login")
+    audit_login(request, user.name, True, 303, "admin login")
     response = secure_headers(RedirectResponse(safe_next(form.get("next")), status_code=303))
     set_session_cookie(request, response, new)
     response.delete_cookie(csrf.LOGIN_COOKIE, path=PREFIX)

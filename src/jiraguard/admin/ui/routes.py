@@ -11,6 +11,7 @@ from jiraguard.admin.ui import (
     audit_page,
     config_toml,
     login,
+    oidc_login,
     providers,
     rules,
     status,
@@ -32,6 +33,8 @@ async def not_found(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route("/login", login.login_page, methods=["GET"]),
     Route("/login", login.login, methods=["POST"]),
+    Route("/login/oidc", oidc_login.start, methods=["GET"]),
+    Route("/login/callback", oidc_login.callback, methods=["GET"]),
     Route("/logout", login.logout, methods=["POST"]),
     Route("/status", status.status_page, methods=["GET"]),
     Route("/providers", providers.providers_page, methods=["GET"]),
