@@ -328,3 +328,29 @@ async def test_the_gateway_catch_all_does_not_swallow_the_admin_ui(
 async def test_the_admin_ui_can_be_switched_off(harness: HarnessFactory) -> None:
     made = await _app(harness, admin={"enabled": False})
     assert (await made.client.get("/admin/login")).status_code == 404
+
+
+async def test_a_client_credentials_token_is_fetched_and_explained_without_being_shown(
+    harness: HarnessFactory, idp: TestProvider
+) -> None:
+    opaque = {"name": "opaque", "method": "introspection", "issuer": idp.issuer,
+              "client_id": "jiraguard", "client_secret": "jiraguard-secret",
+              "client_users": {"jiraguard": "svc-sync"}}  # fmt: skip
+    made = await _app(harness, providers=[opaque, jwt_provider(idp)])
+    await made.add_user("svc-sync")
+    client = await _admin_client(made)
+    page = await client.get("/admin/test")
+    assert 'name="provider"' in page.text
+    assert "<option>corp</option>" not in page.text  # no client secret: nothing to fetch with
+    csrf = csrf_of(page.text)
+    response = await client.post(
+        "/admin/test/client-credentials", data={"_csrf": csrf, "provider": "opaque"}
+    )
+    assert response.status_code == 200
+    assert 'data-testid="outcome">accepted<' in response.text
+    assert 'data-testid="jira-user">svc-sync<' in response.text
+    assert "a client-credentials token from opaque" in response.text
+    refused = await client.post(
+        "/admin/test/client-credentials", data={"_csrf": csrf, "provider": "corp"}
+    )
+    assert refused.status_code == 400

@@ -117,10 +117,7 @@ def _pending(request: Request) -> dict[str, str]:
 async def _id_token(request: Request, provider: ProviderSettings, code: str, verifier: str) -> str:
     admin = settings(request).admin
     http = services(request).http
-    document = await ProviderMetadata(provider, http).document()
-    endpoint = document.get("token_endpoint")
-    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
-        raise ProviderUnavailable("the provider names no token endpoint")
+    endpoint = await ProviderMetadata(provider, http).endpoint("token_endpoint")
     form = {"grant_type": "authorization_code", "code": code,
             "redirect_uri": redirect_uri(request), "code_verifier": verifier}  # fmt: skip
     options: dict[str, Any] = {}

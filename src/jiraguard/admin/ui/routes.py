@@ -47,6 +47,7 @@ routes: list[BaseRoute] = [
     Route("/providers/{name}/attribute", providers.pick_attribute, methods=["POST"]),
     Route("/test", testing.test_page, methods=["GET"]),
     Route("/test", testing.run_test, methods=["POST"]),
+    Route("/test/client-credentials", testing.fetch_and_test, methods=["POST"]),
     Route("/rules", rules.rules_page, methods=["GET"]),
     Route("/rules/what-if", rules.what_if, methods=["POST"]),
     Route("/rules/add", rules.add_rule, methods=["POST"]),

@@ -17,8 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jiraguard.admin.ui.render import page
-from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page, settings
+from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page, services, settings
+from jiraguard.auth.discovery import ProviderMetadata
+from jiraguard.auth.errors import ProviderUnavailable
 from jiraguard.auth.explain import explain
+from jiraguard.auth.provider_http import call
+from jiraguard.settings import ProviderSettings
 
 MAX_TOKEN = 16 * 1024
 MAX_DEPTH = 6
@@ -54,9 +58,30 @@ def _accepted_claims(report: Mapping[str, Any]) -> tuple[str | None, Mapping[str
     return None, {}
 
 
+def _context(request: Request, **extra: Any) -> dict[str, Any]:
+    providers = settings(request).providers
+    fetchable = [p.name for p in providers if p.enabled and p.client_id and p.client_secret]
+    return {"providers": providers, "fetchable": fetchable, **extra}
+
+
 @admin_page
 async def test_page(request: Request, admin: AdminUser) -> Response:
-    return page(request, "test.html", {"providers": settings(request).providers})
+    return page(request, "test.html", _context(request))
+
+
+async def _report(request: Request, token: str, source: str) -> Response:
+    report = await explain(settings(request), token)
+    provider_name, claims = _accepted_claims(report)
+    provider = next((p for p in settings(request).providers if p.name == provider_name), None)
+    context = _context(
+        request,
+        report=report,
+        provider=provider,
+        claims=claim_paths(claims),
+        header=report.get("jwtHeader"),
+        source=source,
+    )
+    return page(request, "test.html", context)
 
 
 @admin_form
@@ -64,20 +89,53 @@ async def run_test(request: Request, admin: AdminUser, form: FormData) -> Respon
     token = str(form.get("token") or "").strip()
     if token.lower().startswith("bearer "):
         token = token[7:].strip()
-    context: dict[str, Any] = {"providers": settings(request).providers}
     if not token:
-        context["error"] = "Paste an access token."
-        return page(request, "test.html", context, 400)
+        return page(request, "test.html", _context(request, error="Paste an access token."), 400)
     if len(token) > MAX_TOKEN:
-        context["error"] = f"A token longer than {MAX_TOKEN} characters is not accepted."
-        return page(request, "test.html", context, 400)
-    report = await explain(settings(request), token)
-    provider_name, claims = _accepted_claims(report)
-    provider = next((p for p in settings(request).providers if p.name == provider_name), None)
-    context.update(
-        report=report,
-        provider=provider,
-        claims=claim_paths(claims),
-        header=report.get("jwtHeader"),
-    )
-    return page(request, "test.html", context)
+        error = f"A token longer than {MAX_TOKEN} characters is not accepted."
+        return page(request, "test.html", _context(request, error=error), 400)
+    return await _report(request, token, "the pasted token")
+
+
+async def client_credentials_token(request: Request, provider: ProviderSettings, scope: str) -> str:
+    """A token from ``provider``'s token endpoint for its own client (RFC 6749 §4.4)."""
+    http = services(request).http
+    endpoint = await ProviderMetadata(provider, http).endpoint("token_endpoint")
+    assert provider.client_id is not None
+    assert provider.client_secret is not None
+    secret = provider.client_secret.get_secret_value()
+    form = {"grant_type": "client_credentials"}
+    if scope:
+        form["scope"] = scope
+    options: dict[str, Any] = {}
+    if provider.client_auth == "client_secret_post":
+        form.update(client_id=provider.client_id, client_secret=secret)
+    else:
+        options["auth"] = (provider.client_id, secret)
+    answer = await call(http, "POST", endpoint, "the token endpoint", data=form, **options)
+    body = answer.json_object("the token endpoint")
+    token = body.get("access_token")
+    if answer.status_code != 200 or not isinstance(token, str) or not token:
+        raise ProviderUnavailable(
+            f"the token endpoint gave no token ({body.get('error', answer.status_code)})"
+        )
+    return token
+
+
+@admin_form
+async def fetch_and_test(request: Request, admin: AdminUser, form: FormData) -> Response:
+    """Ask a provider for a client-credentials token with its configured client, then test
+    that token; it is never shown."""
+    name = str(form.get("provider") or "")
+    scope = str(form.get("scope") or "").strip()[:1024]
+    context = _context(request)
+    if name not in context["fetchable"]:
+        error = "Pick a provider that has a client id and secret configured."
+        return page(request, "test.html", {**context, "error": error}, 400)
+    provider = next(p for p in settings(request).providers if p.name == name)
+    try:
+        token = await client_credentials_token(request, provider, scope)
+    except ProviderUnavailable as exc:
+        error = f"{name} gave no token: {exc.description}"
+        return page(request, "test.html", {**context, "error": error}, 502)
+    return await _report(request, token, f"a client-credentials token from {name}")
