@@ -18,10 +18,16 @@ from tests.support.idp import TestProvider
 
 pytestmark = pytest.mark.anyio
 
-PAGES = ["/admin/status", "/admin/providers", "/admin/test", "/admin/rules", "/admin/tokens",
-         "/admin/audit", "/admin/audit.csv"]  # fmt: skip
+PAGES = ["/admin/status", "/admin/providers", "/admin/providers/new", "/admin/test",
+         "/admin/rules", "/admin/tokens", "/admin/audit", "/admin/audit.csv", "/admin/config",
+         "/admin/config.toml"]  # fmt: skip
 FORMS = ["/admin/tokens", "/admin/tokens/1/revoke", "/admin/test", "/admin/rules/what-if",
-         "/admin/logout", "/admin/login"]  # fmt: skip
+         "/admin/logout", "/admin/login", "/admin/status/probe", "/admin/providers/save",
+         "/admin/providers/discover", "/admin/providers/corp/delete",
+         "/admin/providers/corp/toggle", "/admin/providers/corp/attribute", "/admin/rules/add",
+         "/admin/rules/0/move", "/admin/rules/0/delete", "/admin/rules/basic",
+         "/admin/rules/limits", "/admin/config/import",
+         "/admin/test/client-credentials"]  # fmt: skip
 
 
 async def _app(harness: HarnessFactory, **sections: dict[str, object]) -> Harness:
@@ -144,13 +150,17 @@ async def test_forms_without_the_right_csrf_token_are_rejected(
 ) -> None:
     made = await _app(harness)
     client = await _admin_client(made)
+    # Fields that would make each form succeed, but for the CSRF token.
     data = {"owner": "root", "name": "x", "token": "abc", "path": "/rest/", "method": "GET",
-            "username": "root", "password": ADMIN_PASSWORD}  # fmt: skip
+            "username": "root", "password": ADMIN_PASSWORD, "action": "deny",
+            "toml": '[rate_limits]\nper_user = "1/second"\n', "per_user": "1/second",
+            "block_basic": "on"}  # fmt: skip
     if token is not None:
         data["_csrf"] = token
     response = await client.post(path, data=data)
     assert response.status_code == 403
     assert (await made.services.tokens.list(None)) == []
+    assert await made.services.config.overlay() == {}
     assert (await client.get("/admin/status")).status_code == 200  # still logged in
 
 
@@ -354,3 +364,20 @@ async def test_a_client_credentials_token_is_fetched_and_explained_without_being
         "/admin/test/client-credentials", data={"_csrf": csrf, "provider": "corp"}
     )
     assert refused.status_code == 400
+
+
+async def test_the_status_page_probes_providers_only_when_asked(
+    harness: HarnessFactory, idp: TestProvider
+) -> None:
+    down = {"name": "gone", "method": "userinfo", "userinfo_endpoint": "http://127.0.0.1:9/me"}
+    made = await _app(harness, providers=[jwt_provider(idp), down])
+    client = await _admin_client(made)
+    idp.reset_stats()
+    page = await client.get("/admin/status")
+    assert "provider:corp" in page.text
+    assert idp.stats() == {}  # showing the page asks no provider
+    probed = await client.post("/admin/status/probe", data={"_csrf": csrf_of(page.text)})
+    assert probed.status_code == 200
+    assert "HTTP 200 in" in probed.text
+    assert "could not be reached" in probed.text
+    assert idp.stats() == {"/.well-known/openid-configuration": 1}

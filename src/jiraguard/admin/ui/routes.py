@@ -37,6 +37,7 @@ routes: list[BaseRoute] = [
     Route("/login/callback", oidc_login.callback, methods=["GET"]),
     Route("/logout", login.logout, methods=["POST"]),
     Route("/status", status.status_page, methods=["GET"]),
+    Route("/status/probe", status.probe, methods=["POST"]),
     Route("/providers", providers.providers_page, methods=["GET"]),
     Route("/providers/new", providers.new_provider, methods=["GET"]),
     Route("/providers/save", providers.save_provider, methods=["POST"]),

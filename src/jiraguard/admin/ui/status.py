@@ -3,16 +3,22 @@ per minute. Reads what ``/readyz`` and ``/metrics`` read; never calls a provider
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from jiraguard.admin.ui.render import page
-from jiraguard.admin.ui.session import AdminUser, admin_page, services
+from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page, services
+from jiraguard.auth.errors import ProviderUnavailable
+from jiraguard.auth.provider_http import call
 from jiraguard.auth.validators.jwks import JWKSKeys
 from jiraguard.ops import ServicesCollector, readiness
+from jiraguard.settings import ProviderSettings
 from jiraguard.store.audit import AuditFilter, AuditLog
 
 
@@ -47,8 +53,24 @@ def _cache_ratio(request: Request) -> tuple[int, int]:
     return hits, lookups
 
 
-@admin_page
-async def status_page(request: Request, admin: AdminUser) -> Response:
+async def _reach(request: Request, provider: ProviderSettings) -> dict[str, Any]:
+    """One GET of the provider's discovery document (or its configured endpoint)."""
+    url = provider.discovery_document_url or provider.jwks_uri or provider.userinfo_endpoint
+    if url is None:
+        return {"name": provider.name, "url": "—", "state": "nothing to probe (static key)"}
+    started = time.monotonic()
+    try:
+        answer = await call(services(request).http, "GET", url, "the provider")
+    except ProviderUnavailable as exc:
+        return {"name": provider.name, "url": url, "state": exc.description, "ok": False}
+    elapsed = round(1000 * (time.monotonic() - started))
+    # A userinfo endpoint answers 401 without a token: reachable all the same.
+    ok = answer.status_code < 500
+    state = f"HTTP {answer.status_code} in {elapsed} ms"
+    return {"name": provider.name, "url": url, "state": state, "ok": ok}
+
+
+async def _status(request: Request, **extra: Any) -> Response:
     parts = services(request)
     checks = await readiness(parts)
     since = datetime.now(UTC) - timedelta(minutes=1)
@@ -70,5 +92,19 @@ async def status_page(request: Request, admin: AdminUser) -> Response:
             "decided": decided,
             "denied": denied,
             "counts": sorted(parts.decisions.counts.items()),
+            **extra,
         },
     )
+
+
+@admin_page
+async def status_page(request: Request, admin: AdminUser) -> Response:
+    return await _status(request)
+
+
+@admin_form
+async def probe(request: Request, admin: AdminUser, form: FormData) -> Response:
+    """Ask every enabled provider once, now (the page itself never calls a provider)."""
+    enabled = [p for p in services(request).settings.providers if p.enabled]
+    reached = await asyncio.gather(*(_reach(request, p) for p in enabled))
+    return await _status(request, reached=reached)
