@@ -27,7 +27,8 @@ from tests.support.live import live_server
 pytestmark = [pytest.mark.idp, pytest.mark.timeout(180)]
 
 JIRAGUARD = Path(sys.executable).parent / "jiraguard"
-PAGES = ["status", "providers", "test", "rules", "tokens", "audit"]
+PAGES = ["status", "providers", "providers/new?preset=cognito", "test", "rules", "tokens",
+         "audit", "config"]  # fmt: skip
 
 
 def _bootstrap_admin(tmp_path: Path, database: str) -> None:
@@ -165,7 +166,7 @@ def test_an_administrator_runs_jiraguard_from_the_browser(
             for name in PAGES:
                 view.goto(f"{base}/admin/{name}")
                 expect(view.locator("h1")).to_be_visible()
-                screenshot(view, f"page-{name}")
+                screenshot(view, "page-" + name.replace("/", "-").replace("?preset=", "-"))
                 fits = view.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
                 assert fits, f"/admin/{name} scrolls sideways at {viewport['width']} px"
             sized.close()

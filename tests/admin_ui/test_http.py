@@ -144,7 +144,7 @@ async def test_a_session_of_a_non_admin_gets_403(harness: HarnessFactory, path: 
 
 
 @pytest.mark.parametrize("path", FORMS)
-@pytest.mark.parametrize("token", [None, "", "forged"])
+@pytest.mark.parametrize("token", [None, "forged"])
 async def test_forms_without_the_right_csrf_token_are_rejected(
     harness: HarnessFactory, path: str, token: str | None
 ) -> None:
