@@ -381,3 +381,51 @@ async def test_the_status_page_probes_providers_only_when_asked(
     assert "HTTP 200 in" in probed.text
     assert "could not be reached" in probed.text
     assert idp.stats() == {"/.well-known/openid-configuration": 1}
+
+
+async def test_a_session_started_in_one_process_is_honoured_by_another(
+    harness: HarnessFactory, sqlite_url: str
+) -> None:
+    one = await _app(harness)
+    two = await harness(url=sqlite_url)  # a second process on the same database
+    await login(one.client, "root")
+    two.client.cookies.set("jiraguard_admin", one.client.cookies["jiraguard_admin"], "jira.test")
+    page = await two.client.get("/admin/tokens")
+    assert page.status_code == 200
+    assert ">root<" in page.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body"),
+    [
+        ("POST", "/admin/tokens", {"content-type": "multipart/form-data; boundary=x"}, b"--y\r\n"),
+        ("POST", "/admin/test", {"content-type": "multipart/form-data"}, b"garbage"),
+        (
+            "POST",
+            "/admin/rules/what-if",
+            {"content-type": "application/x-www-form-urlencoded"},
+            b"_csrf=%ZZ&method=%FF%FE&path=%00",
+        ),
+        ("POST", "/admin/config/import", {"content-type": "application/json"}, b"{}"),
+        (
+            "POST",
+            "/admin/tokens",
+            {"content-type": "application/x-www-form-urlencoded"},
+            b"a=1&" * 5000,
+        ),
+        ("GET", "/admin/providers/%00%FF/edit", {}, b""),
+        ("GET", "/admin/audit?from=yesterday&startAt=-1&kind=%00", {}, b""),
+        ("GET", "/admin/providers/new?preset=%E2%80%AE", {}, b""),
+        ("POST", "/admin/rules/99999999999999/move", {}, b""),
+        ("GET", "/admin/login/callback?state=%FF&code=x", {}, b""),
+        ("GET", "/admin/static/../../settings/sections.py", {}, b""),
+    ],
+)
+async def test_hostile_requests_never_cause_a_500(
+    harness: HarnessFactory, method: str, path: str, headers: dict[str, str], body: bytes
+) -> None:
+    made = await _app(harness)
+    client = await _admin_client(made)
+    response = await client.request(method, path, headers=headers, content=body)
+    assert 400 <= response.status_code < 500, response.text[:300]
+    assert "Traceback" not in response.text
