@@ -429,3 +429,11 @@ async def test_hostile_requests_never_cause_a_500(
     response = await client.request(method, path, headers=headers, content=body)
     assert 400 <= response.status_code < 500, response.text[:300]
     assert "Traceback" not in response.text
+
+
+async def test_password_guessing_is_slowed_down(harness: HarnessFactory) -> None:
+    made = await _app(harness)
+    answers = [(await login(made.client, "root", f"guess {n}")).status_code for n in range(11)]
+    assert answers == [401] * 10 + [429]
+    # The right password does not get through either until the minute is over.
+    assert (await login(made.client, "root")).status_code == 429

@@ -24,6 +24,8 @@ from jiraguard.auth.audit import Decision
 from jiraguard.auth.authenticator import verify_password
 
 _WRONG = "The username or password is wrong, or the user may not use the admin UI."
+LOGIN_ATTEMPTS = (10, 60.0)
+"""Password logins per client address: 10 a minute (shared through Redis when configured)."""
 
 
 def safe_next(value: object) -> str:
@@ -98,6 +100,13 @@ async def login(request: Request) -> Response:
         return error_page(request, exc.status, exc.message)
     username = str(form.get("username") or "").strip()
     password = str(form.get("password") or "")
+    count, period = LOGIN_ATTEMPTS
+    verdict = await services(request).limiter.hit(
+        f"admin-login:{client_ip(request) or '-'}", count, period
+    )
+    if not verdict.allowed:
+        audit_login(request, username, False, 429, "admin login refused: too many attempts")
+        return _form(request, "Too many login attempts. Wait a minute and try again.", 429)
     user = await services(request).users.get(username) if 0 < len(username) <= 255 else None
     if user is None or not user.active or not await verify_password(user, password):
         audit_login(request, username, False, 401, "admin login failed: wrong username or password")
