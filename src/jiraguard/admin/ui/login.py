@@ -60,6 +60,7 @@ def audit_login(
             client=client_ip(request),
             username=username[:255] or None,
             auth_method=method,
+            code="admin_login" if allowed else "admin_login_refused",
         )
     )
 
