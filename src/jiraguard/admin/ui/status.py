@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -20,6 +21,9 @@ from jiraguard.auth.validators.jwks import JWKSKeys
 from jiraguard.ops import ServicesCollector, readiness
 from jiraguard.settings import ProviderSettings
 from jiraguard.store.audit import AuditFilter, AuditLog
+
+if TYPE_CHECKING:
+    from jiraguard.app import Services
 
 
 def _providers(request: Request) -> list[dict[str, Any]]:
@@ -51,6 +55,14 @@ def _cache_ratio(request: Request) -> tuple[int, int]:
             if sample.labels.get("result") == "hit":
                 hits += int(sample.value)
     return hits, lookups
+
+
+def _by_outcome(parts: Services) -> list[tuple[tuple[bool, int], int]]:
+    """This process's decisions by (allowed, status), whatever else they are counted by."""
+    totals: Counter[tuple[bool, int]] = Counter()
+    for key, count in parts.decisions.counts.items():
+        totals[(key[0], key[1])] += count
+    return sorted(totals.items())
 
 
 async def _reach(request: Request, provider: ProviderSettings) -> dict[str, Any]:
@@ -91,7 +103,7 @@ async def _status(request: Request, **extra: Any) -> Response:
             "ratio": f"{100 * hits / lookups:.0f} %" if lookups else "no lookups yet",
             "decided": decided,
             "denied": denied,
-            "counts": sorted(parts.decisions.counts.items()),
+            "counts": _by_outcome(parts),
             **extra,
         },
     )
