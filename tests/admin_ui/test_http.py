@@ -74,9 +74,11 @@ async def test_login_sets_a_strict_httponly_session_cookie_and_pages_are_locked_
     assert "SameSite=strict" in cookie
     assert "Path=/admin" in cookie
     assert "Secure" not in cookie  # plain http here; see the https test below
+    await made.client.get("/rest/api/2/myself", headers={"Authorization": "Bearer nope"})
     page = await made.client.get("/admin/status")
     assert page.status_code == 200
     assert "Readiness" in page.text
+    assert "denied 401: 1" in page.text
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
@@ -284,9 +286,14 @@ async def test_the_test_page_explains_a_real_token_without_echoing_it(
     assert 'data-testid="jira-user">alice<' in response.text
     assert "preferred_username" in response.text
     assert '"RS256"' in response.text  # the decoded JWT header
+    assert "signature verified with its keys (alg RS256" in response.text
+    assert "username attribute preferred_username holds &#39;alice&#39;" in response.text
+    assert "maps to the Jira user alice" in response.text
+    assert "✗" not in response.text
     garbage = await client.post("/admin/test", data={"_csrf": csrf, "token": "a.b.c"})
     assert garbage.status_code == 200
     assert "rejected" in garbage.text
+    assert "✗" in garbage.text
 
 
 async def test_no_secret_is_rendered_into_the_providers_page(

@@ -9,7 +9,9 @@ logged or rendered back.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -51,6 +53,65 @@ def claim_paths(
     return found
 
 
+def _attempt_checks(
+    attempt: Mapping[str, Any], provider: ProviderSettings | None, header: Mapping[str, Any]
+) -> list[tuple[bool, str]]:
+    """What one provider checked, each check passed or failed with the reason."""
+    name, method = attempt.get("provider"), attempt.get("method")
+    if attempt.get("outcome") != "accepted":
+        return [(False, f"{name} ({method}): {attempt.get('reason') or attempt.get('outcome')}")]
+    claims: Mapping[str, Any] = attempt.get("claims") or {}
+    found: list[tuple[bool, str]] = []
+    if method == "jwt":
+        found.append(
+            (
+                True,
+                f"{name}: signature verified with its keys (alg {header.get('alg')}, "
+                f"kid {header.get('kid', '—')})",
+            )
+        )
+        found.append((True, f"issuer is {claims.get('iss')}, the configured one"))
+        if provider is not None and provider.verify_audience:
+            found.append((True, f"audience {claims.get('aud')} is one of {provider.audience}"))
+        elif provider is not None:
+            client = claims.get("client_id") or claims.get("azp")
+            found.append((True, f"client {client} is one of {provider.allowed_client_ids}"))
+        if provider is not None and provider.token_type:
+            found.append((True, f"token type is {provider.token_type}"))
+    elif method == "introspection":
+        found.append((True, f"{name}: the introspection endpoint says the token is active"))
+    else:
+        found.append((True, f"{name}: the userinfo endpoint accepted the token"))
+    expiry = claims.get("exp")
+    if isinstance(expiry, int | float) and not isinstance(expiry, bool):
+        left = round(expiry - time.time())
+        when = datetime.fromtimestamp(expiry, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        found.append((True, f"not expired: valid until {when} ({left} s left)"))
+    return found
+
+
+def token_checks(
+    report: Mapping[str, Any], provider: ProviderSettings | None
+) -> list[tuple[bool, str]]:
+    """Every check of the report in order: providers, username, Jira user."""
+    header: Mapping[str, Any] = report.get("jwtHeader") or {}
+    found: list[tuple[bool, str]] = []
+    for attempt in report.get("attempts", []):
+        found.extend(_attempt_checks(attempt, provider, header))
+    if provider is not None:
+        attribute = ", ".join(provider.username_attribute)
+        username = report.get("username")
+        if username:
+            found.append((True, f"username attribute {attribute} holds {username!r}"))
+        else:
+            found.append((False, f"nothing found at the username attribute {attribute}"))
+    if report.get("outcome") == "accepted":
+        found.append((True, f"maps to the Jira user {report['user']['name']}"))
+    elif not found or found[-1][0]:
+        found.append((False, str(report.get("reason", report.get("outcome")))))
+    return found
+
+
 def _accepted_claims(report: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any]]:
     for attempt in report.get("attempts", []):
         if attempt.get("outcome") == "accepted":
@@ -80,6 +141,7 @@ async def _report(request: Request, token: str, source: str) -> Response:
         claims=claim_paths(claims),
         header=report.get("jwtHeader"),
         source=source,
+        checks=token_checks(report, provider),
     )
     return page(request, "test.html", context)
 
