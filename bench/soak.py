@@ -70,7 +70,12 @@ def _rss_mb(pid: int) -> float:
 
 
 def soak(minutes: float, load: float) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, TestProvider(workdir=Path(tmp)) as idp:
+    # The token must outlive the soak: an expired one turns every request into a 401.
+    lifetime = int(minutes * 60) + 600
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        TestProvider(workdir=Path(tmp), access_token_ttl=lifetime) as idp,
+    ):
         workdir = Path(tmp)
         config = write_config(
             workdir / "soak.toml",

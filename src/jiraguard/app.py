@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from jiraguard.admin import audit as audit_api
 from jiraguard.admin import pat as pat_api
+from jiraguard.admin.ui import routes as admin_ui_routes
 from jiraguard.auth.audit import DecisionLog
 from jiraguard.auth.audit_sink import StoreAuditSink
 from jiraguard.auth.authenticator import Authenticator
@@ -444,13 +445,19 @@ def create_app(
         *user.routes,
         *link.routes,
     ]
-    routes = _ops_routes(settings, registry) + (
-        _gateway_routes(settings, parts)
-        or [
-            Mount("/rest/api/2", routes=api),
-            Mount("/rest/pat/latest", routes=pat_api.routes),
-            Mount("/rest/jiraguard/1", routes=audit_api.routes),
-        ]
+    # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
+    admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []
+    routes = (
+        _ops_routes(settings, registry)
+        + admin_ui
+        + (
+            _gateway_routes(settings, parts)
+            or [
+                Mount("/rest/api/2", routes=api),
+                Mount("/rest/pat/latest", routes=pat_api.routes),
+                Mount("/rest/jiraguard/1", routes=audit_api.routes),
+            ]
+        )
     )
     app = Starlette(
         routes=routes,

@@ -166,7 +166,8 @@ def user_add(
     password: Annotated[
         bool,
         typer.Option(
-            "--password", help="Set a password for Basic auth (prompted, or read from stdin)."
+            "--password",
+            help="Set a password for Basic auth and the admin UI (prompted, or read from stdin).",
         ),
     ] = False,
     config: ConfigOption = None,

@@ -108,14 +108,19 @@ def _providers(parts: Services) -> dict[str, str]:
     return states
 
 
-async def readyz(request: Request) -> Response:
-    """200 when the database, Redis (if configured) and the providers' keys are usable."""
-    parts: Services = request.app.state.services
+async def readiness(parts: Services) -> dict[str, str]:
+    """Each check's state: "ok..." or what is wrong (``/readyz`` and the admin status page)."""
     database, redis = await asyncio.gather(_database(parts), _redis(parts))
     checks = {"database": database or "ok"}
     if parts.redis is not None:
         checks["redis"] = redis or "ok"
     checks.update(_providers(parts))
+    return checks
+
+
+async def readyz(request: Request) -> Response:
+    """200 when the database, Redis (if configured) and the providers' keys are usable."""
+    checks = await readiness(request.app.state.services)
     failing = any(not state.startswith("ok") for state in checks.values())
     return JSONResponse(
         {"status": "unavailable" if failing else "ok", "checks": checks},

@@ -131,6 +131,32 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "azure": ("tenant",),
+    "keycloak": ("base_url", "realm"),
+    "okta": ("domain", "authorization_server"),
+    "google": (),
+    "cognito": ("region", "user_pool_id", "domain"),
+    "github": ("base_url",),
+    "gitlab": ("base_url",),
+    "miniorange": ("base_url",),
+    "custom": (),
+}
+"""The parameters each preset reads (the first ones it needs; optional ones after)."""
+
+TITLES: dict[str, str] = {
+    "azure": "Entra ID / Azure AD",
+    "keycloak": "Keycloak",
+    "okta": "Okta",
+    "google": "Google",
+    "cognito": "AWS Cognito",
+    "github": "GitHub",
+    "gitlab": "GitLab",
+    "miniorange": "miniOrange",
+    "custom": "Custom (any OAuth 2.0 / OIDC provider)",
+}
+
+
 def expand_preset(data: dict[str, Any]) -> dict[str, Any]:
     """Return ``data`` with its preset's defaults filled in where the user gave nothing."""
     preset = PRESETS.get(str(data.get("preset", "custom")))

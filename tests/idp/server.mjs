@@ -19,6 +19,9 @@
 //   clients         oidc-provider client metadata list (defaults: "jiraguard", "service-bot")
 //   exitWithStdin   exit when stdin reaches EOF, i.e. when the parent process dies (default false)
 //
+// Browser sign-in (authorization code + PKCE) goes through oidc-provider's development login
+// page, which accepts any login and password; the account id is the login.
+//
 // Prints "ready <issuer>" on stdout once listening; exits cleanly on SIGTERM / SIGINT.
 
 import * as crypto from 'node:crypto';
@@ -53,6 +56,17 @@ const DEFAULT_CLIENTS = [
     response_types: [],
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_post',
+  },
+  {
+    // Browser login to jiraguard's admin UI: authorization code + PKCE. A native client may
+    // use any port on the loopback redirect URI (RFC 8252 §7.3), so any test port works.
+    client_id: 'jiraguard-admin',
+    client_secret: 'jiraguard-admin-secret',
+    application_type: 'native',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/admin/login/callback'],
+    token_endpoint_auth_method: 'client_secret_basic',
   },
 ];
 
@@ -126,6 +140,9 @@ const provider = new Provider(config.issuer, {
   },
   scopes: ['openid', 'offline_access', 'jira:read', 'jira:write'],
   findAccount,
+  // ID tokens carry the scopes' claims (preferred_username, email, ...), as most providers'
+  // do, not only the ones asked for with the claims parameter.
+  conformIdTokenClaims: false,
   // Account claims on user access tokens: top-level claims in JWTs, and members of the
   // introspection response for opaque tokens. Client-credentials tokens get none.
   async extraTokenClaims(_ctx, token) {
@@ -138,7 +155,9 @@ const provider = new Provider(config.issuer, {
     );
   },
   features: {
-    devInteractions: { enabled: false },
+    // The built-in login and consent pages (any login, any password): what a browser test of
+    // the authorization code flow signs in through.
+    devInteractions: { enabled: true },
     clientCredentials: { enabled: true },
     // The product introspects (and may revoke) tokens issued to other clients.
     introspection: { enabled: true, allowedPolicy: async () => true },

@@ -48,6 +48,9 @@ DEFAULT_CLIENT = ("jiraguard", "jiraguard-secret")
 SERVICE_CLIENT = ("service-bot", "service-bot-secret")
 """A second client, for tokens issued to someone other than the product."""
 
+ADMIN_LOGIN_CLIENT = ("jiraguard-admin", "jiraguard-admin-secret")
+"""The client of the admin UI's browser login (authorization code + PKCE, loopback redirect)."""
+
 DEFAULT_ACCOUNTS: dict[str, dict[str, Any]] = {
     "alice": {
         "preferred_username": "alice",

@@ -28,7 +28,7 @@ from jiraguard.auth.principal import Principal, fingerprint
 from jiraguard.auth.router import ProviderRouter
 from jiraguard.auth.validators.pat import PATValidator
 from jiraguard.settings import AuthSettings
-from jiraguard.store.users import UserDirectory
+from jiraguard.store.users import UserDirectory, UserRecord
 
 _hasher = PasswordHasher()
 
@@ -135,12 +135,8 @@ class Authenticator:
         if isinstance(entry, Principal) and not self.fences.stale(entry):
             return entry
         user = await self.users.get(credentials.username)
-        if user is None or not user.active or not user.password_hash:
+        if user is None or not user.active or not await verify_password(user, credentials.password):
             raise Unauthenticated("The username or password is wrong")
-        try:
-            await asyncio.to_thread(_hasher.verify, user.password_hash, credentials.password)
-        except (VerificationError, InvalidHashError) as exc:
-            raise Unauthenticated("The username or password is wrong") from exc
         principal = Principal.of(user, method="basic", checked_at=self.clock())
         await self._basic_cache.put(key, principal, self.settings.cache_ttl)
         return principal
@@ -151,6 +147,16 @@ def _answer(entry: CacheEntry) -> Principal:
     if isinstance(entry, Rejection):
         raise InvalidToken(entry.description)
     return entry
+
+
+async def verify_password(user: UserRecord, password: str) -> bool:
+    """Whether ``password`` is the user's (argon2, off the event loop); False without one."""
+    if not user.password_hash:
+        return False
+    try:
+        return await asyncio.to_thread(_hasher.verify, user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def hash_password(password: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import jwt
+
 from jiraguard.auth.credentials import parse_authorization
 from jiraguard.auth.errors import AuthError, InvalidToken, ProviderUnavailable
 from jiraguard.auth.identity import IdentityMapper, username_from
@@ -16,9 +18,21 @@ from jiraguard.store.db import Database
 from jiraguard.store.users import UserDirectory
 
 
+def _jwt_header(token: str) -> dict[str, Any] | None:
+    """The unverified header of a token shaped like a JWT, for display only."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return None
+    return header if isinstance(header, dict) else None
+
+
 async def explain(settings: Settings, token: str) -> dict[str, Any]:
     """A JSON-ready report on ``token``; it carries the fingerprint, never the token."""
     report: dict[str, Any] = {"fingerprint": fingerprint(token)[:16], "attempts": []}
+    header = _jwt_header(token)
+    if header is not None:
+        report["jwtHeader"] = header
     try:
         parse_authorization([f"Bearer {token}".encode()])
     except AuthError as exc:

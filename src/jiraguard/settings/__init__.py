@@ -29,6 +29,7 @@ from jiraguard.settings.loading import (
 )
 from jiraguard.settings.providers import ProviderSettings
 from jiraguard.settings.sections import (
+    AdminSettings,
     AuditSettings,
     AuthSettings,
     BasicExceptions,
@@ -48,6 +49,7 @@ __all__ = [
     "ENV_CONFIG_PATH",
     "ENV_PREFIX",
     "HMAC_ALGORITHMS",
+    "AdminSettings",
     "Algorithm",
     "AuditSettings",
     "AuthSettings",

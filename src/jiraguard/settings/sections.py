@@ -302,6 +302,36 @@ class LoggingSettings(Section):
     status and latency (never a token, header value or query string)."""
 
 
+class AdminSettings(Section):
+    """The admin web UI at ``/admin``: who may use it and how its sessions behave."""
+
+    enabled: bool = True
+    """Serve the admin UI (off: ``/admin`` is 404)."""
+    groups: list[str] = ["jira-administrators"]
+    """Members of any of these groups may use the UI; users with the ``admin`` flag also may."""
+    session_lifetime: Seconds = Field(8 * 3600.0, gt=0)
+    """Seconds a login lasts; the session is kept in the database, so every process shares it."""
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    """``auto``: the session cookie is ``Secure`` when the request came over HTTPS or
+    ``server.base_url`` is https."""
+    login_provider: str | None = None
+    """Name of the provider administrators log in with in the browser (authorization code +
+    PKCE, OpenID Connect); unset = local passwords only."""
+    client_id: str | None = None
+    """The OAuth client registered at that provider for the admin UI; its redirect URI is
+    ``<server.base_url>/admin/login/callback``."""
+    client_secret: SecretStr | None = None
+    """That client's secret (unset: a public client, PKCE only)."""
+    scopes: list[str] = ["openid", "profile", "email"]
+    """Scopes asked for at login (``openid`` is always included)."""
+
+    @model_validator(mode="after")
+    def _login_client(self) -> AdminSettings:
+        if self.login_provider and not self.client_id:
+            raise ValueError("login_provider needs client_id")
+        return self
+
+
 class Settings(Section):
     """Everything jiraguard reads from its configuration."""
 
@@ -318,6 +348,7 @@ class Settings(Section):
     redis: RedisSettings = RedisSettings()
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()
+    admin: AdminSettings = AdminSettings()
 
     @model_validator(mode="after")
     def _unique_providers(self) -> Settings:
@@ -329,4 +360,11 @@ class Settings(Section):
         shared = sorted({i for i in issuers if i is not None and issuers.count(i) > 1})
         if shared:
             raise ValueError(f"two jwt providers share the issuer {shared[0]}")
+        login = self.admin.login_provider
+        if login is not None:
+            chosen = next((p for p in self.providers if p.name.lower() == login.lower()), None)
+            if chosen is None or not (chosen.issuer or chosen.discovery_url):
+                raise ValueError(
+                    f"admin.login_provider {login!r} must name a provider with an issuer"
+                )
         return self

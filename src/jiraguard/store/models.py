@@ -310,3 +310,20 @@ class Change(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     kind: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str | None] = mapped_column(String(255), default=None)
+
+
+class AdminSession(Base):
+    """A login to the admin web UI. Only the SHA-256 of the session id is kept, so a copy of
+    the database cannot be replayed as a cookie."""
+
+    __tablename__ = "admin_sessions"
+    __table_args__ = (Index("ix_admin_sessions_expires_at", "expires_at"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(255))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    """The token every form of this session must post back (``_csrf``)."""
+    method: Mapped[str] = mapped_column(String(32))
+    """How the admin logged in: ``password`` or the provider's name."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
