@@ -100,6 +100,12 @@ class Authenticator:
                 return _answer(entry)
             lock_id = ""
         try:
+            if lock_id:
+                # Another process may have checked it, put the answer and let go of the lock
+                # between our cache miss and our taking the lock.
+                entry = await self.cache.get(key)
+                if entry is not None and self._usable(entry):
+                    return _answer(entry)
             return await self._validate(key, token)
         finally:
             await self.flight.release(key, lock_id)
