@@ -252,9 +252,14 @@ class Services:
 
     def reconfigure(self, settings: Settings) -> None:
         """Replace the parts made from the managed sections (providers, auth, rules, rate
-        limits) in one step. After a change, everything this process checked before is
-        checked again; Redis entries are kept per configuration (see ``use_namespace``), so
-        a process that starts with the configuration others run shares their entries."""
+        limits) in one step.
+
+        When what decides a token's principal changed (providers, auth), this process's
+        memory is emptied and the shared cache moves to the new configuration's namespace
+        (see ``use_namespace``): a process that starts with the configuration others run
+        shares their entries, one with another never reads them. Checks still in flight
+        under the old configuration answer their requests but cache nothing."""
+        old = self.authenticator
         self.router, self.authenticator, self.policy = _request_path(
             settings,
             self.http,
@@ -267,12 +272,16 @@ class Services:
             self.telemetry,
             previous=self.router,
         )
-        if self.reloads and _principal_inputs(settings) != _principal_inputs(self.settings):
-            self.fences.all(time.time())
-        if isinstance(self.cache, TieredPrincipalCache) and isinstance(
-            self.cache.shared, RedisPrincipalCache
-        ):
-            self.cache.shared.use_namespace(_principal_inputs(settings)[1])
+        inputs = _principal_inputs(settings)
+        if inputs != _principal_inputs(self.settings):
+            old.retire()
+            local = self.cache.local if isinstance(self.cache, TieredPrincipalCache) else self.cache
+            if isinstance(local, MemoryPrincipalCache):
+                local.drop_all()
+            if isinstance(self.cache, TieredPrincipalCache) and isinstance(
+                self.cache.shared, RedisPrincipalCache
+            ):
+                self.cache.shared.use_namespace(inputs[1])
         self.settings = settings
         self.reloads += 1
 

@@ -63,6 +63,12 @@ class Authenticator:
         self.flight = flight
         """Single flight across processes (with Redis)."""
         self._inflight: dict[str, asyncio.Task[Principal]] = {}
+        self._retired = False
+
+    def retire(self) -> None:
+        """The configuration changed: checks still running here answer their requests but
+        no longer fill the cache (their answer may not hold under the new configuration)."""
+        self._retired = True
 
     async def authenticate(self, credentials: Credentials) -> Principal:
         if isinstance(credentials, BasicCredentials):
@@ -123,15 +129,17 @@ class Authenticator:
                 checked_at=checked_at,
             )
         except InvalidToken as exc:
-            rejection = Rejection(exc.description, checked_at, exc.username)
-            await self.cache.put(key, rejection, self.settings.negative_cache_ttl)
+            if not self._retired:
+                rejection = Rejection(exc.description, checked_at, exc.username)
+                await self.cache.put(key, rejection, self.settings.negative_cache_ttl)
             raise
         ttl = self.settings.cache_ttl
         if principal.expires_at is not None:
             ttl = min(ttl, principal.expires_at - self.clock())
             if ttl <= 0:
                 raise InvalidToken("The access token expired")
-        await self.cache.put(key, principal, ttl)
+        if not self._retired:
+            await self.cache.put(key, principal, ttl)
         return principal
 
     async def _basic(self, credentials: BasicCredentials) -> Principal:

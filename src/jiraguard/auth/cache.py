@@ -81,3 +81,7 @@ class MemoryPrincipalCache:
 
     async def clear(self) -> None:
         self._entries.clear()
+
+    def drop_all(self) -> None:
+        """:meth:`clear` for callers that cannot await (a configuration swap)."""
+        self._entries.clear()

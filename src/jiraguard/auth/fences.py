@@ -1,9 +1,9 @@
-"""Fences: moments before which a cached decision no longer counts.
+"""Fences: moments before which a cached decision about a user no longer counts.
 
-A cached principal (or rejection) carries the time its token was checked. When the
-configuration changes, every decision checked before the change is stale; when a user is
-disabled or changed, that user's decisions are. A stale entry is a cache miss: the token is
-checked again, against the new configuration and the directory as it is now.
+A cached principal (or a rejection naming its user) carries the time its token was checked.
+When a user is disabled or changed, that user's decisions checked before the change are
+stale. A stale entry is a cache miss: the token is checked again, against the directory as
+it is now. (A configuration change needs no fence: see ``Services.reconfigure``.)
 
 This works the same for this process's memory and for entries another process put in Redis,
 without finding or deleting them: a fence is a comparison on a cache hit, nothing more.
@@ -21,12 +21,7 @@ class Fences:
     def __init__(self, keep: float) -> None:
         """``keep``: seconds a user's fence is needed (the longest a cache entry lives)."""
         self.keep = keep
-        self.everything = 0.0
         self._users: dict[str, float] = {}
-
-    def all(self, at: float) -> None:
-        """Every decision checked before ``at`` is stale (the configuration changed)."""
-        self.everything = max(self.everything, at)
 
     def user(self, username: str, at: float) -> None:
         """``username``'s decisions checked before ``at`` are stale."""
@@ -38,10 +33,7 @@ class Fences:
             self._users = {n: t for n, t in self._users.items() if t > horizon}
 
     def stale(self, entry: CacheEntry) -> bool:
-        checked = entry.checked_at
-        if checked < self.everything:
-            return True
         if self._users and entry.username is not None:
             fence = self._users.get(entry.username.lower())
-            return fence is not None and checked < fence
+            return fence is not None and entry.checked_at < fence
         return False
