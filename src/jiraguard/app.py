@@ -413,9 +413,8 @@ def _gateway_routes(settings: Settings, parts: Services) -> list[BaseRoute]:
         settings.upstream,
         parts.upstream,
         client_address=parts.client_address,
-        protected_paths=tuple(settings.auth.protected_paths),
+        auth=lambda: parts.settings.auth,
         public_url=settings.server.base_url,
-        strip_query_token=settings.auth.allow_query_token,
     )
     return [Mount("/", app=proxy)]
 

@@ -351,9 +351,8 @@ async def test_target_no_url_can_hold_is_400_not_500(upstream: str) -> None:
         settings,
         pool,
         client_address=ClientAddress([]),
-        protected_paths=("/rest/",),
+        auth=lambda: validate_settings({}).auth,
         public_url=None,
-        strip_query_token=False,
     )
     sent: list[Message] = []
 
@@ -389,3 +388,17 @@ async def test_upstream_latency_is_in_the_metrics(
         assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 200
     metrics = await h.client.get("/metrics")
     assert 'jiraguard_upstream_response_seconds_count{status="2xx"} 3.0' in metrics.text
+
+
+async def test_protected_paths_saved_at_run_time_apply_to_the_proxy_too(
+    harness: HarnessFactory, idp: TestProvider, upstream: str
+) -> None:
+    h = await gateway(harness, idp, upstream)
+    token = idp.jwt_token("alice")
+    before = await h.client.get("/echo/servlet/x", headers={"X-Forwarded-User": "mallory"})
+    assert "x-forwarded-user" not in _headers(before)  # unprotected: spoofed identity stripped
+    await h.services.config.save({"auth": {"protected_paths": ["/rest/", "/echo/"]}}, actor="t")
+    assert (await h.client.get("/echo/servlet/x")).status_code == 401
+    after = await h.client.get("/echo/servlet/x", headers=bearer(token))
+    assert after.status_code == 200
+    assert _headers(after)["x-forwarded-user"] == ["alice"]  # now protected: identity signed

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from ipaddress import ip_address
 from urllib.parse import quote
 
@@ -34,7 +34,7 @@ from jiraguard.auth.principal import Principal
 from jiraguard.proxy.headers import ContextPath, RawHeaders, hop_by_hop, without_access_token
 from jiraguard.proxy.identity_headers import IdentityHeaders, UnsendableUsername
 from jiraguard.responses import error_response
-from jiraguard.settings import UpstreamSettings
+from jiraguard.settings import AuthSettings, UpstreamSettings
 from jiraguard.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -142,19 +142,19 @@ class UpstreamProxy:
         pool: UpstreamPool,
         *,
         client_address: ClientAddress,
-        protected_paths: tuple[str, ...],
+        auth: Callable[[], AuthSettings],
         public_url: str | None,
-        strip_query_token: bool,
     ) -> None:
+        """``auth``: the authentication settings in force (protected paths, query tokens),
+        read per request so a configuration change applies here as in the auth middleware."""
         if settings.url is None:
             raise ValueError("the proxy needs upstream.url")
         self.settings = settings
         self.pool = pool
         self.client_address = client_address
-        self.protected = protected_paths
+        self.auth = auth
         self.public_url = public_url.rstrip("/") if public_url else None
         """``server.base_url``: the origin redirects are rewritten to (else the request's)."""
-        self.strip_query_token = strip_query_token
         self.base = httpx.URL(settings.url)
         self.context = ContextPath(self.base)
         self.identity = IdentityHeaders(settings)
@@ -173,8 +173,9 @@ class UpstreamProxy:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             return
-        protected = scope["path"].startswith(self.protected)
-        target = self._target(scope, protected)
+        auth = self.auth()
+        protected = scope["path"].startswith(auth.protected_paths)
+        target = self._target(scope, protected, strip_query_token=auth.allow_query_token)
         upstream_target = self.context.upstream_target(target)
         principal: Principal | None = scope.get("user") if protected else None
         try:
@@ -228,14 +229,14 @@ class UpstreamProxy:
         finally:
             await response.aclose()
 
-    def _target(self, scope: Scope, protected: bool) -> bytes:
+    def _target(self, scope: Scope, protected: bool, *, strip_query_token: bool) -> bytes:
         """The request-target to forward: the canonical one (what the access rules judged)
         under protected prefixes, the client's own bytes elsewhere."""
         original: bytes | None = scope.get(ORIGINAL_TARGET)
         if original is not None and not protected:
             return original
         query: bytes = scope.get("query_string", b"")
-        if protected and self.strip_query_token:
+        if protected and strip_query_token:
             query = without_access_token(query)
         path = raw_path(scope)
         return path + b"?" + query if query else path
