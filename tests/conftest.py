@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,18 @@ def userinfo_provider(
     return {"name": name, "method": "userinfo", "issuer": idp.issuer, **extra}
 
 
+@contextmanager
+def postgres_database(*, migrate: bool = True) -> Iterator[str]:
+    """A new PostgreSQL database (migrated unless told otherwise), dropped afterwards."""
+    url = _postgres_url()
+    try:
+        if migrate:
+            run_migrations(url)
+        yield url
+    finally:
+        _drop_postgres(url)
+
+
 def _postgres_url() -> str:
     try:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
@@ -117,12 +130,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         run_migrations(url)
         yield url
         return
-    url = _postgres_url()
-    try:
-        run_migrations(url)
+    with postgres_database() as url:
         yield url
-    finally:
-        _drop_postgres(url)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database, for what only PostgreSQL has."""
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -31,10 +31,32 @@ INTROSPECTION = "/token/introspection"
 DENY_ME = {"rules": [{"name": "no-myself", "paths": [ME], "action": "deny"}]}
 
 
+def config_of(
+    database_url: str,
+    provider: dict[str, Any],
+    *,
+    redis: str | None = None,
+    prefix: str = "jiraguard:",
+    poll: float = 1.0,
+    **sections: Any,
+) -> dict[str, Any]:
+    """One server's configuration: ``provider``, the database, Redis if given, how often the
+    change feed is read."""
+    config = {
+        "storage": {"url": database_url},
+        "providers": [provider],
+        "server": {"base_url": BASE_URL, "changes_poll_interval": poll},
+        **sections,
+    }
+    if redis is not None:
+        config["redis"] = {"url": redis, "key_prefix": prefix}
+    return config
+
+
 @asynccontextmanager
 async def node(config: dict[str, Any]) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
     """One server's services, started as the app's lifespan starts them."""
-    settings = validate_settings({"server": {"base_url": BASE_URL}, **config})
+    settings = validate_settings(config)
     services = Services.build(settings)
     await services.start()
     client = httpx.AsyncClient(
@@ -67,11 +89,7 @@ def status_is(client: httpx.AsyncClient, token: str, status: int) -> Callable[[]
 async def test_a_saved_configuration_reaches_another_process_by_polling(
     idp: TestProvider, sqlite_url: str
 ) -> None:
-    config = {
-        "storage": {"url": sqlite_url},
-        "providers": [jwt_provider(idp)],
-        "server": {"base_url": BASE_URL, "changes_poll_interval": 0.2},
-    }
+    config = config_of(sqlite_url, jwt_provider(idp), poll=0.2)
     async with node(config) as (a, _), node(config) as (b, client_b):
         await b.users.add("alice")
         token = idp.jwt_token("alice")
@@ -88,12 +106,7 @@ async def test_with_redis_a_change_arrives_by_pub_sub_not_by_polling(
     idp: TestProvider, sqlite_url: str
 ) -> None:
     prefix = unique_prefix()
-    config = {
-        "storage": {"url": sqlite_url},
-        "providers": [jwt_provider(idp)],
-        "redis": {"url": REDIS_URL, "key_prefix": prefix},
-        "server": {"base_url": BASE_URL, "changes_poll_interval": 60},
-    }
+    config = config_of(sqlite_url, jwt_provider(idp), redis=REDIS_URL, prefix=prefix, poll=60)
     async with redis_client(prefix), node(config) as (a, _), node(config) as (b, client_b):
         await until(lambda: _true(b.changes.subscribed))
         await b.users.add("alice")
@@ -110,12 +123,9 @@ async def test_a_disabled_user_is_refused_by_every_process_despite_the_shared_ca
     idp: TestProvider, sqlite_url: str
 ) -> None:
     prefix = unique_prefix()
-    config = {
-        "storage": {"url": sqlite_url},
-        "providers": [jwt_provider(idp)],
-        "redis": {"url": REDIS_URL, "key_prefix": prefix},
-        "auth": {"cache_ttl": 300},
-    }
+    config = config_of(
+        sqlite_url, jwt_provider(idp), redis=REDIS_URL, prefix=prefix, auth={"cache_ttl": 300}
+    )
     async with redis_client(prefix), node(config) as (a, client_a), node(config) as (b, client_b):
         await until(lambda: _true(a.changes.subscribed and b.changes.subscribed))
         await a.users.add("alice")
@@ -135,9 +145,8 @@ async def test_a_disabled_user_is_refused_by_every_process_despite_the_shared_ca
 async def test_a_process_whose_redis_is_down_still_follows_the_feed(
     idp: TestProvider, sqlite_url: str
 ) -> None:
-    base = {"storage": {"url": sqlite_url}, "providers": [jwt_provider(idp)]}
-    lost = {**base, "redis": {"url": down_url()}}
-    lost["server"] = {"base_url": BASE_URL, "changes_poll_interval": 0.3}
+    base = config_of(sqlite_url, jwt_provider(idp))
+    lost = config_of(sqlite_url, jwt_provider(idp), redis=down_url(), poll=0.3)
     async with node(base) as (a, _), node(lost) as (b, client_b):
         await b.users.add("alice")
         token = idp.jwt_token("alice")
@@ -157,12 +166,7 @@ async def test_after_a_redis_restart_pub_sub_resumes_and_nothing_was_missed(
 ) -> None:
     redis = PrivateRedis(tmp_path)
     redis.start()
-    config = {
-        "storage": {"url": sqlite_url},
-        "providers": [jwt_provider(idp)],
-        "redis": {"url": redis.url},
-        "server": {"base_url": BASE_URL, "changes_poll_interval": 0.3},
-    }
+    config = config_of(sqlite_url, jwt_provider(idp), redis=redis.url, poll=0.3)
     try:
         async with node(config) as (a, _), node(config) as (b, client_b):
             await until(lambda: _true(b.changes.subscribed))
@@ -187,11 +191,7 @@ async def test_a_process_started_later_shares_the_cache_only_with_the_same_confi
     idp: TestProvider, sqlite_url: str
 ) -> None:
     prefix = unique_prefix()
-    config = {
-        "storage": {"url": sqlite_url},
-        "providers": [introspection_provider(idp)],
-        "redis": {"url": REDIS_URL, "key_prefix": prefix},
-    }
+    config = config_of(sqlite_url, introspection_provider(idp), redis=REDIS_URL, prefix=prefix)
     async with redis_client(prefix), node(config) as (a, client_a):
         await a.users.add("alice")
         token = idp.user_token("alice")

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
 from jiraguard.auth.pat import CLI
-from jiraguard.store.db import run_migrations
-from tests.conftest import PG_ADMIN_URL, HarnessFactory, _drop_postgres, _postgres_url
+from tests.conftest import PG_ADMIN_URL, HarnessFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    url = _postgres_url()
-    try:
-        run_migrations(url)
-        yield url
-    finally:
-        _drop_postgres(url)
 
 
 async def test_connections_killed_by_the_server_are_replaced(

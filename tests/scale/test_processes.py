@@ -11,6 +11,7 @@ import itertools
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from jiraguard.store.db import Database
-from jiraguard.store.users import UserDirectory
 from tests.auth.redis_support import REDIS_URL, unique_prefix
-from tests.conftest import _drop_postgres, _postgres_url, bearer, introspection_provider
+from tests.conftest import bearer, introspection_provider, postgres_database
 from tests.support.idp import TestProvider
+from tests.support.live import add_users
 from tests.support.processes import JIRAGUARD, Server, write_config
 from tests.support.redis_server import PrivateRedis
 
@@ -43,53 +43,46 @@ class Cluster:
         return [s.url for s in self.servers]
 
 
-def _add_users(url: str, *names: str) -> None:
-    async def add() -> None:
-        db = Database(url)
-        try:
-            for name in names:
-                await UserDirectory(db).add(name, email=f"{name}@example.com")
-        finally:
-            await db.close()
-
-    asyncio.run(add())
-
-
-def _start_cluster(tmp: Path, config: dict[str, Any], count: int, database_url: str) -> Cluster:
+@contextmanager
+def running_cluster(tmp: Path, config: dict[str, Any], count: int) -> Iterator[Cluster]:
+    """``count`` servers for ``config`` on a new PostgreSQL database, users alice, bob and
+    carol in it; stopped and the database dropped afterwards."""
     token_file = tmp / "admin-token"
-    config = {**config, "tokens": {"bootstrap_token_file": str(token_file)}}
-    path = write_config(tmp / "jiraguard.toml", config)
-    servers = [Server(path, log=tmp / f"server-{i}.log") for i in range(count)]
-    # All at once on an empty database: one migrates and bootstraps, the others wait.
-    for server in servers:
-        server.start(wait=False)
-    for server in servers:
-        server.wait()
-    _add_users(database_url, "alice", "bob", "carol")
-    return Cluster(servers, token_file.read_text().strip(), database_url)
+    with postgres_database(migrate=False) as database_url:
+        config = {
+            **config,
+            "storage": {"url": database_url},
+            "tokens": {"bootstrap_token_file": str(token_file)},
+        }
+        path = write_config(tmp / "jiraguard.toml", config)
+        servers = [Server(path, log=tmp / f"server-{i}.log") for i in range(count)]
+        try:
+            # All at once on an empty database: one migrates and bootstraps, the others wait.
+            for server in servers:
+                server.start(wait=False)
+            for server in servers:
+                server.wait()
+            users = {name: {"email": f"{name}@example.com"} for name in ("alice", "bob", "carol")}
+            asyncio.run(add_users(database_url, users))
+            yield Cluster(servers, token_file.read_text().strip(), database_url)
+        finally:
+            for server in servers:
+                server.stop()
 
 
 @pytest.fixture(scope="module")
 def cluster(idp: TestProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    tmp = tmp_path_factory.mktemp("cluster")
-    database_url = _postgres_url()
     prefix = unique_prefix()
     config = {
         # Polling the feed every 30 s: anything faster below comes by pub/sub.
         "server": {"changes_poll_interval": 30},
-        "storage": {"url": database_url},
         "redis": {"url": REDIS_URL, "key_prefix": prefix},
         "providers": [introspection_provider(idp)],
         "auth": {"cache_ttl": 300},
         "rules": [{"name": "limited", "paths": ["/rest/api/2/serverInfo"], "rate_limit": "5/hour"}],
     }
-    made = _start_cluster(tmp, config, 3, database_url)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("cluster"), config, 3) as made:
         yield made
-    finally:
-        for server in made.servers:
-            server.stop()
-        _drop_postgres(database_url)
 
 
 def test_three_processes_started_together_bootstrapped_one_administrator(
@@ -184,35 +177,27 @@ def test_requests_keep_succeeding_while_redis_is_down_and_share_again_after(
 ) -> None:
     redis = PrivateRedis(tmp_path)
     redis.start()
-    database_url = _postgres_url()
-    config = {
-        "storage": {"url": database_url},
-        "redis": {"url": redis.url},
-        "providers": [introspection_provider(idp)],
-    }
-    made = _start_cluster(tmp_path, config, 2, database_url)
+    config = {"redis": {"url": redis.url}, "providers": [introspection_provider(idp)]}
     try:
+        with running_cluster(tmp_path, config, 2) as made:
 
-        def checks(token: str) -> int:
-            idp.reset_stats()
-            for url in made.urls:
-                assert httpx.get(url + ME, headers=bearer(token)).status_code == 200
-            return idp.stats().get(INTROSPECTION, 0)
+            def checks(token: str) -> int:
+                idp.reset_stats()
+                for url in made.urls:
+                    assert httpx.get(url + ME, headers=bearer(token)).status_code == 200
+                return idp.stats().get(INTROSPECTION, 0)
 
-        assert checks(idp.user_token("alice")) == 1  # shared
-        redis.stop()
-        assert checks(idp.user_token("alice")) == 2  # each process on its own, still serving
-        ready = httpx.get(made.urls[0] + "/readyz")
-        assert ready.status_code == 503
-        assert ready.json()["checks"]["redis"].startswith("Redis unavailable")
-        redis.start()
-        assert checks(idp.user_token("alice")) == 1  # shared again, no restart
-        assert httpx.get(made.urls[0] + "/readyz").status_code == 200
+            assert checks(idp.user_token("alice")) == 1  # shared
+            redis.stop()
+            assert checks(idp.user_token("alice")) == 2  # each process on its own, still serving
+            ready = httpx.get(made.urls[0] + "/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["redis"].startswith("Redis unavailable")
+            redis.start()
+            assert checks(idp.user_token("alice")) == 1  # shared again, no restart
+            assert httpx.get(made.urls[0] + "/readyz").status_code == 200
     finally:
-        for server in made.servers:
-            server.stop()
         redis.stop()
-        _drop_postgres(database_url)
 
 
 def test_a_process_killed_mid_load_loses_no_retryable_request_and_no_data(

@@ -26,7 +26,7 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
 
-async def _add_users(url: str, users: Mapping[str, Mapping[str, Any]]) -> None:
+async def add_users(url: str, users: Mapping[str, Mapping[str, Any]]) -> None:
     db = Database(url)
     try:
         directory = UserDirectory(db)
@@ -50,7 +50,7 @@ def live_server(
     settings = validate_settings(
         {**config, "server": {"host": "127.0.0.1", "port": port, "base_url": url}}
     )
-    asyncio.run(_add_users(settings.storage.url, users or {}))
+    asyncio.run(add_users(settings.storage.url, users or {}))
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
