@@ -33,8 +33,9 @@ from typing import Any
 import httpx
 import jwt
 
-from jiraguard.app import Services, create_app
+from jiraguard.app import create_app
 from jiraguard.auth.router import ProviderRouter
+from jiraguard.services import Services
 from jiraguard.settings import validate_settings
 from jiraguard.store.db import run_migrations
 from tests.support.idp import RESOURCE, TestProvider, ensure_node_modules, free_port

@@ -28,10 +28,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from jiraguard.app import Services
 from jiraguard.auth.cache_redis import TieredPrincipalCache, encode
 from jiraguard.auth.credentials import BearerToken
 from jiraguard.auth.principal import Principal, fingerprint
+from jiraguard.services import Services
 from jiraguard.settings import validate_settings
 from jiraguard.store.db import run_migrations
 

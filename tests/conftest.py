@@ -14,7 +14,8 @@ import httpx
 import psycopg
 import pytest
 
-from jiraguard.app import Services, create_app
+from jiraguard.app import create_app
+from jiraguard.services import Services
 from jiraguard.settings import Settings, validate_settings
 from jiraguard.store.db import run_migrations
 from jiraguard.store.users import UserRecord

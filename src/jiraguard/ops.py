@@ -15,9 +15,8 @@ import hmac
 import ipaddress
 import time
 from collections.abc import Hashable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import httpx
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -30,32 +29,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jiraguard.auth.cache import MemoryPrincipalCache
 from jiraguard.auth.cache_redis import FAILURES, TieredPrincipalCache
 from jiraguard.auth.validators.jwks import JWKSKeys
-
-if TYPE_CHECKING:
-    from jiraguard.app import Services
+from jiraguard.services import Services
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 DATABASE_TIMEOUT = 2.0
 """Seconds ``SELECT 1`` may take before the database counts as not ready."""
 
 
-class ProviderCalls:
-    """Counts requests sent to providers, through an httpx event hook on their one client."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.count = 0
-        client.event_hooks["request"].append(self._sent)
-
-    async def _sent(self, request: httpx.Request) -> None:
-        self.count += 1
-
-
 # Readiness ----------------------------------------------------------------------------------
 
 
-async def _database(parts: Services) -> str | None:
+async def _database(services: Services) -> str | None:
     async def probe() -> None:
-        async with parts.db.engine.connect() as connection:
+        async with services.db.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     try:
@@ -65,17 +51,17 @@ async def _database(parts: Services) -> str | None:
     return None
 
 
-async def _redis(parts: Services) -> str | None:
-    if parts.redis is None:
+async def _redis(services: Services) -> str | None:
+    if services.redis is None:
         return None
     try:
-        await parts.redis.ping()
+        await services.redis.ping()
     except FAILURES as exc:
         return f"Redis unavailable ({type(exc).__name__})"
     return None
 
 
-def _providers(parts: Services) -> dict[str, str]:
+def _providers(services: Services) -> dict[str, str]:
     """Per provider, from what is already held (never a provider call per probe).
 
     A JWKS provider fails once a key fetch was attempted and no keys are held (it has been
@@ -85,7 +71,7 @@ def _providers(parts: Services) -> dict[str, str]:
     not reach it, so requests with such tokens get 503), until a check succeeds again.
     """
     states: dict[str, str] = {}
-    for validator in parts.router.validators:
+    for validator in services.router.validators:
         keys = getattr(validator, "keys", None)
         provider = validator.provider.name
         name = f"provider:{provider}"
@@ -97,7 +83,7 @@ def _providers(parts: Services) -> dict[str, str]:
             else:
                 states[name] = "no signing keys: the JWKS could not be fetched"
             continue
-        last = parts.telemetry.last_check.get(provider)
+        last = services.telemetry.last_check.get(provider)
         if last is None:
             states[name] = "ok (not asked yet)"
         elif last[0] == "unavailable":
@@ -108,13 +94,13 @@ def _providers(parts: Services) -> dict[str, str]:
     return states
 
 
-async def readiness(parts: Services) -> dict[str, str]:
+async def readiness(services: Services) -> dict[str, str]:
     """Each check's state: "ok..." or what is wrong (``/readyz`` and the admin status page)."""
-    database, redis = await asyncio.gather(_database(parts), _redis(parts))
+    database, redis = await asyncio.gather(_database(services), _redis(services))
     checks = {"database": database or "ok"}
-    if parts.redis is not None:
+    if services.redis is not None:
         checks["redis"] = redis or "ok"
-    checks.update(_providers(parts))
+    checks.update(_providers(services))
     return checks
 
 
@@ -135,18 +121,18 @@ async def readyz(request: Request) -> Response:
 class ServicesCollector(Collector):
     """Reads the counters the services keep anyway, at scrape time."""
 
-    def __init__(self, parts: Services) -> None:
-        self.parts = parts
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     def collect(self) -> Iterable[Metric]:
-        parts = self.parts
+        services = self.services
         decisions = CounterMetricFamily(
             "jiraguard_decisions",
             "Authentication decisions by outcome, status, reason and provider (or local method)",
             labels=["outcome", "status", "reason", "provider"],
         )
         limited = 0
-        for (allowed, status, reason, source), count in sorted(parts.decisions.counts.items()):
+        for (allowed, status, reason, source), count in sorted(services.decisions.counts.items()):
             outcome = "allowed" if allowed else "denied"
             decisions.add_metric([outcome, str(status), reason, source], count)
             if status == 429:
@@ -156,46 +142,46 @@ class ServicesCollector(Collector):
             "jiraguard_rate_limited_requests", "Requests refused by a rate limit", value=limited
         )
         yield from self._cache()
-        if parts.provider_calls is not None:
+        if services.provider_calls is not None:
             yield CounterMetricFamily(
                 "jiraguard_provider_calls",
                 "HTTP requests sent to identity providers",
-                value=parts.provider_calls.count,
+                value=services.provider_calls.count,
             )
         fetches = CounterMetricFamily(
             "jiraguard_jwks_fetches", "JWKS fetch attempts", labels=["provider"]
         )
-        for validator in parts.router.validators:
+        for validator in services.router.validators:
             keys = getattr(validator, "keys", None)
             if isinstance(keys, JWKSKeys):
                 fetches.add_metric([validator.provider.name], keys.fetches)
         yield fetches
-        if parts.redis_outage is not None:
+        if services.redis_outage is not None:
             yield CounterMetricFamily(
                 "jiraguard_redis_errors",
                 "Redis calls that failed (served without Redis)",
-                value=parts.redis_outage.errors,
+                value=services.redis_outage.errors,
             )
             yield GaugeMetricFamily(
                 "jiraguard_changes_subscribed",
                 "1 while the Redis subscription to the change feed is live",
-                value=int(parts.changes.subscribed),
+                value=int(services.changes.subscribed),
             )
-        if parts.flight is not None:
+        if services.flight is not None:
             yield CounterMetricFamily(
                 "jiraguard_single_flight_waits",
                 "Token checks left to another process that was checking the same token",
-                value=parts.flight.waits,
+                value=services.flight.waits,
             )
         yield CounterMetricFamily(
             "jiraguard_configuration_reloads",
             "Configurations applied (start-up, admin UI saves, SIGHUP)",
-            value=parts.reloads,
+            value=services.reloads,
         )
-        yield from parts.telemetry.collect()
+        yield from services.telemetry.collect()
 
     def _cache(self) -> Iterator[Metric]:
-        cache = self.parts.cache
+        cache = self.services.cache
         levels: list[tuple[str, Any]] = []
         if isinstance(cache, TieredPrincipalCache):
             levels = [("local", cache.local), ("shared", cache.shared)]

@@ -74,3 +74,14 @@ class Telemetry:
             self.provider_requests.labels(
                 response.request.url.host, f"{response.status_code // 100}xx"
             ).observe(time.perf_counter() - started)
+
+
+class ProviderCalls:
+    """Counts requests sent to providers, through an httpx event hook on their one client."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.count = 0
+        client.event_hooks["request"].append(self._sent)
+
+    async def _sent(self, request: httpx.Request) -> None:
+        self.count += 1

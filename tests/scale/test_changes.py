@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from jiraguard.app import Services, create_app
+from jiraguard.app import create_app
+from jiraguard.services import Services
 from jiraguard.settings import validate_settings
 from tests.auth.redis_support import REDIS_URL, down_url, redis_client, unique_prefix
 from tests.conftest import BASE_URL, bearer, introspection_provider, jwt_provider

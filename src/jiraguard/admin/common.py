@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,9 +11,7 @@ from starlette.responses import Response
 from jiraguard.auth.pat import Origin
 from jiraguard.auth.principal import Principal
 from jiraguard.responses import error_response
-
-if TYPE_CHECKING:
-    from jiraguard.app import Services
+from jiraguard.services import Services
 
 
 class AdminError(Exception):

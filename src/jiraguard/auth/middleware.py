@@ -5,15 +5,15 @@ protected path prefix (``/rest/`` by default) must carry valid credentials; the 
 put in ``scope["user"]`` (so ``request.user`` works). Any failure ends the request with the
 error's own status, challenge and Jira-format body; an unexpected error denies with 503.
 
-The parts it composes come from :class:`~jiraguard.app.Services` on every request: a
-configuration change replaces them there, and the next request uses the new ones.
+The parts it composes come from one :class:`~jiraguard.auth.request_path.RequestPath`
+snapshot, read once when the request arrives: a configuration change swaps the snapshot, the
+next request uses the new one, and a request in flight finishes under the one it started with.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,11 +34,9 @@ from jiraguard.auth.errors import (
     Unauthenticated,
     Unavailable,
 )
-from jiraguard.auth.policy import BasicVerdict, Policy
+from jiraguard.auth.policy import BasicVerdict
 from jiraguard.auth.principal import Principal, fingerprint
-
-if TYPE_CHECKING:
-    from jiraguard.app import Services
+from jiraguard.auth.request_path import RequestPath, RequestPathSource
 
 log = logging.getLogger(__name__)
 
@@ -46,73 +44,70 @@ _FORM = b"application/x-www-form-urlencoded"
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, *, services: Services) -> None:
+    def __init__(self, app: ASGIApp, *, source: RequestPathSource) -> None:
         self.app = app
-        self.services = services
-        self.decisions = services.decisions
-        self.client_address = services.client_address
-        self.signed_identity = services.signed_identity
-        """A trusted gateway's signed identity header; checked before ``Authorization``."""
-        self.max_body_bytes = services.settings.server.max_body_bytes
+        self.source = source
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        services = self.services
-        auth = services.settings.auth
+        current = self.source.path  # the one snapshot this request is judged under
+        auth = current.settings.auth
         if scope["type"] != "http" or not scope["path"].startswith(auth.protected_paths):
             await self.app(scope, receive, send)
             return
-        policy = services.policy
+        policy = current.policy
         method, path = scope["method"], scope["path"]
-        address = self.client_address.of(scope)
+        address = current.client_address.of(scope)
         if policy.public_rules and policy.is_public(method, path, address):
             await self.app(scope, receive, send)
             return
         credentials: Credentials | None = None
         principal: Principal | None = None
         try:
-            if self.signed_identity is not None and self.signed_identity.applies(scope):
+            signed = current.signed_identity
+            if signed is not None and signed.applies(scope):
                 # Verified or refused (401); a signed header never falls through to a token.
-                principal = await self.signed_identity.authenticate(scope)
+                principal = await signed.authenticate(scope)
             else:
-                credentials, receive = await self._credentials(scope, receive)
+                credentials, receive = await self._credentials(current, scope, receive)
                 if credentials is None:
                     raise Unauthenticated()
                 if isinstance(credentials, BasicCredentials):
-                    principal = await self._basic(policy, credentials, method, path, address)
+                    principal = await self._basic(current, credentials, method, path, address)
                 else:
-                    principal = await services.authenticator.bearer(credentials)
+                    principal = await current.authenticator.bearer(credentials)
             rule = policy.authorize(principal, method, path, address)
             await policy.limit(principal, rule)
         except AuthError as exc:
-            self._refused(scope, address, credentials, principal, exc)
+            _refused(current, scope, address, credentials, principal, exc)
             await exc.response(auth.realm)(scope, receive, send)
             return
         except Exception:  # fail closed: a bug or a database outage denies, never allows
             log.exception("authentication failed unexpectedly")
             error = Unavailable("internal error while authenticating")
-            self._refused(scope, address, credentials, principal, error)
+            _refused(current, scope, address, credentials, principal, error)
             await error.response(auth.realm)(scope, receive, send)
             return
         scope["user"] = principal
         if (note := scope.get(DECISION_NOTE)) is not None:
             note.accept(principal)
-        self.decisions.accepted(method, path, address, principal)
+        current.decisions.accepted(method, path, address, principal)
         await self.app(scope, receive, send)
 
+    @staticmethod
     async def _basic(
-        self,
-        policy: Policy,
+        current: RequestPath,
         credentials: BasicCredentials,
         method: str,
         path: str,
         address: str | None,
     ) -> Principal:
+        policy = current.policy
         verdict = policy.basic(credentials.username, path, address)
         if verdict is BasicVerdict.BLOCK:
             raise BasicAuthBlocked()  # refused before any password hashing is spent on it
-        principal = await self.services.authenticator.authenticate(credentials)
+        principal = await current.authenticator.authenticate(credentials)
         if verdict is BasicVerdict.CHECK_GROUPS and not policy.basic_group_exempt(principal):
-            if not self.services.settings.auth.basic_report_only:
+            if not current.settings.auth.basic_report_only:
                 raise BasicAuthBlocked()
             verdict = BasicVerdict.REPORT
         if verdict is BasicVerdict.REPORT:
@@ -120,15 +115,15 @@ class AuthMiddleware:
         return principal
 
     async def _credentials(
-        self, scope: Scope, receive: Receive
+        self, current: RequestPath, scope: Scope, receive: Receive
     ) -> tuple[Credentials | None, Receive]:
-        auth = self.services.settings.auth
+        auth = current.settings.auth
         authorization = [value for name, value in scope["headers"] if name == b"authorization"]
         header = parse_authorization(authorization)
         in_query = query_token(scope["query_string"]) if auth.allow_query_token else None
         in_form: BearerToken | None = None
         if auth.allow_form_token and self._is_form(scope):
-            body = await self._read_body(receive)
+            body = await _read_body(receive, current.settings.server.max_body_bytes)
             in_form = form_token(body)
             receive = _replay(body, receive)
         return combine(header, in_query, in_form), receive
@@ -141,48 +136,6 @@ class AuthMiddleware:
             if name == b"content-type":
                 return bool(value.split(b";")[0].strip().lower() == _FORM)
         return False
-
-    async def _read_body(self, receive: Receive) -> bytes:
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                raise InvalidRequest("The request ended before its body")
-            body += message.get("body", b"")
-            if len(body) > self.max_body_bytes:
-                raise InvalidRequest("The form body is too large")
-            if not message.get("more_body", False):
-                return bytes(body)
-
-    def _refused(
-        self,
-        scope: Scope,
-        address: str | None,
-        credentials: Credentials | None,
-        principal: Principal | None,
-        error: AuthError,
-    ) -> None:
-        token = credentials.token if isinstance(credentials, BearerToken) else None
-        username = principal.username if principal else getattr(credentials, "username", None)
-        self.decisions.record(
-            Decision(
-                allowed=False,
-                reason=error.description,
-                status=error.status_code,
-                method=scope["method"],
-                path=scope["path"],
-                client=address,
-                username=username,
-                provider=principal.provider if principal else None,
-                auth_method=principal.method if principal else None,
-                client_id=principal.client_id if principal else None,
-                token_id=principal.token_id if principal else None,
-                fingerprint=fingerprint(token)[:16] if token else None,
-                code=reason_code(error),
-            )
-        )
-        if (note := scope.get(DECISION_NOTE)) is not None:
-            note.refuse(error.description, username, principal)
 
 
 _CODES: dict[type[AuthError], str] = {}
@@ -209,3 +162,47 @@ def _replay(body: bytes, original: Receive) -> Receive:
         return await original()
 
     return receive
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise InvalidRequest("The request ended before its body")
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise InvalidRequest("The form body is too large")
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def _refused(
+    current: RequestPath,
+    scope: Scope,
+    address: str | None,
+    credentials: Credentials | None,
+    principal: Principal | None,
+    error: AuthError,
+) -> None:
+    token = credentials.token if isinstance(credentials, BearerToken) else None
+    username = principal.username if principal else getattr(credentials, "username", None)
+    current.decisions.record(
+        Decision(
+            allowed=False,
+            reason=error.description,
+            status=error.status_code,
+            method=scope["method"],
+            path=scope["path"],
+            client=address,
+            username=username,
+            provider=principal.provider if principal else None,
+            auth_method=principal.method if principal else None,
+            client_id=principal.client_id if principal else None,
+            token_id=principal.token_id if principal else None,
+            fingerprint=fingerprint(token)[:16] if token else None,
+            code=reason_code(error),
+        )
+    )
+    if (note := scope.get(DECISION_NOTE)) is not None:
+        note.refuse(error.description, username, principal)

@@ -69,7 +69,7 @@ def query_list(request: Request, name: str) -> list[str]:
 
 async def read_body(request: Request) -> bytes:
     """The request body, refused with 413 once it passes ``server.max_body_bytes``."""
-    limit: int = request.app.state.settings.server.max_body_bytes
+    limit: int = request.app.state.services.settings.server.max_body_bytes
     declared = request.headers.get("content-length", "")
     if is_digits(declared) and int(declared) > limit:
         raise too_large(limit)

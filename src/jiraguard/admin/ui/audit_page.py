@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from jiraguard.admin.audit import audit_filter
-from jiraguard.admin.common import AdminError
+from jiraguard.admin.common import AdminError, services
 from jiraguard.admin.ui.render import PageError, page, secure_headers
-from jiraguard.admin.ui.session import AdminUser, admin_page, services
+from jiraguard.admin.ui.session import AdminUser, admin_page
 from jiraguard.store.audit import KINDS, AuditFilter, AuditLog, event_json
 
 PAGE_SIZE = 50

@@ -19,16 +19,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jiraguard.admin.common import services
 from jiraguard.admin.ui.editing import editable
 from jiraguard.admin.ui.render import page, secure_headers
-from jiraguard.admin.ui.session import (
-    PREFIX,
-    AdminUser,
-    admin_form,
-    admin_page,
-    client_ip,
-    services,
-)
+from jiraguard.admin.ui.session import PREFIX, AdminUser, admin_form, admin_page, client_ip
 from jiraguard.config import MANAGED_SECTIONS
 from jiraguard.settings import ConfigError, Settings
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from starlette.requests import Request
 
-from jiraguard.admin.ui.session import AdminUser, client_ip, services
+from jiraguard.admin.common import services
+from jiraguard.admin.ui.session import AdminUser, client_ip
 from jiraguard.settings import Settings
 
 

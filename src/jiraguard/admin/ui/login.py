@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jiraguard.admin.common import services
 from jiraguard.admin.ui import csrf
 from jiraguard.admin.ui.render import PageError, error_page, page, secure_headers
 from jiraguard.admin.ui.session import (
@@ -14,7 +15,6 @@ from jiraguard.admin.ui.session import (
     client_ip,
     cookie_secure,
     is_admin,
-    services,
     sessions,
     set_session_cookie,
     settings,

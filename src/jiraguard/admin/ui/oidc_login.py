@@ -22,13 +22,13 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jiraguard.admin.common import services
 from jiraguard.admin.ui.login import audit_login, safe_next
 from jiraguard.admin.ui.render import PageError, error_page, page, secure_headers
 from jiraguard.admin.ui.session import (
     PREFIX,
     cookie_secure,
     is_admin,
-    services,
     set_session_cookie,
     settings,
     start_session,

@@ -15,9 +15,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jiraguard.admin.common import services
 from jiraguard.admin.ui.editing import editable, save_section, split_list
 from jiraguard.admin.ui.render import PageError, page, secure_headers
-from jiraguard.admin.ui.session import PREFIX, AdminUser, admin_form, admin_page, services
+from jiraguard.admin.ui.session import PREFIX, AdminUser, admin_form, admin_page
 from jiraguard.auth.discovery import ProviderMetadata
 from jiraguard.auth.errors import ProviderUnavailable
 from jiraguard.presets import PARAMETERS, TITLES

@@ -9,16 +9,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jiraguard.admin.common import services
 from jiraguard.admin.ui.editing import editable, save_section, split_list
 from jiraguard.admin.ui.render import PageError, page, secure_headers
-from jiraguard.admin.ui.session import (
-    PREFIX,
-    AdminUser,
-    admin_form,
-    admin_page,
-    services,
-    settings,
-)
+from jiraguard.admin.ui.session import PREFIX, AdminUser, admin_form, admin_page, settings
 from jiraguard.auth.errors import AuthError
 from jiraguard.auth.principal import Principal
 from jiraguard.settings import ConfigError

@@ -10,22 +10,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jiraguard.admin.common import services
 from jiraguard.admin.ui.csrf import checked_form
 from jiraguard.admin.ui.render import PageError, error_page, secure_headers
 from jiraguard.auth.pat import Origin
 from jiraguard.settings import AdminSettings, Settings
 from jiraguard.store.admin_sessions import AdminSessionStore, NewSession, SessionRecord
 from jiraguard.store.users import UserRecord
-
-if TYPE_CHECKING:
-    from jiraguard.app import Services
 
 COOKIE = "jiraguard_admin"
 PREFIX = "/admin"
@@ -45,11 +42,6 @@ class AdminUser:
     @property
     def csrf(self) -> str:
         return self.session.csrf_token
-
-
-def services(request: Request) -> Services:
-    found: Services = request.app.state.services
-    return found
 
 
 def settings(request: Request) -> Settings:

@@ -7,23 +7,22 @@ import asyncio
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jiraguard.admin.common import services
 from jiraguard.admin.ui.render import page
-from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page, services
+from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page
 from jiraguard.auth.errors import ProviderUnavailable
 from jiraguard.auth.provider_http import call
 from jiraguard.auth.validators.jwks import JWKSKeys
 from jiraguard.ops import ServicesCollector, readiness
+from jiraguard.services import Services
 from jiraguard.settings import ProviderSettings
 from jiraguard.store.audit import AuditFilter, AuditLog
-
-if TYPE_CHECKING:
-    from jiraguard.app import Services
 
 
 def _providers(request: Request) -> list[dict[str, Any]]:
@@ -57,10 +56,10 @@ def _cache_ratio(request: Request) -> tuple[int, int]:
     return hits, lookups
 
 
-def _by_outcome(parts: Services) -> list[tuple[tuple[bool, int], int]]:
+def _by_outcome(services: Services) -> list[tuple[tuple[bool, int], int]]:
     """This process's decisions by (allowed, status), whatever else they are counted by."""
     totals: Counter[tuple[bool, int]] = Counter()
-    for key, count in parts.decisions.counts.items():
+    for key, count in services.decisions.counts.items():
         totals[(key[0], key[1])] += count
     return sorted(totals.items())
 
@@ -83,10 +82,10 @@ async def _reach(request: Request, provider: ProviderSettings) -> dict[str, Any]
 
 
 async def _status(request: Request, **extra: Any) -> Response:
-    parts = services(request)
-    checks = await readiness(parts)
+    shared = services(request)
+    checks = await readiness(shared)
     since = datetime.now(UTC) - timedelta(minutes=1)
-    log = AuditLog(parts.db)
+    log = AuditLog(shared.db)
     decided, _ = await log.search(AuditFilter(since=since, kind="auth"), start_at=0, max_results=0)
     denied, _ = await log.search(
         AuditFilter(since=since, kind="auth", allowed=False), start_at=0, max_results=0
@@ -103,7 +102,7 @@ async def _status(request: Request, **extra: Any) -> Response:
             "ratio": f"{100 * hits / lookups:.0f} %" if lookups else "no lookups yet",
             "decided": decided,
             "denied": denied,
-            "counts": _by_outcome(parts),
+            "counts": _by_outcome(shared),
             **extra,
         },
     )

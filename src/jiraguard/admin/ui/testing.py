@@ -18,8 +18,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jiraguard.admin.common import services
 from jiraguard.admin.ui.render import page
-from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page, services, settings
+from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page, settings
 from jiraguard.auth.discovery import ProviderMetadata
 from jiraguard.auth.errors import ProviderUnavailable
 from jiraguard.auth.explain import explain

@@ -10,8 +10,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jiraguard.admin.common import services
 from jiraguard.admin.ui.render import PageError, page, secure_headers
-from jiraguard.admin.ui.session import PREFIX, AdminUser, admin_form, admin_page, origin, services
+from jiraguard.admin.ui.session import PREFIX, AdminUser, admin_form, admin_page, origin
 from jiraguard.auth.pat import NoSuchUser, TokenRequestError
 
 MAX_ID = 2**31 - 1

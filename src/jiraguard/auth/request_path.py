@@ -1,0 +1,41 @@
+"""One configuration's request path, as a single immutable snapshot.
+
+The authentication middleware reads :attr:`RequestPathSource.path` once per request and uses
+only what that snapshot holds, across every ``await`` of the request. A reconfiguration builds
+a new snapshot and swaps it in with one assignment, so a request is always judged under one
+configuration: never an old policy with a new authenticator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from jiraguard.auth.audit import DecisionLog
+from jiraguard.auth.authenticator import Authenticator
+from jiraguard.auth.clientip import ClientAddress
+from jiraguard.auth.policy import Policy
+from jiraguard.auth.router import ProviderRouter
+from jiraguard.auth.signed_identity import SignedIdentity
+from jiraguard.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPath:
+    """Everything the authentication step needs, made from one configuration."""
+
+    settings: Settings
+    router: ProviderRouter
+    authenticator: Authenticator
+    policy: Policy
+    decisions: DecisionLog
+    client_address: ClientAddress
+    signed_identity: SignedIdentity | None
+    """A trusted gateway's signed identity header's verifier, when enabled."""
+
+
+class RequestPathSource(Protocol):
+    """Whoever holds the current snapshot (the application's services)."""
+
+    @property
+    def path(self) -> RequestPath: ...
