@@ -26,9 +26,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jiraguard.auth.cache import MemoryPrincipalCache
-from jiraguard.auth.cache_redis import FAILURES, TieredPrincipalCache
-from jiraguard.auth.validators.jwks import JWKSKeys
+from jiraguard.auth.cache_redis import FAILURES
 from jiraguard.services import Services
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -62,36 +60,8 @@ async def _redis(services: Services) -> str | None:
 
 
 def _providers(services: Services) -> dict[str, str]:
-    """Per provider, from what is already held (never a provider call per probe).
-
-    A JWKS provider fails once a key fetch was attempted and no keys are held (it has been
-    unreachable since start-up; held keys keep working through a provider outage). Before the
-    first token nothing was attempted, so the process is ready. Other providers are asked on
-    the request path: one fails while its last answer was "unavailable" (a token check could
-    not reach it, so requests with such tokens get 503), until a check succeeds again.
-    """
-    states: dict[str, str] = {}
-    for validator in services.router.validators:
-        keys = getattr(validator, "keys", None)
-        provider = validator.provider.name
-        name = f"provider:{provider}"
-        if isinstance(keys, JWKSKeys):
-            if keys.fetched_at is not None:
-                states[name] = "ok"
-            elif keys.fetches == 0:
-                states[name] = "ok (keys not fetched yet)"
-            else:
-                states[name] = "no signing keys: the JWKS could not be fetched"
-            continue
-        last = services.telemetry.last_check.get(provider)
-        if last is None:
-            states[name] = "ok (not asked yet)"
-        elif last[0] == "unavailable":
-            ago = max(0, int(time.time() - last[1]))
-            states[name] = f"unreachable: the last token check could not reach it ({ago} s ago)"
-        else:
-            states[name] = "ok"
-    return states
+    """Per provider, from what the router already holds (never a provider call per probe)."""
+    return {f"provider:{state.name}": state.detail for state in services.router.states()}
 
 
 async def readiness(services: Services) -> dict[str, str]:
@@ -151,10 +121,9 @@ class ServicesCollector(Collector):
         fetches = CounterMetricFamily(
             "jiraguard_jwks_fetches", "JWKS fetch attempts", labels=["provider"]
         )
-        for validator in services.router.validators:
-            keys = getattr(validator, "keys", None)
-            if isinstance(keys, JWKSKeys):
-                fetches.add_metric([validator.provider.name], keys.fetches)
+        for state in services.router.states():
+            if state.keys is not None:
+                fetches.add_metric([state.name], state.keys.fetches)
         yield fetches
         if services.redis_outage is not None:
             yield CounterMetricFamily(
@@ -181,25 +150,20 @@ class ServicesCollector(Collector):
         yield from services.telemetry.collect()
 
     def _cache(self) -> Iterator[Metric]:
-        cache = self.services.cache
-        levels: list[tuple[str, Any]] = []
-        if isinstance(cache, TieredPrincipalCache):
-            levels = [("local", cache.local), ("shared", cache.shared)]
-        elif isinstance(cache, MemoryPrincipalCache):
-            levels = [("local", cache)]
+        levels = self.services.cache.levels()
         lookups = CounterMetricFamily(
             "jiraguard_principal_cache_lookups",
             "Principal cache lookups by level and result",
             labels=["level", "result"],
         )
-        for level, store in levels:
-            lookups.add_metric([level, "hit"], getattr(store, "hits", 0))
-            lookups.add_metric([level, "miss"], getattr(store, "misses", 0))
+        for level in levels:
+            lookups.add_metric([level.name, "hit"], level.hits)
+            lookups.add_metric([level.name, "miss"], level.misses)
         yield lookups
-        if isinstance(cache, TieredPrincipalCache | MemoryPrincipalCache):
-            local = cache.local if isinstance(cache, TieredPrincipalCache) else cache
+        local = next((level for level in levels if level.name == "local"), None)
+        if local is not None and local.entries is not None:
             yield GaugeMetricFamily(
-                "jiraguard_principal_cache_entries", "Entries in the local cache", len(local)
+                "jiraguard_principal_cache_entries", "Entries in the local cache", local.entries
             )
 
 

@@ -229,8 +229,8 @@ class Services:
 
         When what decides a token's principal changed (providers, auth), this process's
         memory is emptied and the shared cache moves to the new configuration's namespace
-        (see ``use_namespace``): a process that starts with the configuration others run
-        shares their entries, one with another never reads them. Checks still in flight
+        (see ``PrincipalCache.reconfigured``): a process that starts with the configuration
+        others run shares their entries, one with another never reads them. Checks still in flight
         under the old configuration answer their requests but cache nothing."""
         old = self.path
         router, authenticator, policy = _request_path(
@@ -248,13 +248,7 @@ class Services:
         inputs = _principal_inputs(settings)
         if inputs != _principal_inputs(old.settings):
             old.authenticator.retire()
-            local = self.cache.local if isinstance(self.cache, TieredPrincipalCache) else self.cache
-            if isinstance(local, MemoryPrincipalCache):
-                local.drop_all()
-            if isinstance(self.cache, TieredPrincipalCache) and isinstance(
-                self.cache.shared, RedisPrincipalCache
-            ):
-                self.cache.shared.use_namespace(inputs[1])
+            self.cache.reconfigured(inputs[1])
         # One assignment: a request that took the old snapshot finishes under it.
         self.path = replace(
             old, settings=settings, router=router, authenticator=authenticator, policy=policy

@@ -31,6 +31,18 @@ class Rejection:
 CacheEntry = Principal | Rejection
 
 
+@dataclass(frozen=True, slots=True)
+class CacheLevel:
+    """One level of a cache as it reports itself (for ``/metrics`` and the status page)."""
+
+    name: str
+    """``local`` (this process's memory) or ``shared`` (Redis)."""
+    hits: int
+    misses: int
+    entries: int | None = None
+    """Entries held, where the level can say without a round trip (memory only)."""
+
+
 class PrincipalCache(Protocol):
     async def get(self, key: str) -> CacheEntry | None:
         """The live entry for ``key``, or None."""
@@ -41,6 +53,16 @@ class PrincipalCache(Protocol):
         ...
 
     async def clear(self) -> None: ...
+
+    def levels(self) -> list[CacheLevel]:
+        """Each level's counters, this process's memory first."""
+        ...
+
+    def reconfigured(self, namespace: str) -> None:
+        """What decides a token's principal changed: this process forgets what it holds, and
+        a shared level keeps its entries under ``namespace`` from now on (a digest of the new
+        configuration, so processes that run the same configuration share entries)."""
+        ...
 
 
 class MemoryPrincipalCache:
@@ -82,6 +104,8 @@ class MemoryPrincipalCache:
     async def clear(self) -> None:
         self._entries.clear()
 
-    def drop_all(self) -> None:
-        """:meth:`clear` for callers that cannot await (a configuration swap)."""
+    def levels(self) -> list[CacheLevel]:
+        return [CacheLevel("local", self.hits, self.misses, len(self._entries))]
+
+    def reconfigured(self, namespace: str) -> None:
         self._entries.clear()

@@ -24,7 +24,13 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from jiraguard.auth.cache import CacheEntry, MemoryPrincipalCache, PrincipalCache, Rejection
+from jiraguard.auth.cache import (
+    CacheEntry,
+    CacheLevel,
+    MemoryPrincipalCache,
+    PrincipalCache,
+    Rejection,
+)
 from jiraguard.auth.principal import Principal
 
 log = logging.getLogger(__name__)
@@ -161,6 +167,12 @@ class RedisPrincipalCache:
         with another one never reads theirs, and a change starts afresh."""
         self.prefix = f"{self.key_prefix}principal:{namespace}:"
 
+    def reconfigured(self, namespace: str) -> None:
+        self.use_namespace(namespace)
+
+    def levels(self) -> list[CacheLevel]:
+        return [CacheLevel("shared", self.hits, self.misses)]
+
     async def put(self, key: str, entry: CacheEntry, ttl: float) -> None:
         try:
             if ttl <= 0:
@@ -219,3 +231,10 @@ class TieredPrincipalCache:
     async def clear(self) -> None:
         await self.local.clear()
         await self.shared.clear()
+
+    def levels(self) -> list[CacheLevel]:
+        return [*self.local.levels(), *self.shared.levels()]
+
+    def reconfigured(self, namespace: str) -> None:
+        self.local.reconfigured(namespace)
+        self.shared.reconfigured(namespace)

@@ -23,7 +23,7 @@ import httpx
 
 from jiraguard.auth.discovery import ProviderMetadata
 from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
-from jiraguard.auth.validators.base import TokenValidator, ValidatedToken
+from jiraguard.auth.validators.base import KeySet, TokenValidator, ValidatedToken
 from jiraguard.auth.validators.introspection import IntrospectionValidator
 from jiraguard.auth.validators.jwks import JWKSKeys, KeySource, StaticKey
 from jiraguard.auth.validators.jwt import JWTValidator
@@ -44,6 +44,20 @@ def peek_issuer(token: str) -> str | None:
         return None
     issuer = claims.get("iss") if isinstance(claims, dict) else None
     return issuer if isinstance(issuer, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderState:
+    """A provider's health as this process knows it, from what it already holds: never a
+    provider call (``/readyz``, ``/metrics`` and the status page read it)."""
+
+    name: str
+    method: str
+    ready: bool
+    detail: str
+    """``ok...``, or what is wrong, in words for an operator."""
+    keys: KeySet | None = None
+    """The fetched signing keys' state, for providers that fetch a key set."""
 
 
 @dataclass(slots=True)
@@ -161,6 +175,41 @@ class ProviderRouter:
             raise outage
         assert rejection is not None
         raise rejection
+
+    def states(self, now: float | None = None) -> list[ProviderState]:
+        """Per provider, in configuration order.
+
+        A provider with a fetched key set fails once a fetch was attempted and no keys are
+        held (unreachable since start-up; held keys keep working through an outage). Before
+        the first token nothing was attempted, so it is ready. Other providers are asked on
+        the request path: one fails while its last answer was "unavailable" (requests with
+        such tokens get 503), until a check succeeds again.
+        """
+        now = time.time() if now is None else now
+        last_checks = self.telemetry.last_check if self.telemetry is not None else {}
+        states = []
+        for validator in self.validators:
+            provider = validator.provider
+            keys = validator.key_set()
+            if keys is not None:
+                if keys.age is not None:
+                    ready, detail = True, "ok"
+                elif keys.fetches == 0:
+                    ready, detail = True, "ok (keys not fetched yet)"
+                else:
+                    ready, detail = False, "no signing keys: the JWKS could not be fetched"
+            else:
+                last = last_checks.get(provider.name)
+                if last is None:
+                    ready, detail = True, "ok (not asked yet)"
+                elif last[0] == "unavailable":
+                    ago = max(0, int(now - last[1]))
+                    ready = False
+                    detail = f"unreachable: the last token check could not reach it ({ago} s ago)"
+                else:
+                    ready, detail = True, "ok"
+            states.append(ProviderState(provider.name, provider.method, ready, detail, keys))
+        return states
 
     def _observe(self, provider: ProviderSettings, outcome: str, started: float) -> None:
         if self.telemetry is not None:

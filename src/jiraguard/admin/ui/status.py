@@ -18,8 +18,7 @@ from jiraguard.admin.ui.render import page
 from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page
 from jiraguard.auth.errors import ProviderUnavailable
 from jiraguard.auth.provider_http import call
-from jiraguard.auth.validators.jwks import JWKSKeys
-from jiraguard.ops import ServicesCollector, readiness
+from jiraguard.ops import readiness
 from jiraguard.services import Services
 from jiraguard.settings import ProviderSettings
 from jiraguard.store.audit import AuditFilter, AuditLog
@@ -27,17 +26,14 @@ from jiraguard.store.audit import AuditFilter, AuditLog
 
 def _providers(request: Request) -> list[dict[str, Any]]:
     rows = []
-    for validator in services(request).router.validators:
-        keys = getattr(validator, "keys", None)
-        age = None
-        if isinstance(keys, JWKSKeys) and keys.fetched_at is not None:
-            age = round(keys.clock() - keys.fetched_at)
+    for state in services(request).router.states():
+        keys = state.keys
         rows.append(
             {
-                "name": validator.provider.name,
-                "method": validator.provider.method,
-                "jwks_age": age,
-                "jwks_fetches": keys.fetches if isinstance(keys, JWKSKeys) else None,
+                "name": state.name,
+                "method": state.method,
+                "jwks_age": round(keys.age) if keys is not None and keys.age is not None else None,
+                "jwks_fetches": keys.fetches if keys is not None else None,
             }
         )
     return rows
@@ -45,15 +41,9 @@ def _providers(request: Request) -> list[dict[str, Any]]:
 
 def _cache_ratio(request: Request) -> tuple[int, int]:
     """(hits, lookups) of the principal cache, summed over its levels."""
-    hits = lookups = 0
-    for family in ServicesCollector(services(request)).collect():
-        if family.name != "jiraguard_principal_cache_lookups":
-            continue
-        for sample in family.samples:
-            lookups += int(sample.value)
-            if sample.labels.get("result") == "hit":
-                hits += int(sample.value)
-    return hits, lookups
+    levels = services(request).cache.levels()
+    hits = sum(level.hits for level in levels)
+    return hits, hits + sum(level.misses for level in levels)
 
 
 def _by_outcome(services: Services) -> list[tuple[tuple[bool, int], int]]:

@@ -22,6 +22,16 @@ class ValidatedToken:
     """The JWT header, for JWTs."""
 
 
+@dataclass(frozen=True, slots=True)
+class KeySet:
+    """What a validator holds of its provider's published signing keys."""
+
+    fetches: int
+    """Fetch attempts since start."""
+    age: float | None
+    """Seconds since the last successful fetch; None while none has succeeded."""
+
+
 class TokenValidator(Protocol):
     """Checks tokens for one configured provider.
 
@@ -33,3 +43,8 @@ class TokenValidator(Protocol):
     provider: ProviderSettings
 
     async def validate(self, token: str) -> ValidatedToken: ...
+
+    def key_set(self) -> KeySet | None:
+        """The provider's key set as held here; None when the validator fetches none (a
+        static key, or a method that asks the provider about every token)."""
+        ...

@@ -17,7 +17,7 @@ import httpx
 from jiraguard.auth.discovery import ProviderMetadata
 from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
 from jiraguard.auth.provider_http import call
-from jiraguard.auth.validators.base import ValidatedToken
+from jiraguard.auth.validators.base import KeySet, ValidatedToken
 from jiraguard.settings import ProviderSettings
 
 
@@ -48,6 +48,9 @@ class IntrospectionValidator:
             return {"data": {**data, "client_id": client_id, "client_secret": secret}}
         # RFC 6749 §2.3.1: form-urlencode the id and secret before Basic encoding them.
         return {"data": data, "auth": (quote(client_id, safe=""), quote(secret, safe=""))}
+
+    def key_set(self) -> KeySet | None:
+        return None  # the provider is asked about every token
 
     async def validate(self, token: str) -> ValidatedToken:
         url = await self.metadata.endpoint("introspection_endpoint")

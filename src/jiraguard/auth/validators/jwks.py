@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jiraguard.auth.discovery import ProviderMetadata
 from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
 from jiraguard.auth.provider_http import get_json
+from jiraguard.auth.validators.base import KeySet
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ class KeySource(Protocol):
         """The verification key for a token's ``kid`` and ``alg``, or InvalidToken."""
         ...
 
+    def key_set(self) -> KeySet | None:
+        """The fetched key set's state (None for a configured key)."""
+        ...
+
 
 class StaticKey:
     """One configured PEM public key or HMAC secret."""
@@ -68,6 +73,9 @@ class StaticKey:
         if self._pem is None or not key_fits(self._pem, alg):
             raise InvalidToken("The token's algorithm does not fit the configured key")
         return self._pem
+
+    def key_set(self) -> KeySet | None:
+        return None
 
 
 class JWKSKeys:
@@ -106,6 +114,10 @@ class JWKSKeys:
         if found is None:
             raise InvalidToken("The token is signed with a key the provider does not publish")
         return found
+
+    def key_set(self) -> KeySet:
+        age = None if self.fetched_at is None else max(0.0, self.clock() - self.fetched_at)
+        return KeySet(self.fetches, age)
 
     def _find(self, kid: str | None, alg: str) -> Any:
         candidates = self._by_kid.get(kid, [])

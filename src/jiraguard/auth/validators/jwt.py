@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 
 from jiraguard.auth.errors import InvalidToken
-from jiraguard.auth.validators.base import ValidatedToken
+from jiraguard.auth.validators.base import KeySet, ValidatedToken
 from jiraguard.auth.validators.jwks import KeySource
 from jiraguard.settings import ProviderSettings
 
@@ -81,6 +81,9 @@ class JWTValidator:
             "verify_aud": provider.verify_audience,
             "verify_iss": provider.issuer is not None,
         }
+
+    def key_set(self) -> KeySet | None:
+        return self.keys.key_set()
 
     async def validate(self, token: str) -> ValidatedToken:
         header = unverified_header(token)

@@ -13,7 +13,7 @@ import httpx
 from jiraguard.auth.discovery import ProviderMetadata
 from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
 from jiraguard.auth.provider_http import call
-from jiraguard.auth.validators.base import ValidatedToken
+from jiraguard.auth.validators.base import KeySet, ValidatedToken
 from jiraguard.settings import ProviderSettings
 
 
@@ -28,6 +28,9 @@ class UserinfoValidator:
         self.provider = provider
         self.metadata = metadata
         self.client = client
+
+    def key_set(self) -> KeySet | None:
+        return None  # the provider is asked about every token
 
     async def validate(self, token: str) -> ValidatedToken:
         url = await self.metadata.endpoint("userinfo_endpoint")
