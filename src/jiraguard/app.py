@@ -39,8 +39,8 @@ from jiraguard.jira.routes import (
     user,
     worklog,
 )
-from jiraguard.logs import RequestLogMiddleware
-from jiraguard.ops import HTTPMetricsMiddleware, ServicesCollector, metrics_endpoint, readyz
+from jiraguard.observe import ObservationMiddleware
+from jiraguard.ops import ServicesCollector, metrics_endpoint, readyz
 from jiraguard.proxy import OriginalTargetMiddleware, UpstreamProxy
 from jiraguard.responses import error_response
 from jiraguard.services import ConfigSource, Services
@@ -151,15 +151,14 @@ def create_app(
             *(
                 [
                     Middleware(
-                        RequestLogMiddleware, routes=routes, client_address=services.client_address
+                        ObservationMiddleware,
+                        routes=routes,
+                        source=services,
+                        registry=registry if settings.metrics.enabled else None,
+                        log_requests=settings.logging.requests,
                     )
                 ]
-                if settings.logging.requests
-                else []
-            ),
-            *(
-                [Middleware(HTTPMetricsMiddleware, registry=registry, routes=routes)]
-                if settings.metrics.enabled
+                if settings.logging.requests or settings.metrics.enabled
                 else []
             ),
             *([Middleware(OriginalTargetMiddleware)] if settings.upstream.url else []),

@@ -5,8 +5,9 @@ applies it, and uvicorn applies it again in each worker process, so every record
 uvicorn's, the libraries') goes through the same formatter: JSON, one object per line, when
 stderr is not a terminal; a plain line for people when it is.
 
-:class:`RequestLogMiddleware` writes one line per HTTP request to the ``jiraguard.request``
-logger: request id, method, route template, user, provider, authentication method, the
+:func:`log_request` writes one line per HTTP request (called by
+:class:`~jiraguard.observe.ObservationMiddleware`) to the ``jiraguard.request`` logger:
+request id, method, route template, user, provider, authentication method, the
 authentication decision (and a refusal's reason), status and latency. Never a token, a
 password, a header value or the query string (``?access_token=`` may be allowed).
 """
@@ -14,28 +15,19 @@ password, a header value or the query string (``?access_token=`` may be allowed)
 from __future__ import annotations
 
 import logging
-import os
-import re
 import sys
-import time
 from typing import Any, Literal, TextIO
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
-from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from jiraguard.auth.audit import DECISION_NOTE, DecisionNote
-from jiraguard.auth.clientip import ClientAddress
-from jiraguard.ops import RouteTemplates
+from jiraguard.auth.note import RequestNote
 
-log = logging.getLogger("jiraguard.request")
+request_log = logging.getLogger("jiraguard.request")
 
 LogFormat = Literal["json", "text"]
 
-REQUEST_ID_HEADER = b"x-request-id"
-_SANE_REQUEST_ID = re.compile(r"[!-~]{1,128}")
-"""An incoming request id is kept when it is 1 to 128 printable ASCII characters, no space."""
 _FIELDS = (
     "request_id",
     "user",
@@ -115,16 +107,6 @@ def logging_config(log_format: LogFormat, level: str) -> dict[str, Any]:
     }
 
 
-def _request_id(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == REQUEST_ID_HEADER:
-            candidate: str = value.decode("latin-1")
-            if _SANE_REQUEST_ID.fullmatch(candidate):
-                return candidate
-            break
-    return os.urandom(16).hex()
-
-
 def _scheme(scope: Scope) -> str | None:
     """The ``Authorization`` scheme (``bearer``, ``basic``), never the credentials."""
     for name, value in scope["headers"]:
@@ -134,75 +116,33 @@ def _scheme(scope: Scope) -> str | None:
     return None
 
 
-class RequestLogMiddleware:
-    """One line per request at INFO; the response carries the request's ``X-Request-Id``.
-
-    Outermost, so the latency covers the whole app. The authentication middleware reports its
-    decision through the :class:`~jiraguard.auth.audit.DecisionNote` put in the scope here.
-    """
-
-    def __init__(
-        self, app: ASGIApp, *, routes: list[BaseRoute], client_address: ClientAddress
-    ) -> None:
-        self.app = app
-        self.templates = RouteTemplates(routes)
-        self.client_address = client_address
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        path, root_path = scope["path"], scope.get("root_path", "")
-        request_id = _request_id(scope)
-        echo = (b"x-request-id", request_id.encode())
-        note = scope[DECISION_NOTE] = DecisionNote()
-        status = 500  # what the client sees when the app raises before starting a response
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), echo]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            if log.isEnabledFor(logging.INFO):
-                route = self.templates.of(scope.get("endpoint"), scope["method"], path, root_path)
-                self._log(scope, request_id, route, path, status, note, started)
-
-    def _log(
-        self,
-        scope: Scope,
-        request_id: str,
-        route: str,
-        path: str,
-        status: int,
-        note: DecisionNote,
-        started: float,
-    ) -> None:
-        latency = round((time.perf_counter() - started) * 1000, 1)
-        fields: dict[str, Any] = {"request_id": request_id}
-        if note.allowed is not None:
-            principal = note.principal
-            fields.update(
-                user=note.username,
-                provider=principal.provider if principal else None,
-                auth=principal.method if principal else _scheme(scope),
-                decision="allowed" if note.allowed else "refused",
-                reason=note.reason,
-            )
-        if route == "<unmatched>" or route.endswith("/{path}"):
-            # A 404, or gateway mode's catch-all: the path, escaped, never the query string.
-            route = _printable(path[:256])
+def log_request(
+    scope: Scope,
+    request_id: str,
+    route: str,
+    path: str,
+    status: int,
+    note: RequestNote,
+    seconds: float,
+    client: str | None,
+) -> None:
+    """Write the request's one line (see the module docstring for what it carries)."""
+    latency = round(seconds * 1000, 1)
+    fields: dict[str, Any] = {"request_id": request_id}
+    if note.allowed is not None:
+        principal = note.principal
         fields.update(
-            method=scope["method"],
-            route=route,
-            status=status,
-            latency_ms=latency,
-            client=self.client_address.of(scope),
+            user=note.username,
+            provider=principal.provider if principal else None,
+            auth=principal.method if principal else _scheme(scope),
+            decision="allowed" if note.allowed else "refused",
+            reason=note.reason,
         )
-        extra = {name: value for name, value in fields.items() if value is not None}
-        log.info("%s %s %d %.1fms", scope["method"], route, status, latency, extra=extra)
+    if route == "<unmatched>" or route.endswith("/{path}"):
+        # A 404, or gateway mode's catch-all: the path, escaped, never the query string.
+        route = _printable(path[:256])
+    fields.update(
+        method=scope["method"], route=route, status=status, latency_ms=latency, client=client
+    )
+    extra = {name: value for name, value in fields.items() if value is not None}
+    request_log.info("%s %s %d %.1fms", scope["method"], route, status, latency, extra=extra)

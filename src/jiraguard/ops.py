@@ -5,7 +5,8 @@ Both live outside ``/rest/``, so authentication does not apply; ``/metrics`` gua
 
 Metrics that already exist as counters on long-lived objects (decisions, cache hits, JWKS
 fetches) are read by a custom collector at scrape time; nothing is added to the request path
-but :class:`HTTPMetricsMiddleware`'s one counter and one histogram observation.
+but the observation middleware's one counter and one histogram observation
+(:mod:`jiraguard.observe`).
 """
 
 from __future__ import annotations
@@ -13,18 +14,15 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
-import time
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Match, Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiraguard.auth.cache_redis import FAILURES
 from jiraguard.services import Services
@@ -165,110 +163,6 @@ class ServicesCollector(Collector):
             yield GaugeMetricFamily(
                 "jiraguard_principal_cache_entries", "Entries in the local cache", local.entries
             )
-
-
-def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
-    """The route's path template (``/rest/api/2/issue/{issueIdOrKey}``): a bounded label."""
-    for route in routes:
-        match, child = route.matches(scope)
-        if match is Match.NONE:
-            continue
-        if isinstance(route, Mount):
-            inner = route.routes
-            if not inner:
-                return route.path + "/{path}"
-            return route.path + route_template(inner, {**scope, **child})
-        if isinstance(route, Route):
-            return route.path
-    return "<unmatched>"
-
-
-def _endpoint_templates(routes: Sequence[BaseRoute], prefix: str = "") -> dict[Any, str]:
-    """Endpoint → full path template, for every route (the first route wins a shared one)."""
-    templates: dict[Any, str] = {}
-    for route in routes:
-        if isinstance(route, Mount):
-            for endpoint, template in _endpoint_templates(
-                route.routes, prefix + route.path
-            ).items():
-                templates.setdefault(endpoint, template)
-        elif isinstance(route, Route):
-            templates.setdefault(route.endpoint, prefix + route.path)
-    return templates
-
-
-class RouteTemplates:
-    """The path template of the route a request was routed to, for metrics and logs."""
-
-    def __init__(self, routes: Sequence[BaseRoute]) -> None:
-        self.routes = routes
-        # The router leaves the matched endpoint in the scope; its template is looked up here
-        # instead of matching every route a second time on each request.
-        self._by_endpoint = _endpoint_templates(routes)
-
-    def of(self, endpoint: Any, method: str, path: str, root_path: str) -> str:
-        """The template for the scope's ``endpoint``, or by matching ``path`` when there is
-        none (404), or when the scope was copied on the way in; ``<unmatched>`` if nothing."""
-        # 404/405 leave the Router itself there, which is not hashable.
-        route = self._by_endpoint.get(endpoint) if isinstance(endpoint, Hashable) else None
-        if route is None:
-            target = {"type": "http", "path": path, "root_path": root_path, "method": method}
-            route = route_template(self.routes, target)
-        return route
-
-
-class HTTPMetricsMiddleware:
-    """Counts responses by route template and status, and times them (pure ASGI)."""
-
-    def __init__(
-        self, app: ASGIApp, *, registry: CollectorRegistry, routes: Sequence[BaseRoute]
-    ) -> None:
-        self.app = app
-        self.templates = RouteTemplates(routes)
-        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self.requests = Counter(
-            "jiraguard_http_requests",
-            "HTTP requests by route template and status",
-            ["method", "route", "status"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "jiraguard_http_request_duration_seconds",
-            "Time to the end of the response, by route template",
-            ["route"],
-            registry=registry,
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        path, root_path = scope["path"], scope.get("root_path", "")
-        status = 500  # what the client sees when the app raises before starting a response
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            route = self.templates.of(scope.get("endpoint"), method, path, root_path)
-            series = self._series.get((method, route, status))
-            if series is None:
-                series = self._series[(method, route, status)] = (
-                    self.requests.labels(method, route, str(status)),
-                    self.latency.labels(route),
-                )
-            series[0].inc()
-            series[1].observe(time.perf_counter() - started)
-
-
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _loopback(request: Request) -> bool:

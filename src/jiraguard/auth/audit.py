@@ -43,38 +43,6 @@ class Decision:
     metrics; ``reason`` is the full text."""
 
 
-DECISION_NOTE = "jiraguard.decision"
-"""Scope key of the :class:`DecisionNote` an outer middleware (the request log) put there."""
-
-
-@dataclass(slots=True)
-class DecisionNote:
-    """Where the authentication middleware leaves its decision for the request log.
-
-    A mutable holder, so the decision reaches the outer middleware even when a middleware in
-    between passed a copy of the scope on. ``allowed`` stays None when nothing was decided
-    (a path that needs no credentials).
-    """
-
-    allowed: bool | None = None
-    principal: Principal | None = None
-    """The principal, when the credentials were accepted (even if the request was refused)."""
-    username: str | None = None
-    reason: str | None = None
-    """Why the request was refused."""
-
-    def accept(self, principal: Principal) -> None:
-        self.allowed, self.principal, self.username = True, principal, principal.username
-
-    def refuse(self, reason: str, username: str | None, principal: Principal | None) -> None:
-        self.allowed, self.reason, self.username, self.principal = (
-            False,
-            reason,
-            username,
-            principal,
-        )
-
-
 class AuditSink(Protocol):
     """Where decisions go to be kept. Both methods must return at once (queue, then batch)."""
 

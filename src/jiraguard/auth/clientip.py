@@ -33,6 +33,13 @@ class ClientAddress:
     def _is_trusted(self, address: Address) -> bool:
         return any(address in network for network in self.trusted)
 
+    def peer_trusted(self, scope: Scope) -> bool:
+        """Whether the socket peer is one of the trusted proxies (whose ``X-Forwarded-*``
+        headers may then be believed)."""
+        peer = scope.get("client")
+        address = _parse(peer[0]) if peer else None
+        return address is not None and self._is_trusted(address)
+
     def of(self, scope: Scope) -> str | None:
         peer = scope.get("client")
         if not peer:

@@ -17,7 +17,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jiraguard.auth.audit import DECISION_NOTE, Decision
+from jiraguard.auth.audit import Decision
 from jiraguard.auth.credentials import (
     BasicCredentials,
     BearerToken,
@@ -34,6 +34,7 @@ from jiraguard.auth.errors import (
     Unauthenticated,
     Unavailable,
 )
+from jiraguard.auth.note import RequestNote, note_of
 from jiraguard.auth.policy import BasicVerdict
 from jiraguard.auth.principal import Principal, fingerprint
 from jiraguard.auth.request_path import RequestPath, RequestPathSource
@@ -49,14 +50,20 @@ class AuthMiddleware:
         self.source = source
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         current = self.source.path  # the one snapshot this request is judged under
         auth = current.settings.auth
-        if scope["type"] != "http" or not scope["path"].startswith(auth.protected_paths):
+        note = note_of(scope)
+        if not scope["path"].startswith(auth.protected_paths):
+            note.protected = False
             await self.app(scope, receive, send)
             return
         policy = current.policy
         method, path = scope["method"], scope["path"]
         address = current.client_address.of(scope)
+        note.protected, note.client = True, address
         if policy.public_rules and policy.is_public(method, path, address):
             await self.app(scope, receive, send)
             return
@@ -78,18 +85,17 @@ class AuthMiddleware:
             rule = policy.authorize(principal, method, path, address)
             await policy.limit(principal, rule)
         except AuthError as exc:
-            _refused(current, scope, address, credentials, principal, exc)
+            _refused(current, note, scope, address, credentials, principal, exc)
             await exc.response(auth.realm)(scope, receive, send)
             return
         except Exception:  # fail closed: a bug or a database outage denies, never allows
             log.exception("authentication failed unexpectedly")
             error = Unavailable("internal error while authenticating")
-            _refused(current, scope, address, credentials, principal, error)
+            _refused(current, note, scope, address, credentials, principal, error)
             await error.response(auth.realm)(scope, receive, send)
             return
         scope["user"] = principal
-        if (note := scope.get(DECISION_NOTE)) is not None:
-            note.accept(principal)
+        note.accept(principal)
         current.decisions.accepted(method, path, address, principal)
         await self.app(scope, receive, send)
 
@@ -179,6 +185,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 def _refused(
     current: RequestPath,
+    note: RequestNote,
     scope: Scope,
     address: str | None,
     credentials: Credentials | None,
@@ -204,5 +211,4 @@ def _refused(
             code=reason_code(error),
         )
     )
-    if (note := scope.get(DECISION_NOTE)) is not None:
-        note.refuse(error.description, username, principal)
+    note.refuse(error.description, username, principal)

@@ -22,7 +22,6 @@ import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from ipaddress import ip_address
 from urllib.parse import quote
 
 import anyio
@@ -30,6 +29,7 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiraguard.auth.clientip import ClientAddress
+from jiraguard.auth.note import NOTE, RequestNote
 from jiraguard.auth.principal import Principal
 from jiraguard.proxy.headers import ContextPath, RawHeaders, hop_by_hop, without_access_token
 from jiraguard.proxy.identity_headers import IdentityHeaders, UnsendableUsername
@@ -174,7 +174,10 @@ class UpstreamProxy:
                 await send({"type": "websocket.close", "code": 1008})
             return
         auth = self.auth()
-        protected = scope["path"].startswith(auth.protected_paths)
+        note: RequestNote | None = scope.get(NOTE)
+        decided = note.protected if note is not None else None
+        # The auth step in front decided it; computed here only when the proxy runs alone.
+        protected = scope["path"].startswith(auth.protected_paths) if decided is None else decided
         target = self._target(scope, protected, strip_query_token=auth.allow_query_token)
         upstream_target = self.context.upstream_target(target)
         principal: Principal | None = scope.get("user") if protected else None
@@ -271,7 +274,7 @@ class UpstreamProxy:
             headers.append((name, value))
         peer = scope.get("client")
         peer_address = str(peer[0]) if peer else None
-        trusted = peer_address is not None and self._peer_trusted(peer_address)
+        trusted = self.client_address.peer_trusted(scope)
         # X-Forwarded-*: hops before us are kept only when the peer is a trusted proxy (what
         # ClientAddress believes); from anyone else they are forgeable and dropped.
         forwarded = [*chain] if trusted else []
@@ -287,13 +290,6 @@ class UpstreamProxy:
         # RFC 9110 §7.6.3: a gateway MUST send Via in each inbound request it forwards.
         headers.append((b"via", b"1.1 jiraguard"))
         return headers, length
-
-    def _peer_trusted(self, address: str) -> bool:
-        try:
-            parsed = ip_address(address)
-        except ValueError:
-            return False
-        return any(parsed in network for network in self.client_address.trusted)
 
     async def _body(self, receive: Receive) -> AsyncIterator[bytes]:
         """The client's body, chunk by chunk, refused once it passes ``max_request_bytes``."""

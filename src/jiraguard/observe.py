@@ -1,0 +1,191 @@
+"""Observation: one pure-ASGI middleware that sees every HTTP request once.
+
+Outermost, so it covers the whole app: it gives the request its id (echoed in
+``X-Request-Id`` on every response, a 500 included, while request lines are logged),
+captures the status, and when the
+response is done computes the route template once for both of its readers: the request log
+line (:func:`jiraguard.logs.log_request`) and the HTTP metrics. The client address and the
+authentication verdict come from the :class:`~jiraguard.auth.note.RequestNote` the auth step
+filled, never worked out again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jiraguard.auth.note import NOTE, RequestNote
+from jiraguard.auth.request_path import RequestPathSource
+from jiraguard.logs import log_request, request_log
+from jiraguard.responses import error_response
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SANE_REQUEST_ID = re.compile(r"[!-~]{1,128}")
+"""An incoming request id is kept when it is 1 to 128 printable ASCII characters, no space."""
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """The route's path template (``/rest/api/2/issue/{issueIdOrKey}``): a bounded label."""
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            inner = route.routes
+            if not inner:
+                return route.path + "/{path}"
+            return route.path + route_template(inner, {**scope, **child})
+        if isinstance(route, Route):
+            return route.path
+    return "<unmatched>"
+
+
+def _endpoint_templates(routes: Sequence[BaseRoute], prefix: str = "") -> dict[Any, str]:
+    """Endpoint → full path template, for every route (the first route wins a shared one)."""
+    templates: dict[Any, str] = {}
+    for route in routes:
+        if isinstance(route, Mount):
+            for endpoint, template in _endpoint_templates(
+                route.routes, prefix + route.path
+            ).items():
+                templates.setdefault(endpoint, template)
+        elif isinstance(route, Route):
+            templates.setdefault(route.endpoint, prefix + route.path)
+    return templates
+
+
+class RouteTemplates:
+    """The path template of the route a request was routed to, for metrics and logs."""
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self.routes = routes
+        # The router leaves the matched endpoint in the scope; its template is looked up here
+        # instead of matching every route a second time on each request.
+        self._by_endpoint = _endpoint_templates(routes)
+
+    def of(self, endpoint: Any, method: str, path: str, root_path: str) -> str:
+        """The template for the scope's ``endpoint``, or by matching ``path`` when there is
+        none (404), or when the scope was copied on the way in; ``<unmatched>`` if nothing."""
+        # 404/405 leave the Router itself there, which is not hashable.
+        route = self._by_endpoint.get(endpoint) if isinstance(endpoint, Hashable) else None
+        if route is None:
+            target = {"type": "http", "path": path, "root_path": root_path, "method": method}
+            route = route_template(self.routes, target)
+        return route
+
+
+class HTTPMetrics:
+    """Responses by method, route template and status, and their latency."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self.requests = Counter(
+            "jiraguard_http_requests",
+            "HTTP requests by route template and status",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "jiraguard_http_request_duration_seconds",
+            "Time to the end of the response, by route template",
+            ["route"],
+            registry=registry,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in _METHODS else "OTHER"
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = self._series[(method, route, status)] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(route),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            candidate: str = value.decode("latin-1")
+            if _SANE_REQUEST_ID.fullmatch(candidate):
+                return candidate
+            break
+    return os.urandom(16).hex()
+
+
+class ObservationMiddleware:
+    """Request id, status, latency, route template; then the log line and the metrics."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Sequence[BaseRoute],
+        source: RequestPathSource,
+        registry: CollectorRegistry | None,
+        log_requests: bool,
+    ) -> None:
+        """``registry``: where the HTTP metrics go (None: none kept); ``log_requests``: write
+        one line per request; ``source``: the request path, for the client address of
+        requests the auth step did not look at."""
+        self.app = app
+        self.templates = RouteTemplates(routes)
+        self.source = source
+        self.metrics = HTTPMetrics(registry) if registry is not None else None
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path, root_path = scope["path"], scope.get("root_path", "")
+        request_id = _request_id(scope)
+        # The id is for finding the request's log line: echoed when there is one.
+        echo = (REQUEST_ID_HEADER, request_id.encode()) if self.log_requests else None
+        note = scope[NOTE] = RequestNote()
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if echo is not None:
+                    message = {**message, "headers": [*message.get("headers", ()), echo]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            if status == 0:
+                # Answered here so that the 500 carries the request id; the exception goes on
+                # to the server error middleware, which logs it (its traceback never reaches
+                # the client) and sends nothing more once a response has started.
+                await error_response(500, ["Internal server error."])(scope, receive, sending)
+            raise
+        finally:
+            status = status or 500  # the app raised before starting a response
+            metrics, logging_on = (
+                self.metrics,
+                self.log_requests and request_log.isEnabledFor(logging.INFO),
+            )
+            if metrics is not None or logging_on:
+                route = self.templates.of(scope.get("endpoint"), scope["method"], path, root_path)
+                elapsed = time.perf_counter() - started
+                if metrics is not None:
+                    metrics.observe(scope["method"], route, status, elapsed)
+                if logging_on:
+                    client = (
+                        note.client if note.protected else self.source.path.client_address.of(scope)
+                    )
+                    log_request(scope, request_id, route, path, status, note, elapsed, client)
