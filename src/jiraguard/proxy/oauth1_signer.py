@@ -32,6 +32,7 @@ from jiraguard.oauth1 import (
     signature_base_string,
     split_url,
 )
+from jiraguard.settings import UpstreamSettings
 
 RequestorParameter = Literal["xoauth_requestor_id", "user_id"]
 
@@ -94,6 +95,16 @@ class OAuth1Impersonation:
             f'OAuth oauth_consumer_key="{percent_encode(consumer_key)}", oauth_token="", '
             'oauth_signature_method="RSA-SHA1", '
         )
+
+    @classmethod
+    def from_settings(
+        cls, settings: UpstreamSettings, clock: Callable[[], float] = time.time
+    ) -> OAuth1Impersonation:
+        """The signer ``[upstream]`` with ``identity = "oauth1_impersonation"`` describes."""
+        pem = settings.private_key_pem()
+        if not settings.consumer_key or pem is None:
+            raise ValueError("oauth1_impersonation needs consumer_key and a private key")
+        return cls(settings.consumer_key, pem, settings.requestor_parameter, clock=clock)
 
     def __repr__(self) -> str:  # never show the key
         return (
