@@ -8,6 +8,7 @@ handler (:func:`AuthError.response`) renders them all in Jira's error format::
     │   └── BasicAuthBlocked          401, Basic credentials while Basic is disabled
     ├── InvalidRequest                400 invalid_request (malformed credentials)
     ├── InvalidToken                  401 invalid_token   ("the token is bad")
+    │   └── OAuthProblem              401, an OAuth 1.0a request refused, with an OAuth challenge
     ├── InsufficientScope             403 insufficient_scope
     ├── Forbidden                     403 (known user, not allowed)
     ├── RateLimited                   429, with Retry-After and RateLimit-* headers
@@ -105,6 +106,25 @@ class InvalidToken(AuthError):
         self.username = username
         """The Jira user the token belongs to, when it is refused because of that user
         (disabled): the rejection is then re-checked once the user changes."""
+
+
+class OAuthProblem(InvalidToken):
+    """An OAuth 1.0a (RFC 5849) request refused: bad signature, stale timestamp, replayed
+    nonce, unknown consumer, a consumer not allowed to do this.
+
+    ``problem`` is the ``oauth_problem`` code of the OAuth Problem Reporting extension
+    (``signature_invalid``, ``timestamp_refused``, ``nonce_used``, ``consumer_key_unknown``,
+    ``signature_method_rejected``, ``parameter_absent``, ``parameter_rejected``,
+    ``token_rejected``, ``version_rejected``, ``permission_denied``), sent in an ``OAuth``
+    challenge as Jira does.
+    """
+
+    def __init__(self, problem: str, description: str) -> None:
+        super().__init__(description)
+        self.problem = problem
+
+    def challenge(self, realm: str) -> str:
+        return f"OAuth realm={_quoted(realm)}, oauth_problem={_quoted(self.problem)}"
 
 
 class InsufficientScope(AuthError):

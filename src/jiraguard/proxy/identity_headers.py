@@ -65,6 +65,8 @@ class IdentityHeaders:
         if self.mode == "service_account":
             assert self._service_authorization is not None  # settings validation ensures it
             return [(b"authorization", self._service_authorization), (self._audit, name)]
+        if self.mode != "trusted_header":  # oauth1_impersonation signs with OAuth1Impersonation
+            raise ValueError(f"identity headers cannot be made in mode {self.mode}")
         timestamp = str(int(self.clock()))
         signature = sign(self._secret, username, method, target, timestamp)
         return [

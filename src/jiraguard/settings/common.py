@@ -36,4 +36,5 @@ def check_rate(value: str | None) -> str | None:
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A validation error never repeats the value it refused: it may be a secret or a key.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from jiraguard.oauth1 import OAuth1Error, load_rsa_private_key, load_rsa_public_key
 from jiraguard.settings.common import (
     HttpMethod,
     Network,
@@ -153,9 +155,13 @@ class UpstreamSettings(Section):
 
     url: str | None = None
     """Base URL of the Jira to proxy to (with its context path); unset = embedded mode."""
-    identity: Literal["trusted_header", "service_account"] = "trusted_header"
-    """How Jira learns who the caller is: a signed header, or a service account's credentials
-    with the real caller in an audit header (Jira then sees the service account)."""
+    identity: Literal["trusted_header", "service_account", "oauth1_impersonation"] = (
+        "trusted_header"
+    )
+    """How Jira learns who the caller is: a signed header, a service account's credentials
+    with the real caller in an audit header (Jira then sees the service account), or
+    two-legged OAuth 1.0a with user impersonation through an incoming Generic Application
+    link (``oauth1_impersonation``: Jira sees the caller, no plugin needed)."""
     user_header: str = "X-Forwarded-User"
     signature_header: str = "X-Jiraguard-Signature"
     """HMAC-SHA256 over user, method, path and timestamp, with ``shared_secret``."""
@@ -167,6 +173,21 @@ class UpstreamSettings(Section):
     service_account_password: SecretStr | None = None
     audit_header: str = "X-Jiraguard-User"
     """With a service account: the real caller's username, for Jira's access logs."""
+    consumer_key: str | None = None
+    """With oauth1_impersonation: the Consumer Key of the application link's incoming
+    authentication in Jira."""
+    private_key_file: Path | None = None
+    """With oauth1_impersonation: PEM file of the RSA private key whose public key is the
+    link's Public Key (unencrypted, PKCS#8 or PKCS#1). Set this or ``private_key``."""
+    private_key: SecretStr | None = None
+    """With oauth1_impersonation: that PEM key itself (``JIRAGUARD_UPSTREAM__PRIVATE_KEY``);
+    never logged, shown or exported."""
+    requestor_parameter: Literal["xoauth_requestor_id", "user_id"] = "xoauth_requestor_id"
+    """With oauth1_impersonation: the query parameter naming the user Jira runs the request
+    as. Jira reads ``xoauth_requestor_id``, then ``user_id``; a client's own are removed."""
+    user_check_ttl: Seconds = 300.0
+    """With oauth1_impersonation: seconds the gateway trusts that Jira knows a user (Jira
+    runs a request for a name it does not know as anonymous instead of refusing it)."""
     require_local_user: bool = False
     """Map tokens only to users in jiraguard's own directory (default: forward the username
     and let Jira decide)."""
@@ -183,6 +204,26 @@ class UpstreamSettings(Section):
     max_connections: int = Field(256, ge=1)
     """Most connections open to the upstream at once (all kept alive between requests)."""
 
+    @field_validator("private_key_file")
+    @classmethod
+    def _private_key_file_loads(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            _check_private_key(read_key_file(path))
+        return path
+
+    @field_validator("private_key")
+    @classmethod
+    def _private_key_loads(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            _check_private_key(key.get_secret_value().encode("utf-8"))
+        return key
+
+    def private_key_pem(self) -> bytes | None:
+        """The PEM of the OAuth 1.0a private key (read from its file when given as one)."""
+        if self.private_key is not None:
+            return self.private_key.get_secret_value().encode("utf-8")
+        return read_key_file(self.private_key_file) if self.private_key_file else None
+
     @model_validator(mode="after")
     def _identity_complete(self) -> UpstreamSettings:
         if self.url is None:
@@ -198,6 +239,104 @@ class UpstreamSettings(Section):
             raise ValueError(
                 "identity = service_account needs service_account_token or user and password"
             )
+        if self.identity == "oauth1_impersonation":
+            if not self.consumer_key:
+                raise ValueError("identity = oauth1_impersonation needs consumer_key")
+            if (self.private_key_file is None) == (self.private_key is None):
+                raise ValueError(
+                    "identity = oauth1_impersonation needs exactly one of private_key_file "
+                    "and private_key"
+                )
+        return self
+
+
+def read_key_file(path: Path) -> bytes:
+    """A key file's bytes; ValueError (naming the file, not its content) when unreadable."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _check_private_key(pem: bytes) -> None:
+    try:
+        load_rsa_private_key(pem)
+    except OAuth1Error as exc:
+        raise ValueError(f"{exc} (an unencrypted PEM RSA private key is needed)") from None
+
+
+def _check_public_key(pem: bytes) -> None:
+    try:
+        load_rsa_public_key(pem)
+    except OAuth1Error as exc:
+        raise ValueError(f"{exc} (a PEM RSA public key is needed)") from None
+
+
+class OAuth1ConsumerSettings(Section):
+    """One consumer allowed to call the embedded server with two-legged OAuth 1.0a, like an
+    incoming Generic Application link in Jira."""
+
+    consumer_key: str = Field(min_length=1)
+    """The ``oauth_consumer_key`` it signs with."""
+    name: str = Field(min_length=1)
+    """A name for logs and the audit (the application link's name)."""
+    public_key: str | None = None
+    """Its RSA public key, PEM (``-----BEGIN PUBLIC KEY-----``). Set this or
+    ``public_key_file``."""
+    public_key_file: Path | None = None
+    """PEM file of its RSA public key."""
+    allow_two_legged: bool = True
+    """Accept two-legged requests from it (Jira: "Allow 2-Legged OAuth")."""
+    allow_impersonation: bool = False
+    """Let it name the user a request runs as (``xoauth_requestor_id``; Jira: "Allow user
+    impersonation through 2-Legged OAuth", off by default there too)."""
+
+    @field_validator("public_key")
+    @classmethod
+    def _public_key_loads(cls, key: str | None) -> str | None:
+        if key is not None:
+            _check_public_key(key.encode("utf-8"))
+        return key
+
+    @field_validator("public_key_file")
+    @classmethod
+    def _public_key_file_loads(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            _check_public_key(read_key_file(path))
+        return path
+
+    @model_validator(mode="after")
+    def _one_key(self) -> OAuth1ConsumerSettings:
+        if (self.public_key is None) == (self.public_key_file is None):
+            raise ValueError("a consumer needs exactly one of public_key and public_key_file")
+        return self
+
+    def public_key_pem(self) -> bytes:
+        """The PEM of the consumer's public key (read from its file when given as one)."""
+        if self.public_key is not None:
+            return self.public_key.encode("utf-8")
+        assert self.public_key_file is not None  # validation ensures one of them
+        return read_key_file(self.public_key_file)
+
+
+class OAuth1Settings(Section):
+    """Embedded mode: accept two-legged OAuth 1.0a (RSA-SHA1) requests from known consumers,
+    with the rules of Jira's incoming application links."""
+
+    enabled: bool = False
+    max_age: Seconds = 300.0
+    """Largest accepted difference between ``oauth_timestamp`` and now, either way; a nonce
+    is remembered this long."""
+    consumers: list[OAuth1ConsumerSettings] = []
+
+    @model_validator(mode="after")
+    def _unique_consumers(self) -> OAuth1Settings:
+        keys = [c.consumer_key for c in self.consumers]
+        duplicates = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise ValueError(f"consumer keys must be unique: {', '.join(duplicates)}")
+        if self.enabled and not self.consumers:
+            raise ValueError("oauth1 needs at least one consumer when enabled")
         return self
 
 
@@ -345,6 +484,7 @@ class Settings(Section):
     rate_limits: RateLimits = RateLimits()
     upstream: UpstreamSettings = UpstreamSettings()
     signed_identity: SignedIdentitySettings = SignedIdentitySettings()
+    oauth1: OAuth1Settings = OAuth1Settings()
     redis: RedisSettings = RedisSettings()
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()
