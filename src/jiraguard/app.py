@@ -24,7 +24,7 @@ from jiraguard.admin import audit as audit_api
 from jiraguard.admin import pat as pat_api
 from jiraguard.admin.ui import routes as admin_ui_routes
 from jiraguard.auth.middleware import AuthMiddleware
-from jiraguard.jira.errors import JiraError, handle_data_error, handle_jira_error
+from jiraguard.errors import JiraError, handle_data_error, handle_jira_error
 from jiraguard.jira.paths import CanonicalPathMiddleware
 from jiraguard.jira.routes import (
     attachment,

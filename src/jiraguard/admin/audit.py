@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jiraguard.admin.common import AdminError, require_admin, services
+from jiraguard.admin.common import require_admin, services
+from jiraguard.errors import JiraError
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.audit import KINDS, AuditFilter, AuditLog, event_json
 
@@ -40,8 +41,8 @@ def _moment(request: Request, name: str) -> datetime | None:
     try:
         return parse_moment(value)
     except (ValueError, OverflowError, OSError) as exc:
-        raise AdminError(
-            400, f"'{name}' must be an ISO 8601 date-time or epoch milliseconds."
+        raise JiraError(
+            400, [f"'{name}' must be an ISO 8601 date-time or epoch milliseconds."]
         ) from exc
 
 
@@ -51,22 +52,22 @@ def _number(request: Request, name: str, default: int) -> int:
         return default
     text = value.strip()
     if not (text.isascii() and text.isdigit()):
-        raise AdminError(400, f"'{name}' must be a non-negative whole number.")
+        raise JiraError(400, [f"'{name}' must be a non-negative whole number."])
     return _MAX_OFFSET if len(text) > 10 else min(int(text), _MAX_OFFSET)
 
 
 def audit_filter(request: Request) -> AuditFilter:
-    """The filter a request asks for; AdminError(400) for a bad parameter."""
+    """The filter a request asks for; JiraError(400) for a bad parameter."""
     params = request.query_params
     decision = params.get("decision") or None
     if decision not in (None, "allowed", "denied"):
-        raise AdminError(400, "'decision' must be 'allowed' or 'denied'.")
+        raise JiraError(400, ["'decision' must be 'allowed' or 'denied'."])
     kind = params.get("kind") or None
     if kind is not None and kind not in KINDS:
-        raise AdminError(400, f"'kind' must be one of {', '.join(KINDS)}.")
+        raise JiraError(400, [f"'kind' must be one of {', '.join(KINDS)}."])
     since, until = _moment(request, "from"), _moment(request, "to")
     if since is not None and until is not None and since > until:
-        raise AdminError(400, "'from' is after 'to'.")
+        raise JiraError(400, ["'from' is after 'to'."])
     return AuditFilter(
         username=params.get("user") or None,
         allowed=None if decision is None else decision == "allowed",
@@ -78,13 +79,10 @@ def audit_filter(request: Request) -> AuditFilter:
 
 async def audit_events(request: Request) -> Response:
     """GET /audit → a page of events, newest first."""
-    try:
-        require_admin(request)
-        where = audit_filter(request)
-        start_at = _number(request, "startAt", 0)
-        max_results = min(_number(request, "maxResults", DEFAULT_PAGE), MAX_PAGE)
-    except AdminError as exc:
-        return exc.response()
+    require_admin(request)
+    where = audit_filter(request)
+    start_at = _number(request, "startAt", 0)
+    max_results = min(_number(request, "maxResults", DEFAULT_PAGE), MAX_PAGE)
     total, events = await AuditLog(services(request).db).search(
         where, start_at=start_at, max_results=max_results
     )

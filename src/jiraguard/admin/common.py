@@ -6,24 +6,11 @@ import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
 
 from jiraguard.auth.pat import Origin
 from jiraguard.auth.principal import Principal
-from jiraguard.responses import error_response
+from jiraguard.errors import JiraError
 from jiraguard.services import Services
-
-
-class AdminError(Exception):
-    """An error answered in Jira's format (``{"errorMessages": [...], "errors": {...}}``)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-    def response(self) -> Response:
-        return error_response(self.status, [self.message])
 
 
 def services(request: Request) -> Services:
@@ -39,7 +26,7 @@ def caller(request: Request) -> Principal:
 
 def require_admin(request: Request) -> None:
     if not caller(request).is_administrator:
-        raise AdminError(403, "You must be a Jira administrator to do this.")
+        raise JiraError(403, ["You must be a Jira administrator to do this."])
 
 
 def origin(request: Request) -> Origin:
@@ -63,11 +50,11 @@ async def json_object(request: Request) -> dict[str, Any]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise AdminError(413, "The request body is too large.")
+            raise JiraError(413, ["The request body is too large."])
     try:
         data = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise AdminError(400, "The request body is not valid JSON.") from exc
+        raise JiraError(400, ["The request body is not valid JSON."]) from exc
     if not isinstance(data, dict):
-        raise AdminError(400, "The request body must be a JSON object.")
+        raise JiraError(400, ["The request body must be a JSON object."])
     return data

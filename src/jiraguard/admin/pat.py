@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jiraguard.admin.common import AdminError, caller, json_object, origin, services
+from jiraguard.admin.common import caller, json_object, origin, services
 from jiraguard.auth.pat import NoSuchUser, TokenRequestError
 from jiraguard.auth.validators.pat import METHOD as PAT_METHOD
+from jiraguard.errors import JiraError
 from jiraguard.jira.views import jira_datetime
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.tokens import TokenRecord
@@ -39,28 +40,28 @@ def token_json(record: TokenRecord) -> dict[str, Any]:
 
 def _enabled(request: Request) -> None:
     if not services(request).settings.tokens.enabled:
-        raise AdminError(403, "Personal access tokens are disabled.")
+        raise JiraError(403, ["Personal access tokens are disabled."])
 
 
 def _days(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise AdminError(400, "expirationDuration must be a whole number of days.")
+        raise JiraError(400, ["expirationDuration must be a whole number of days."])
     return value
 
 
 async def create_token(request: Request) -> Response:
     """POST → 201 {id, name, createdAt, expiringAt, rawToken}."""
+    _enabled(request)
+    who = caller(request)
+    if who.method == PAT_METHOD:
+        raise JiraError(403, ["A personal access token cannot create personal access tokens."])
+    body = await json_object(request)
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise JiraError(400, ["name is required."])
     try:
-        _enabled(request)
-        who = caller(request)
-        if who.method == PAT_METHOD:
-            raise AdminError(403, "A personal access token cannot create personal access tokens.")
-        body = await json_object(request)
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise AdminError(400, "name is required.")
         issued = await services(request).tokens.create(
             who.username,
             name,
@@ -68,12 +69,10 @@ async def create_token(request: Request) -> Response:
             actor=who.username,
             origin=origin(request),
         )
-    except AdminError as exc:
-        return exc.response()
     except TokenRequestError as exc:
-        return AdminError(400, str(exc)).response()
-    except NoSuchUser:  # deleted between authentication and now
-        return AdminError(401, "You are not authenticated.").response()
+        raise JiraError(400, [str(exc)]) from exc
+    except NoSuchUser as exc:  # deleted between authentication and now
+        raise JiraError(401, ["You are not authenticated."]) from exc
     # The one answer that carries a secret: no cache may keep it (as RFC 6749 §5.1 asks of
     # token responses).
     return JiraJSONResponse(
@@ -85,30 +84,24 @@ async def create_token(request: Request) -> Response:
 
 async def list_tokens(request: Request) -> Response:
     """GET → the caller's tokens, oldest first, without the tokens themselves."""
-    try:
-        _enabled(request)
-    except AdminError as exc:
-        return exc.response()
+    _enabled(request)
     records = await services(request).tokens.list(caller(request).username)
     return JiraJSONResponse([token_json(r) for r in records])
 
 
 async def revoke_token(request: Request) -> Response:
     """DELETE /{id} → 204; 404 for a token that is not the caller's (unless an admin)."""
-    try:
-        _enabled(request)
-        raw_id = request.path_params["token_id"]
-        if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 10 or int(raw_id) > MAX_ID:
-            raise AdminError(404, "The personal access token does not exist.")
-        who = caller(request)
-        owner = None if who.is_administrator else who.username
-        revoked = await services(request).tokens.revoke(
-            int(raw_id), actor=who.username, origin=origin(request), owner=owner
-        )
-        if revoked is None:
-            raise AdminError(404, "The personal access token does not exist.")
-    except AdminError as exc:
-        return exc.response()
+    _enabled(request)
+    raw_id = request.path_params["token_id"]
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 10 or int(raw_id) > MAX_ID:
+        raise JiraError(404, ["The personal access token does not exist."])
+    who = caller(request)
+    owner = None if who.is_administrator else who.username
+    revoked = await services(request).tokens.revoke(
+        int(raw_id), actor=who.username, origin=origin(request), owner=owner
+    )
+    if revoked is None:
+        raise JiraError(404, ["The personal access token does not exist."])
     return Response(status_code=204)
 
 

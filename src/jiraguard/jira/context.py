@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from jiraguard.auth.principal import Principal
-from jiraguard.jira.errors import ISSUE_NOT_FOUND, JiraError, not_found
+from jiraguard.errors import ISSUE_NOT_FOUND, JiraError, not_found
 from jiraguard.store.db import Database
 from jiraguard.store.directory import user_by_key, user_by_name
 from jiraguard.store.issues import find_issue

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.errors import bad_request, field_errors
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named
-from jiraguard.jira.errors import bad_request, field_errors
 from jiraguard.jira.fields import EDIT_SCREEN
 from jiraguard.store.comments import add_comment
 from jiraguard.store.directory import user_by_name

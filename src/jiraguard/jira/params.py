@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from jiraguard.jira.errors import JiraError, bad_request
+from jiraguard.errors import JiraError, bad_request
 from jiraguard.store.ids import is_digits
 
 MAX_INT = 2**31 - 1

@@ -15,9 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from jiraguard.admin.audit import audit_filter
-from jiraguard.admin.common import AdminError, services
+from jiraguard.admin.common import services
 from jiraguard.admin.ui.render import PageError, page, secure_headers
 from jiraguard.admin.ui.session import AdminUser, admin_page
+from jiraguard.errors import JiraError
 from jiraguard.store.audit import KINDS, AuditFilter, AuditLog, event_json
 
 PAGE_SIZE = 50
@@ -32,7 +33,7 @@ _FILTERS = ("user", "decision", "kind", "from", "to")
 def _filter(request: Request) -> AuditFilter:
     try:
         return audit_filter(request)
-    except AdminError as exc:
+    except JiraError as exc:
         raise PageError(400, exc.message) from exc
 
 

@@ -9,6 +9,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from jiraguard.errors import JiraError
+
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
@@ -33,13 +35,12 @@ _env = Environment(
 )
 
 
-class PageError(Exception):
-    """A refusal shown as a page: 400 (bad input), 403 (not allowed), 404."""
+class PageError(JiraError):
+    """A refusal shown to a person as a page instead of Jira's JSON: 400 (bad input), 403
+    (not allowed), 404."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, [message])
 
 
 def secure_headers(response: Response) -> Response:

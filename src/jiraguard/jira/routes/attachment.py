@@ -18,8 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message
 
+from jiraguard.errors import bad_request, not_found
 from jiraguard.jira.context import acting_user, base_url, database, issue_or_404
-from jiraguard.jira.errors import bad_request, not_found
 from jiraguard.jira.params import read_body
 from jiraguard.jira.views import attachment_json
 from jiraguard.responses import JiraJSONResponse

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jiraguard.errors import field_errors, forbidden, not_found
 from jiraguard.jira.context import acting_user, base_url, database, is_admin, issue_or_404
-from jiraguard.jira.errors import field_errors, forbidden, not_found
 from jiraguard.jira.params import query_int, query_str, read_json
 from jiraguard.jira.views import comment_json, paged
 from jiraguard.responses import JiraJSONResponse

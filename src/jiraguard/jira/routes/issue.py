@@ -9,6 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jiraguard.errors import (
+    JiraError,
+    bad_request,
+    field_errors,
+)
 from jiraguard.jira import catalog, workflow
 from jiraguard.jira.context import acting_user, base_url, database, issue_or_404
 from jiraguard.jira.editing import (
@@ -17,11 +22,6 @@ from jiraguard.jira.editing import (
     apply,
     apply_update,
     operations,
-)
-from jiraguard.jira.errors import (
-    JiraError,
-    bad_request,
-    field_errors,
 )
 from jiraguard.jira.fields import EDIT_SCREEN, screen_field_json, select_fields
 from jiraguard.jira.params import member_object, query_list, read_json

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jiraguard.errors import bad_request, field_errors, not_found
 from jiraguard.jira import catalog
 from jiraguard.jira.context import acting_user, base_url, database
-from jiraguard.jira.errors import bad_request, field_errors, not_found
 from jiraguard.jira.params import member_object, read_json
 from jiraguard.jira.views import API, issue_self, link_type_json
 from jiraguard.responses import JiraJSONResponse

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jiraguard.errors import not_found
 from jiraguard.jira import catalog
 from jiraguard.jira.context import base_url, database
-from jiraguard.jira.errors import not_found
 from jiraguard.jira.fields import CREATE_SCREEN, FIELDS, screen_field_json
 from jiraguard.jira.params import query_int
 from jiraguard.jira.views import (

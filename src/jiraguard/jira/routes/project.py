@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jiraguard.errors import JiraError, field_errors, forbidden, not_found
 from jiraguard.jira.context import acting_user, base_url, database, is_admin
-from jiraguard.jira.errors import JiraError, field_errors, forbidden, not_found
 from jiraguard.jira.params import query_list, read_json
 from jiraguard.jira.views import API, project_json
 from jiraguard.responses import JiraJSONResponse

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jiraguard.errors import JiraError, bad_request
 from jiraguard.jira.context import acting_user, base_url, database
-from jiraguard.jira.errors import JiraError, bad_request
 from jiraguard.jira.fields import select_fields
 from jiraguard.jira.jql import JQLError, search_issues
 from jiraguard.jira.params import as_int, query_int, query_list, query_str, read_json

@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jiraguard.errors import bad_request, field_errors
 from jiraguard.jira import catalog, workflow
 from jiraguard.jira.context import acting_user, base_url, database, issue_or_404
 from jiraguard.jira.editing import FieldProblem, apply_update, reference
-from jiraguard.jira.errors import bad_request, field_errors
 from jiraguard.jira.params import member_object, query_list, query_str, read_json
 from jiraguard.jira.views import resolution_json, transition_json
 from jiraguard.jira.workflow import Transition

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jiraguard.errors import bad_request, not_found
 from jiraguard.jira.context import base_url, database
-from jiraguard.jira.errors import bad_request, not_found
 from jiraguard.jira.params import MAX_INT, query_flag, query_int, query_str
 from jiraguard.jira.views import API, user_of
 from jiraguard.responses import JiraJSONResponse

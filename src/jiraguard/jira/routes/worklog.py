@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jiraguard.errors import field_errors, forbidden, not_found
 from jiraguard.jira.context import acting_user, base_url, database, is_admin, issue_or_404
 from jiraguard.jira.durations import parse_duration
-from jiraguard.jira.errors import field_errors, forbidden, not_found
 from jiraguard.jira.params import query_int, query_str, read_json
 from jiraguard.jira.views import paged, worklog_json
 from jiraguard.responses import JiraJSONResponse

@@ -1,9 +1,12 @@
-"""Errors of the embedded Jira API, in Jira's envelope (shared/jira-rest-compat.md §6).
+"""The one family of errors answered in Jira's envelope (docs/jira-compat.md, "Errors").
 
-A route raises :class:`JiraError` (or one of the helpers below) anywhere; one handler
-registered in ``app.py`` renders ``{"errorMessages": [...], "errors": {...}}`` with Jira's
-content type. 400 for validation, 403 for a missing permission, 404 for an unknown issue,
-project or comment, 413 for an oversized body.
+Any route, of the embedded Jira API or of jiraguard's own API, raises :class:`JiraError` (or
+one of the helpers below) anywhere; one handler registered in ``app.py`` renders
+``{"errorMessages": [...], "errors": {...}}`` with Jira's content type. 400 for validation,
+403 for a missing permission, 404 for an unknown issue, project, comment or token, 413 for an
+oversized body. The admin UI's :class:`~jiraguard.admin.ui.render.PageError` is one of them,
+shown to a person as a page. (Authentication's own errors are the separate tree of
+:mod:`jiraguard.auth.errors`: they carry challenges, and are answered before any route.)
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ class JiraError(Exception):
         self.messages = list(messages)
         self.errors = dict(errors or {})
         super().__init__("; ".join([*self.messages, *self.errors.values()]))
+
+    @property
+    def message(self) -> str:
+        """The first message (or field error): what a page shows."""
+        return next(iter([*self.messages, *self.errors.values()]), "")
 
     def response(self) -> Response:
         """The error as a Starlette response."""
