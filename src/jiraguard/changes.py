@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, select
 
-from jiraguard.auth.cache_redis import FAILURES, RedisOutage
+from jiraguard.redis_client import FAILURES, RedisOutage
 from jiraguard.store.changes import CONFIG, USER, record
 from jiraguard.store.db import Database
 from jiraguard.store.models import Change

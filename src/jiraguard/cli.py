@@ -262,8 +262,8 @@ def _set_active(name: str, active: bool, config: Path | None) -> None:
 async def _wake_servers(settings: Settings) -> None:
     """Tell running servers to read the change feed now (with Redis; they poll anyway)."""
     if settings.redis.url:
-        from jiraguard.auth.cache_redis import make_redis
         from jiraguard.changes import wake
+        from jiraguard.redis_client import make_redis
 
         redis = make_redis(settings.redis.url, settings.redis.socket_timeout)
         try:

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from jiraguard.auth.cache_redis import FAILURES
+from jiraguard.redis_client import FAILURES
 from jiraguard.services import Services
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"

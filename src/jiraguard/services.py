@@ -24,12 +24,7 @@ from jiraguard.auth.audit import DecisionLog
 from jiraguard.auth.audit_sink import StoreAuditSink
 from jiraguard.auth.authenticator import Authenticator
 from jiraguard.auth.cache import MemoryPrincipalCache, PrincipalCache
-from jiraguard.auth.cache_redis import (
-    RedisOutage,
-    RedisPrincipalCache,
-    TieredPrincipalCache,
-    make_redis,
-)
+from jiraguard.auth.cache_redis import RedisPrincipalCache, TieredPrincipalCache
 from jiraguard.auth.clientip import ClientAddress
 from jiraguard.auth.fences import Fences
 from jiraguard.auth.flight_redis import RedisFlight
@@ -44,8 +39,9 @@ from jiraguard.auth.router import ProviderRouter
 from jiraguard.auth.signed_identity import SignedIdentity
 from jiraguard.auth.validators.pat import PATValidator
 from jiraguard.changes import CONFIG, USER, ChangeEvent, ChangeFeed, wake
-from jiraguard.config import ConfigStore, settings_data
+from jiraguard.config_store import ConfigStore, settings_data
 from jiraguard.proxy import UpstreamPool, make_upstream_pool
+from jiraguard.redis_client import RedisOutage, make_redis
 from jiraguard.settings import ConfigError, Settings
 from jiraguard.store.db import Database
 from jiraguard.store.users import UserDirectory
@@ -57,7 +53,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ConfigSource:
     """Where the configuration came from: the file's data (before the environment), the
-    environment, and the file's path for ``SIGHUP`` (see :mod:`jiraguard.config`)."""
+    environment, and the file's path for ``SIGHUP`` (see :mod:`jiraguard.config_store`)."""
 
     file_data: Mapping[str, Any]
     environ: Mapping[str, str]

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from jiraguard.auth.cache_redis import make_redis
+from jiraguard.redis_client import make_redis
 from tests.support.services import missing
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -17,9 +17,9 @@ from jiraguard.auth.cache_redis import (
     TieredPrincipalCache,
     decode,
     encode,
-    make_redis,
 )
 from jiraguard.auth.principal import Principal
+from jiraguard.redis_client import make_redis
 from tests.auth.redis_support import down_url, redis_client, unique_prefix
 
 pytestmark = pytest.mark.anyio

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from jiraguard.auth.cache_redis import make_redis
 from jiraguard.auth.ratelimit import MemoryRateLimiter, RateLimiter, Verdict
 from jiraguard.auth.ratelimit_redis import RedisRateLimiter
+from jiraguard.redis_client import make_redis
 from tests.auth.redis_support import down_url, redis_client, unique_prefix
 
 pytestmark = pytest.mark.anyio

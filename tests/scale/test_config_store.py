@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from jiraguard.config import ConfigStore
+from jiraguard.config_store import ConfigStore
 from jiraguard.settings import ConfigError
 from jiraguard.store.audit import AuditFilter, AuditLog
 from jiraguard.store.db import Database

@@ -1,7 +1,7 @@
 """The shared principal cache: Redis behind the in-process one.
 
 N processes behind a load balancer see the same entries, so a token checked by one is not
-checked again by the next (DESIGN.md, "Scale"). :class:`TieredPrincipalCache` asks the
+checked again by the next (docs/architecture.md, "Scale"). :class:`TieredPrincipalCache` asks the
 process's :class:`~jiraguard.auth.cache.MemoryPrincipalCache` first and Redis only on a
 local miss.
 
@@ -22,7 +22,6 @@ from dataclasses import asdict
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from jiraguard.auth.cache import (
     CacheEntry,
@@ -32,52 +31,11 @@ from jiraguard.auth.cache import (
     Rejection,
 )
 from jiraguard.auth.principal import Principal
+from jiraguard.redis_client import FAILURES, RedisOutage
 
 log = logging.getLogger(__name__)
 
-FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
-"""What a Redis call can raise when Redis is down, slow or refuses: never a request failure."""
-
 _SET_FIELDS = ("groups", "scopes")
-
-
-def make_redis(url: str, socket_timeout: float) -> Redis:
-    """A client with a timeout on every call and no retries (one slow Redis must not make
-    each request wait several timeouts; the next call reconnects anyway)."""
-    client: Redis = Redis.from_url(
-        url,
-        socket_timeout=socket_timeout,
-        socket_connect_timeout=socket_timeout,
-        retry=None,
-        retry_on_error=[],
-        decode_responses=False,
-    )
-    return client
-
-
-class RedisOutage:
-    """Counts Redis failures and logs them without flooding the log (one warning per 10 s)."""
-
-    interval = 10.0
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.errors = 0
-        self._warned_at = float("-inf")
-
-    def report(self, what: str, exc: BaseException) -> None:
-        self.errors += 1
-        now = self.clock()
-        if now - self._warned_at >= self.interval:
-            self._warned_at = now
-            # The exception's text names host and port at most, never the URL's password.
-            log.warning(
-                "Redis unavailable (%s: %s: %s); continuing without it (%d errors so far)",
-                what,
-                type(exc).__name__,
-                exc,
-                self.errors,
-            )
 
 
 def encode(entry: CacheEntry, expires_at: float) -> bytes:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from jiraguard.auth.cache import CacheEntry, PrincipalCache
-from jiraguard.auth.cache_redis import FAILURES, RedisOutage
+from jiraguard.redis_client import FAILURES, RedisOutage
 
 # Delete the lock only if it is still ours (it may have expired and been taken by another).
 _RELEASE = """

@@ -8,13 +8,13 @@ Every change is written to the audit log (kind ``token``) in the same transactio
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from jiraguard.auth.principal import fingerprint
 from jiraguard.settings import TokenSettings
 from jiraguard.store.db import Database
 from jiraguard.store.tokens import NoSuchUser, TokenRecord, TokenStore, TooManyTokens
@@ -25,15 +25,6 @@ MAX_NAME_LENGTH = 255
 def generate_token(prefix: str) -> str:
     """A new token: ``prefix`` + base64url of 32 bytes from the OS CSPRNG (256 bits)."""
     return prefix + secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    """Hex SHA-256 of the whole token: the only form the store keeps.
-
-    A fast hash is enough here: the token carries 256 random bits, so there is nothing to
-    brute-force, and a hash lookup leaks nothing usable through timing.
-    """
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def utcnow() -> datetime:
@@ -120,7 +111,7 @@ class PersonalAccessTokens:
             record = await self.store.create(
                 username,
                 name=name,
-                token_hash=token_hash(raw),
+                token_hash=fingerprint(raw),  # the only form the store keeps
                 created_at=now,
                 expires_at=now + lifetime,
                 max_per_user=self.settings.max_per_user,
@@ -171,5 +162,4 @@ __all__ = [
     "PersonalAccessTokens",
     "TokenRequestError",
     "generate_token",
-    "token_hash",
 ]

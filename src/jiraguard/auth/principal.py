@@ -13,7 +13,9 @@ ADMIN_GROUP = "jira-administrators"
 
 
 def fingerprint(secret: str) -> str:
-    """SHA-256 hex digest of a token: what caches, logs and audit records carry instead."""
+    """SHA-256 hex digest of a token: what caches, logs and audit records carry instead, and
+    the only form the store keeps of a personal access token (a fast hash is enough there:
+    the token carries 256 random bits, so there is nothing to brute-force)."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 

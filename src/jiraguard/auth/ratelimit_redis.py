@@ -16,8 +16,8 @@ import hashlib
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from jiraguard.auth.cache_redis import FAILURES, RedisOutage
 from jiraguard.auth.ratelimit import MemoryRateLimiter, Verdict
+from jiraguard.redis_client import FAILURES, RedisOutage
 
 # KEYS[1] bucket; ARGV count, period (s). Returns {allowed (0/1), tokens left (string:
 # Lua numbers become Redis integers, which would truncate the fraction)}.

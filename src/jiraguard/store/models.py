@@ -288,7 +288,7 @@ class AuditEvent(Base):
 
 class ConfigOverlay(Base):
     """The configuration saved from the admin UI (one row, ``id`` 1): a JSON document of the
-    sections the UI manages, laid over the configuration file (see ``jiraguard.config``)."""
+    sections the UI manages, laid over the configuration file (see ``jiraguard.config_store``)."""
 
     __tablename__ = "config_overlay"
 

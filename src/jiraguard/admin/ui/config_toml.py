@@ -23,7 +23,7 @@ from jiraguard.admin.common import services
 from jiraguard.admin.ui.editing import editable
 from jiraguard.admin.ui.render import page, secure_headers
 from jiraguard.admin.ui.session import PREFIX, AdminUser, admin_form, admin_page, client_ip
-from jiraguard.config import MANAGED_SECTIONS
+from jiraguard.config_store import MANAGED_SECTIONS
 from jiraguard.settings import ConfigError, Settings
 
 SECRETS = ("client_secret", "hmac_secret")

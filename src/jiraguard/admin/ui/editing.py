@@ -1,8 +1,9 @@
-"""Changing the managed configuration from the UI, through :class:`jiraguard.config.ConfigStore`.
+"""Changing the managed configuration from the UI, through
+:class:`~jiraguard.config_store.ConfigStore`.
 
 The UI edits what the file and the saved document say (never the environment's values, so a
 secret given as an environment variable is not copied into the database). A section saved
-from the UI replaces (lists) or overrides (tables) the file's; see ``jiraguard.config``.
+from the UI replaces (lists) or overrides (tables) the file's; see ``jiraguard.config_store``.
 """
 
 from __future__ import annotations

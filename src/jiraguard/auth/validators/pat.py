@@ -19,7 +19,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from jiraguard.auth.errors import InvalidToken
-from jiraguard.auth.pat import token_hash
 from jiraguard.auth.principal import Principal, fingerprint
 from jiraguard.settings import TokenSettings
 from jiraguard.store.db import Database
@@ -61,7 +60,7 @@ class PATValidator:
         """The owner's principal; InvalidToken when unknown, revoked, expired or disabled."""
         if not self.settings.enabled:
             raise InvalidToken("Personal access tokens are disabled")
-        digest = token_hash(token)
+        digest = fingerprint(token)
         found = await self.store.by_hash(digest)
         if found is None:
             raise InvalidToken("The personal access token is not valid")
