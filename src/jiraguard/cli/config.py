@@ -1,0 +1,31 @@
+"""``jiraguard config ...``: check and show the configuration."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    pass
+
+from jiraguard.cli.common import ConfigOption, load
+
+config_app = typer.Typer(help="Check and show the configuration.", no_args_is_help=True)
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the configuration and report every problem at once."""
+    settings = load(config)
+    names = ", ".join(f"{p.name} ({p.method})" for p in settings.providers) or "none"
+    typer.echo(f"configuration OK; providers: {names}")
+
+
+@config_app.command("show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print the effective configuration as JSON, secrets masked."""
+    settings = load(config)
+    data = settings.model_dump(mode="json")  # secrets are SecretStr: dumped as asterisks
+    typer.echo(json.dumps(data, indent=2))

@@ -1,0 +1,104 @@
+"""``jiraguard serve``: migrations, the first-start bootstrap, then the server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.config
+import os
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from jiraguard.settings import (
+    ENV_CONFIG_PATH,
+    ENV_PREFIX,
+    Settings,
+)
+
+if TYPE_CHECKING:
+    pass
+
+from jiraguard.cli.common import ConfigOption, load, migrate, run_async
+
+
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Override server.host.")] = None,
+    port: Annotated[int | None, typer.Option(help="Override server.port.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Override server.workers: worker processes.")
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="Override logging.level: debug, info, warning or error.")
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="Override logging.format: auto, json or text.")
+    ] = None,
+) -> None:
+    """Run the server (embedded Jira REST API v2 on the configured database).
+
+    Migrations and the first-start bootstrap run here, once, before any worker starts.
+    SIGTERM or SIGINT stops accepting connections and lets in-flight requests finish
+    (``server.shutdown_timeout``).
+    """
+    import uvicorn
+
+    from jiraguard.logs import logging_config, resolve_format
+
+    # The workers build their app from the environment (jiraguard.app.app_from_environment):
+    # the overrides go there as settings variables, so every process reads the same settings.
+    overrides = {
+        "SERVER__HOST": host,
+        "SERVER__PORT": port,
+        "SERVER__WORKERS": workers,
+        "LOGGING__LEVEL": log_level.lower() if log_level else None,
+        "LOGGING__FORMAT": log_format.lower() if log_format else None,
+    }
+    for key, value in overrides.items():
+        if value is not None:
+            os.environ[ENV_PREFIX + key] = json.dumps(value)
+    if config is not None:
+        os.environ[ENV_CONFIG_PATH] = str(config.resolve())
+    settings = load(config)
+    log_config = logging_config(resolve_format(settings.logging.format), settings.logging.level)
+    logging.config.dictConfig(log_config)
+    migrate(settings)
+    _bootstrap(settings)
+    if not settings.providers and settings.tokens.enabled:
+        logging.getLogger("jiraguard").warning(
+            "no [[providers]] configured: only personal access tokens are accepted "
+            "(jiraguard token create USER --name NAME)"
+        )
+    uvicorn.run(
+        "jiraguard.app:app_from_environment",
+        factory=True,
+        workers=settings.server.workers,
+        host=settings.server.host,
+        port=settings.server.port,
+        access_log=False,  # the access log would print query strings; ours never prints tokens
+        log_config=log_config,
+        log_level=settings.logging.level,
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=settings.server.shutdown_timeout,
+    )
+
+
+def _bootstrap(settings: Settings) -> None:
+    """First start on an empty directory: an administrator and its token (shown once)."""
+    from jiraguard.bootstrap import BootstrapError, bootstrap_admin
+    from jiraguard.store.db import Database
+
+    async def run() -> None:
+        db = Database(settings.storage.url)
+        try:
+            await bootstrap_admin(settings, db)
+        finally:
+            await db.close()
+
+    try:
+        run_async(run())
+    except BootstrapError as exc:
+        typer.echo(f"jiraguard: {exc}", err=True)
+        raise typer.Exit(1) from exc
