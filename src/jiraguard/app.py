@@ -92,6 +92,7 @@ def _gateway_routes(settings: Settings, services: Services) -> list[BaseRoute]:
         client_address=services.client_address,
         auth=lambda: services.settings.auth,
         public_url=settings.server.base_url,
+        realm=settings.auth.realm,
     )
     return [Mount("/", app=proxy)]
 

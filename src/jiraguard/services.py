@@ -29,6 +29,9 @@ from jiraguard.auth.clientip import ClientAddress
 from jiraguard.auth.fences import Fences
 from jiraguard.auth.flight_redis import RedisFlight
 from jiraguard.auth.identity import IdentityMapper
+from jiraguard.auth.jira_credentials import JiraCredentials
+from jiraguard.auth.oauth1_login import OAuth1Login
+from jiraguard.auth.oauth1_verifier import OAuth1Verifier
 from jiraguard.auth.pat import PersonalAccessTokens
 from jiraguard.auth.policy import Policy
 from jiraguard.auth.provider_http import make_client
@@ -160,8 +163,11 @@ class Services:
         fences = Fences(settings.auth.cache_ttl)
         telemetry = Telemetry()
         telemetry.watch(http)
+        upstream = (
+            make_upstream_pool(settings.upstream, telemetry) if settings.upstream.url else None
+        )
         router, authenticator, policy = _request_path(
-            settings, http, users, cache, limiter, pats, fences, flight, telemetry
+            settings, http, users, cache, limiter, pats, fences, flight, telemetry, upstream
         )
         services = cls(
             RequestPath(
@@ -174,6 +180,11 @@ class Services:
                 (
                     SignedIdentity(settings.signed_identity, users)
                     if settings.signed_identity.enabled
+                    else None
+                ),
+                (
+                    OAuth1Login(OAuth1Verifier.from_settings(settings.oauth1), users)
+                    if settings.oauth1.enabled
                     else None
                 ),
             ),
@@ -195,9 +206,7 @@ class Services:
             ),
             fences=fences,
             limiter=limiter,
-            upstream=(
-                make_upstream_pool(settings.upstream, telemetry) if settings.upstream.url else None
-            ),
+            upstream=upstream,
             redis=redis,
             redis_outage=outage,
             flight=flight,
@@ -239,6 +248,7 @@ class Services:
             self.fences,
             self.flight,
             self.telemetry,
+            self.upstream,
             previous=old.router,
         )
         inputs = _principal_inputs(settings)
@@ -322,6 +332,7 @@ def _request_path(
     fences: Fences,
     flight: RedisFlight | None,
     telemetry: Telemetry,
+    upstream: UpstreamPool | None,
     *,
     previous: ProviderRouter | None = None,
 ) -> tuple[ProviderRouter, Authenticator, Policy]:
@@ -334,8 +345,19 @@ def _request_path(
         create_users=settings.auth.create_users,
         directory_optional=bool(settings.upstream.url) and not settings.upstream.require_local_user,
     )
+    jira = None
+    if upstream is not None and settings.upstream.url and settings.upstream.pass_jira_credentials:
+        jira = JiraCredentials(upstream, settings.upstream.url, settings.auth.provider_timeout)
     authenticator = Authenticator(
-        router, identity, cache, settings.auth, users, pats=pats, fences=fences, flight=flight
+        router,
+        identity,
+        cache,
+        settings.auth,
+        users,
+        pats=pats,
+        fences=fences,
+        flight=flight,
+        jira=jira,
     )
     policy = Policy(settings.auth, settings.rules, settings.rate_limits, limiter)
     return router, authenticator, policy

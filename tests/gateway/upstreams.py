@@ -3,8 +3,9 @@
 One small ASGI app with a route per behaviour; run in a thread (:class:`ThreadServer`) or, for
 the memory test, as its own process (``python -m tests.gateway.upstreams PORT``):
 
-* ``/echo...`` (any path under ``/jira/echo`` or ``/echo``): the request as JSON — method,
-  target, headers (as a list of pairs) and body length;
+* ``/echo...`` (any path under ``/jira/echo`` or ``/echo``, and ``/rest``): the request as
+  JSON — method, target, headers (as a list of pairs) and body length; ``.../myself`` adds
+  the ``name`` a signed request impersonates;
 * ``/sink`` and ``.../attachments``: reads the body in chunks, answers its length and SHA-256;
 * ``/source/{n}`` and ``/rest/api/2/attachment/content/{n}``: streams ``n`` bytes (1 MiB
   chunks of one pattern) with a Content-Length;
@@ -24,6 +25,7 @@ import sys
 import threading
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 import uvicorn
 from starlette.types import Receive, Scope, Send
@@ -92,6 +94,13 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             "headers": [[n.decode("latin-1"), v.decode("latin-1")] for n, v in scope["headers"]],
             "length": size,
         }
+        if path.endswith("/rest/api/2/myself"):
+            # Jira's myself names the user; for a signed two-legged OAuth request, the one
+            # the query impersonates (this stand-in knows everybody; see test_oauth1_chain for
+            # a server that checks).
+            requestor = parse_qs(query.decode("latin-1")).get("xoauth_requestor_id")
+            if requestor and b"authorization" in dict(scope["headers"]):
+                body["name"] = requestor[0]
         await _send(send, 200, json.dumps(body).encode(), [(b"content-type", b"application/json")])
     elif path == "/jira/secure/Dashboard.jspa":
         headers = [

@@ -24,6 +24,7 @@ from jiraguard.auth.errors import InvalidToken, Unauthenticated
 from jiraguard.auth.fences import Fences
 from jiraguard.auth.flight_redis import RedisFlight
 from jiraguard.auth.identity import IdentityMapper
+from jiraguard.auth.jira_credentials import JiraCredentials
 from jiraguard.auth.principal import Principal, fingerprint
 from jiraguard.auth.router import ProviderRouter
 from jiraguard.auth.validators.pat import PATValidator
@@ -47,8 +48,12 @@ class Authenticator:
         pats: PATValidator | None = None,
         fences: Fences | None = None,
         flight: RedisFlight | None = None,
+        jira: JiraCredentials | None = None,
     ) -> None:
         self.router = router
+        self.jira = jira
+        """Gateway mode with ``upstream.pass_jira_credentials``: Jira's own credentials are
+        shown to Jira (tokens no provider accounts for, exempted Basic logins)."""
         self._basic_cache = MemoryPrincipalCache(min(settings.cache_size, 10_000))
         """Basic logins stay in this process: a shared cache (Redis) would expose an unsalted
         hash of user:password to anyone who can read it."""
@@ -122,12 +127,17 @@ class Authenticator:
     async def _validate(self, key: str, token: str) -> Principal:
         checked_at = self.clock()
         try:
-            validated = await self.router.validate(token)
-            principal = replace(
-                await self.identity.principal(validated),
-                fingerprint=key[:16],
-                checked_at=checked_at,
-            )
+            try:
+                validated = await self.router.validate(token)
+            except InvalidToken:
+                # A token no provider accounts for may be Jira's own (a personal access token);
+                # a JWT of a configured issuer is a provider token, and stays refused.
+                if self.jira is None or self.router.routes_to_jwt(token):
+                    raise
+                found = await self.jira.principal(b"Bearer " + token.encode("utf-8"))
+            else:
+                found = await self.identity.principal(validated)
+            principal = replace(found, fingerprint=key[:16], checked_at=checked_at)
         except InvalidToken as exc:
             if not self._retired:
                 rejection = Rejection(exc.description, checked_at, exc.username)
@@ -148,6 +158,14 @@ class Authenticator:
         entry = await self._basic_cache.get(key)
         if isinstance(entry, Principal) and not self.fences.stale(entry):
             return entry
+        if self.jira is not None:  # Jira's own login, exempted from Basic blocking: Jira decides
+            try:
+                found = await self.jira.principal(b"Basic " + credentials.raw.encode("latin-1"))
+            except InvalidToken as exc:
+                raise Unauthenticated("Jira does not accept this username and password") from exc
+            principal = replace(found, checked_at=self.clock())
+            await self._basic_cache.put(key, principal, self.settings.cache_ttl)
+            return principal
         user = await self.users.get(credentials.username)
         if user is None or not user.active or not await verify_password(user, credentials.password):
             raise Unauthenticated("The username or password is wrong")

@@ -35,6 +35,7 @@ from jiraguard.auth.errors import (
     Unavailable,
 )
 from jiraguard.auth.note import RequestNote, note_of
+from jiraguard.auth.oauth1_login import oauth_authorization
 from jiraguard.auth.policy import BasicVerdict
 from jiraguard.auth.principal import Principal, fingerprint
 from jiraguard.auth.request_path import RequestPath, RequestPathSource
@@ -71,9 +72,18 @@ class AuthMiddleware:
         principal: Principal | None = None
         try:
             signed = current.signed_identity
+            oauth = oauth_authorization(scope) if current.oauth1 is not None else None
             if signed is not None and signed.applies(scope):
                 # Verified or refused (401); a signed header never falls through to a token.
                 principal = await signed.authenticate(scope)
+            elif oauth is not None and current.oauth1 is not None:
+                body = None
+                if self._is_form(scope):  # RFC 5849 §3.4.1.3.1: form bodies are signed
+                    body = await _read_body(receive, current.settings.server.max_body_bytes)
+                    receive = _replay(body, receive)
+                principal = await current.oauth1.authenticate(scope, oauth, body)
+                if principal is None:  # Jira's anonymous fall-back: no credentials, so 401
+                    raise Unauthenticated()
             else:
                 credentials, receive = await self._credentials(current, scope, receive)
                 if credentials is None:

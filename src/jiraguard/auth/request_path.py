@@ -14,6 +14,7 @@ from typing import Protocol
 from jiraguard.auth.audit import DecisionLog
 from jiraguard.auth.authenticator import Authenticator
 from jiraguard.auth.clientip import ClientAddress
+from jiraguard.auth.oauth1_login import OAuth1Login
 from jiraguard.auth.policy import Policy
 from jiraguard.auth.router import ProviderRouter
 from jiraguard.auth.signed_identity import SignedIdentity
@@ -32,6 +33,8 @@ class RequestPath:
     client_address: ClientAddress
     signed_identity: SignedIdentity | None
     """A trusted gateway's signed identity header's verifier, when enabled."""
+    oauth1: OAuth1Login | None = None
+    """Two-legged OAuth 1.0a consumers (``[oauth1]``), when enabled."""
 
 
 class RequestPathSource(Protocol):

@@ -134,6 +134,11 @@ class ProviderRouter:
                 validators.append(same or build_validator(provider, auth, client))
         return cls(validators, auth, telemetry)
 
+    def routes_to_jwt(self, token: str) -> bool:
+        """Whether ``token`` is a JWT whose ``iss`` names a configured ``jwt`` provider."""
+        issuer = peek_issuer(token)
+        return issuer is not None and issuer in self._by_issuer
+
     def candidates(self, token: str) -> list[TokenValidator]:
         issuer = peek_issuer(token)
         jwt_provider = self._by_issuer.get(issuer) if issuer is not None else None

@@ -29,10 +29,15 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiraguard.auth.clientip import ClientAddress
+from jiraguard.auth.errors import InvalidToken
+from jiraguard.auth.jira_credentials import METHOD as JIRA_METHOD
 from jiraguard.auth.note import NOTE, RequestNote
 from jiraguard.auth.principal import Principal
+from jiraguard.oauth1 import OAuth1Error
 from jiraguard.proxy.headers import ContextPath, RawHeaders, hop_by_hop, without_access_token
 from jiraguard.proxy.identity_headers import IdentityHeaders, UnsendableUsername
+from jiraguard.proxy.known_users import JiraUnavailable, KnownUsers
+from jiraguard.proxy.oauth1_signer import OAuth1Impersonation, form_names_identity
 from jiraguard.responses import error_response
 from jiraguard.settings import AuthSettings, UpstreamSettings
 from jiraguard.telemetry import Telemetry
@@ -125,6 +130,32 @@ class OriginalTargetMiddleware:
         await self.app(scope, receive, send)
 
 
+_FORM = b"application/x-www-form-urlencoded"
+_MAX_FORM_BYTES = 1024 * 1024
+"""Largest form body signed for ``oauth1_impersonation`` (RFC 5849 §3.4.1.3.1 signs it, so
+it is read whole; Jira's REST API takes JSON, forms are rare and small)."""
+
+
+def _is_form(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bool(value.split(b";")[0].strip().lower() == _FORM)
+    return False
+
+
+async def _read_whole(receive: Receive, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone()
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise _TooLarge()
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
 class _TooLarge(Exception):
     """The request body outgrew ``max_request_bytes`` while streaming."""
 
@@ -144,6 +175,7 @@ class UpstreamProxy:
         client_address: ClientAddress,
         auth: Callable[[], AuthSettings],
         public_url: str | None,
+        realm: str = "jiraguard",
     ) -> None:
         """``auth``: the authentication settings in force (protected paths, query tokens),
         read per request so a configuration change applies here as in the auth middleware."""
@@ -158,6 +190,23 @@ class UpstreamProxy:
         self.base = httpx.URL(settings.url)
         self.context = ContextPath(self.base)
         self.identity = IdentityHeaders(settings)
+        self.realm = realm
+        self.oauth1: OAuth1Impersonation | None = None
+        self.known_users: KnownUsers | None = None
+        if settings.identity == "oauth1_impersonation":
+            self.oauth1 = OAuth1Impersonation.from_settings(settings)
+            self.known_users = KnownUsers(
+                pool,
+                self.base,
+                self.oauth1,
+                ttl=settings.user_check_ttl,
+                timeout=httpx.Timeout(
+                    connect=settings.connect_timeout,
+                    read=settings.read_timeout,
+                    write=settings.read_timeout,
+                    pool=settings.connect_timeout,
+                ).as_dict(),
+            )
         self.timeout = httpx.Timeout(
             connect=settings.connect_timeout,
             read=settings.read_timeout,
@@ -181,12 +230,23 @@ class UpstreamProxy:
         target = self._target(scope, protected, strip_query_token=auth.allow_query_token)
         upstream_target = self.context.upstream_target(target)
         principal: Principal | None = scope.get("user") if protected else None
+        # Jira's own credentials (upstream.pass_jira_credentials) go on as they came: Jira
+        # decides. Any other caller's Authorization never reaches Jira.
+        own = principal is not None and principal.method == JIRA_METHOD
+        form: bytes | None = None
         try:
             headers, length = self._request_headers(scope, protected)
-            if principal is not None:
+            if own:
+                headers += [(n, v) for n, v in scope["headers"] if n == b"authorization"]
+            elif principal is not None and self.oauth1 is not None:
+                upstream_target = self._requestor_target(upstream_target, principal)
+            elif principal is not None:
                 headers += self.identity.for_caller(
                     principal, scope["method"], upstream_target.decode("latin-1")
                 )
+        except OAuth1Error:
+            await error_response(400, ["The query string cannot be read."])(scope, receive, send)
+            return
         except UnsendableUsername as exc:
             await error_response(403, [str(exc)])(scope, receive, send)
             return
@@ -205,11 +265,17 @@ class UpstreamProxy:
         except (httpx.InvalidURL, ValueError):  # bytes no URL may hold (RFC 3986 §2)
             await error_response(400, ["The request target is not valid."])(scope, receive, send)
             return
+        if principal is not None and not own and self.oauth1 is not None:
+            signed = await self._impersonate(scope, receive, send, principal, url, has_body)
+            if signed is None:
+                return  # refused, the answer sent
+            authorization, form = signed
+            headers.append((b"authorization", authorization))
         request = httpx.Request(
             scope["method"],
             url,
             headers=headers,
-            content=self._body(receive) if has_body else None,
+            content=form if form is not None else self._body(receive) if has_body else None,
             extensions={"timeout": self.timeout},
         )
         try:
@@ -227,10 +293,64 @@ class UpstreamProxy:
             log.warning("upstream unreachable: %s", type(exc).__name__)
             await error_response(502, ["Jira could not be reached."])(scope, receive, send)
             return
+        if response.status_code == 401 and self.known_users is not None and principal is not None:
+            self.known_users.forget(principal.username)  # ask Jira again next time
         try:
             await self._respond(scope, receive, send, response, protected)
         finally:
             await response.aclose()
+
+    def _requestor_target(self, target: bytes, principal: Principal) -> bytes:
+        """The upstream target with the caller as the OAuth requestor in the query (and every
+        identity parameter the client sent removed)."""
+        assert self.oauth1 is not None
+        path, _, query = target.partition(b"?")
+        return path + b"?" + self.oauth1.requestor_query(query, principal.username)
+
+    async def _impersonate(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        principal: Principal,
+        url: httpx.URL,
+        has_body: bool,
+    ) -> tuple[bytes, bytes | None] | None:
+        """``oauth1_impersonation``: the ``Authorization`` for this request and its form body
+        (signed, so read whole), once Jira is known to know the user; None when the request
+        was refused here (the answer is sent)."""
+        assert self.oauth1 is not None
+        assert self.known_users is not None
+        form: bytes | None = None
+        if has_body and _is_form(scope):
+            try:
+                form = await _read_whole(receive, _MAX_FORM_BYTES)
+            except _TooLarge:
+                await error_response(413, ["The form body is too large."])(scope, receive, send)
+                return None
+            except _ClientGone:
+                return None
+            if form_names_identity(form):
+                # Tomcat's getParameter reads form bodies too: a client must not name a user.
+                message = "The form body names a user or an OAuth parameter; it is not forwarded."
+                await error_response(400, [message])(scope, receive, send)
+                return None
+        try:
+            known = await self.known_users.known(principal.username)
+        except JiraUnavailable as exc:
+            log.warning("could not check a user with Jira: %s", exc)
+            await error_response(502, ["Jira could not be reached."])(scope, receive, send)
+            return None
+        if not known:
+            # Jira would run the request as anonymous: refused instead, never sent.
+            refusal = InvalidToken("Jira does not know this user, or the user may not log in")
+            await refusal.response(self.realm)(scope, receive, send)
+            return None
+        try:
+            return self.oauth1.authorization(scope["method"], str(url), form), form
+        except OAuth1Error:
+            await error_response(400, ["The request cannot be signed."])(scope, receive, send)
+            return None
 
     def _target(self, scope: Scope, protected: bool, *, strip_query_token: bool) -> bytes:
         """The request-target to forward: the canonical one (what the access rules judged)

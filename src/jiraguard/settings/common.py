@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import ssl
 from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FilePath
 
 Method = Literal["jwt", "introspection", "userinfo"]
 Algorithm = Literal[
@@ -17,6 +19,19 @@ HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 Seconds = Annotated[float, Field(ge=0)]
 Network = IPv4Network | IPv6Network
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _loads_as_ca_bundle(path: Path) -> Path:
+    """A PEM file of CA certificates that OpenSSL loads (checked at start, named on error)."""
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"{path} is not a readable PEM file of CA certificates") from exc
+    return path
+
+
+CABundle = Annotated[FilePath, AfterValidator(_loads_as_ca_bundle)]
+"""A PEM file of the CA certificates to trust, instead of the system's."""
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
 _PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 

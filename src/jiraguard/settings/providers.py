@@ -8,7 +8,14 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from jiraguard.presets import PresetName, expand_preset
-from jiraguard.settings.common import HMAC_ALGORITHMS, Algorithm, Method, Seconds, Section
+from jiraguard.settings.common import (
+    HMAC_ALGORITHMS,
+    Algorithm,
+    CABundle,
+    Method,
+    Seconds,
+    Section,
+)
 
 
 class ProviderSettings(Section):
@@ -37,6 +44,9 @@ class ProviderSettings(Section):
     """Claims a JWT must carry."""
     token_type: str | None = None
     """Required JWT ``typ`` header, e.g. ``at+jwt`` for RFC 9068 access tokens."""
+    ca_bundle: CABundle | None = None
+    """PEM file of the CA certificates that sign this provider's TLS certificate (an internal
+    CA), instead of ``auth.ca_bundle`` or the system's."""
     public_key: str | None = None
     """A PEM public key to verify JWTs with, instead of a JWKS."""
     hmac_secret: SecretStr | None = None

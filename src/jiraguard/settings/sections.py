@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 
 from jiraguard.oauth1 import OAuth1Error, load_rsa_private_key, load_rsa_public_key
 from jiraguard.settings.common import (
+    CABundle,
     HttpMethod,
     Network,
     Seconds,
@@ -104,6 +105,9 @@ class AuthSettings(Section):
     """Keys are fetched again after this long (old keys stay in use if the fetch fails)."""
     jwks_min_refresh_interval: Seconds = 30.0
     """An unknown ``kid`` refetches the keys at most this often per provider."""
+    ca_bundle: CABundle | None = None
+    """PEM file of the CA certificates to trust for every provider (an internal CA), instead
+    of the system's; a provider's own ``ca_bundle`` wins."""
 
 
 class RateLimits(Section):
@@ -203,6 +207,19 @@ class UpstreamSettings(Section):
     connection is closed once it passes this."""
     max_connections: int = Field(256, ge=1)
     """Most connections open to the upstream at once (all kept alive between requests)."""
+    pass_jira_credentials: bool = False
+    """Let Jira's own credentials through: a bearer token no provider and no jiraguard token
+    accounts for (a Jira personal access token), or a Basic login that ``auth`` exempts, is
+    checked by asking Jira who it is (``GET /rest/api/2/myself``, cached like an
+    introspection answer) and then forwarded with its own ``Authorization``, so Jira decides
+    as it always did. Access rules, rate limits and the audit log apply as to everyone."""
+    ca_bundle: CABundle | None = None
+    """PEM file of the CA certificates that sign Jira's TLS certificate (an internal CA),
+    instead of the system's."""
+    client_cert: FilePath | None = None
+    """PEM client certificate (with its chain) for mutual TLS to Jira."""
+    client_key: FilePath | None = None
+    """PEM private key of ``client_cert``, when it is not in the same file."""
 
     @field_validator("private_key_file")
     @classmethod
@@ -230,6 +247,8 @@ class UpstreamSettings(Section):
             return self
         if not re.match(r"^https?://[^/?#]+(/[^?#]*)?$", self.url):
             raise ValueError("url must be http(s)://host[:port][/context-path], without a query")
+        if self.client_key is not None and self.client_cert is None:
+            raise ValueError("client_key needs client_cert")
         if self.identity == "trusted_header" and not self.shared_secret:
             raise ValueError("identity = trusted_header needs shared_secret")
         if self.identity == "service_account" and not (
