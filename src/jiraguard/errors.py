@@ -1,4 +1,4 @@
-"""The one family of errors answered in Jira's envelope (docs/jira-compat.md, "Errors").
+"""The one family of errors answered in Jira's envelope (docs/jira-compat.md §6).
 
 Any route, of the embedded Jira API or of jiraguard's own API, raises :class:`JiraError` (or
 one of the helpers below) anywhere; one handler registered in ``app.py`` renders

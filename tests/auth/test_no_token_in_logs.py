@@ -1,4 +1,7 @@
-"""Tokens are secrets: no log line, at any level, carries one (DESIGN.md, rules that hold)."""
+"""Tokens are secrets: no log line, at any level, carries one.
+
+See docs/architecture.md, "Rules that hold everywhere".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Bad input gets Jira's error envelope with 400/403/404/413, never a 500 (compat doc §4, §6)."""
+"""Bad input gets Jira's error envelope with 400/403/404/413, never a 500.
+
+See docs/jira-compat.md §4 and §6.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 port, authenticated with real JWT access tokens from the test OpenID provider.
 
 The client is synchronous (requests), so the server runs in a thread (tests/support/live.py).
-Each step follows the request sequences of compat doc §8.
+Each step follows the request sequences of docs/jira-compat.md §8.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``/search`` GET and POST over the JQL engine (compat doc §3, §4.7-4.8)."""
+"""``/search`` GET and POST over the JQL engine (docs/jira-compat.md §3, §4.7-4.8)."""
 
 from __future__ import annotations
 

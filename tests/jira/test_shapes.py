@@ -1,4 +1,4 @@
-"""The JSON shapes of compat doc §5, checked member by member over plain HTTP."""
+"""The JSON shapes of docs/jira-compat.md §5, checked member by member over plain HTTP."""
 
 from __future__ import annotations
 
@@ -244,7 +244,7 @@ async def test_createmeta(seeded: JiraApi) -> None:
 
 
 async def test_write_responses(seeded: JiraApi) -> None:
-    """204s are empty; creates are 201 with a body (compat doc rule 11)."""
+    """204s are empty; creates are 201 with a body (docs/jira-compat.md rule 11)."""
     for method, path, body in (
         ("PUT", "/issue/TEST-1", {"fields": {"summary": "x"}}),
         ("PUT", "/issue/TEST-1/assignee", {"name": "bob"}),
@@ -256,7 +256,10 @@ async def test_write_responses(seeded: JiraApi) -> None:
 
 
 async def test_latest_alias_trailing_slash_and_401(seeded: JiraApi) -> None:
-    """``/rest/api/latest`` is ``/rest/api/2``; trailing slashes are ignored (compat §4.1-4.2)."""
+    """``/rest/api/latest`` is ``/rest/api/2``; trailing slashes are ignored.
+
+    See docs/jira-compat.md §4.1-4.2.
+    """
     client = seeded.harness.client
     headers = seeded.tokens("alice")
     latest = await client.get("/rest/api/latest/issue/TEST-1/", headers=headers)

@@ -1,4 +1,6 @@
-"""Date values and date functions (Atlassian's fields and functions references, §7).
+"""Date values and date functions (Atlassian's fields and functions references).
+
+See docs/jira-compat.md §7.
 
 ``NOW`` is Wednesday 2026-03-18 15:30 UTC; weeks start on Monday (ISO 8601), days at 00:00
 UTC.

@@ -1,7 +1,7 @@
 """The JQL parser: the tree valid queries give, and Jira's message for each syntax error.
 
-Syntax per Atlassian's "Advanced searching - keywords reference" (compat reference §7);
-error texts per §6 ("Error in the JQL Query: ... (line L, character C)").
+Syntax per Atlassian's "Advanced searching - keywords reference" (docs/jira-compat.md §7);
+error texts per docs/jira-compat.md §6 ("Error in the JQL Query: ... (line L, character C)").
 """
 
 from __future__ import annotations

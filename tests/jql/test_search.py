@@ -3,7 +3,7 @@
 One conformance run per database (SQLite and PostgreSQL, the ``database_url`` fixture).
 Each test seeds ``dataset`` once and checks a table of queries against it; a failure lists
 every query that went wrong. Field semantics follow Atlassian's JQL fields, operators and
-functions references (compat reference §7); messages follow §6.
+functions references (docs/jira-compat.md §7); messages follow §6 there.
 """
 
 from __future__ import annotations

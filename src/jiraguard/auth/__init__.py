@@ -1,1 +1,4 @@
-"""The request path's authentication steps, one module each (see DESIGN.md)."""
+"""The request path's authentication steps, one module each.
+
+See docs/architecture.md, "The path of a request".
+"""

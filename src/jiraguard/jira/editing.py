@@ -1,9 +1,9 @@
 """Field values of ``POST /issue`` and ``PUT /issue/{k}``, checked and applied to an issue.
 
 Both requests name fields by id: ``{"fields": {f: value}}`` sets, ``{"update": {f: [{op:
-value}]}}`` applies ``set``/``add``/``remove`` operations (compat doc §3, §4.10). Each problem
-is reported under its field in ``errors`` as Jira does; every applied change becomes a
-changelog item.
+value}]}}`` applies ``set``/``add``/``remove`` operations (docs/jira-compat.md §3, §4.10).
+Each problem is reported under its field in ``errors`` as Jira does; every applied change
+becomes a changelog item.
 """
 
 from __future__ import annotations

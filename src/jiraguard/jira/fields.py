@@ -1,4 +1,6 @@
-"""Jira's system fields: the ``/field`` list and the ``fields=`` selection (compat doc §3, §4.4).
+"""Jira's system fields: the ``/field`` list and the ``fields=`` selection.
+
+See docs/jira-compat.md §3 and §4.4.
 
 ``fields`` arrives repeated or as a comma list and may hold ``*all``, ``*navigable``,
 ``*none`` and ``-name`` exclusions. ``jira`` (pycontribs) maps JQL names to field ids through
@@ -28,7 +30,7 @@ class FieldDef:
     items: str | None = None
 
     def json(self) -> dict[str, Any]:
-        """The ``/field`` entry (compat doc §5)."""
+        """The ``/field`` entry (docs/jira-compat.md §5)."""
         schema: dict[str, Any] = {"type": self.schema_type, "system": self.id}
         if self.items:
             schema["items"] = self.items

@@ -1,4 +1,4 @@
-"""Reading query parameters and JSON bodies the way Jira clients send them (compat doc §4).
+"""Reading query parameters and JSON bodies the way Jira clients send them (docs/jira-compat.md §4).
 
 Query booleans are case-insensitive (``True``, ``false``), empty parameters mean "absent",
 list parameters arrive repeated or comma-separated. JSON bodies are read with a size limit
@@ -87,7 +87,7 @@ def too_large(limit: int) -> JiraError:
 
 
 async def read_json(request: Request, *, required: bool = True) -> dict[str, Any]:
-    """The JSON object in the body, without its ``null`` members (compat doc §4.9).
+    """The JSON object in the body, without its ``null`` members (docs/jira-compat.md §4.9).
 
     An empty body is ``{}`` unless ``required``; anything but a JSON object is a 400.
     """

@@ -1,4 +1,4 @@
-"""Path rules every Jira client relies on (shared/jira-rest-compat.md §4).
+"""Path rules every Jira client relies on (docs/jira-compat.md §4).
 
 ``/rest/api/latest/*`` is served exactly as ``/rest/api/2/*``, and a trailing slash is
 ignored (some clients POST to ``/project/``). Both are rewritten before routing and before

@@ -1,7 +1,7 @@
-"""Jira's JSON shapes, built from our records (see shared/jira-rest-compat.md §5).
+"""Jira's JSON shapes, built from our records (docs/jira-compat.md §5).
 
 Every builder takes the public ``base`` URL first so ``self`` links are absolute and carry
-the context path (compat doc rule 5).
+the context path (docs/jira-compat.md rule 5).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def _icon(base: str, kind: str, name: str) -> str:
 
 
 def issuetype_json(base: str, item: Named) -> dict[str, Any]:
-    """An issue type (compat doc §5)."""
+    """An issue type (docs/jira-compat.md §5)."""
     return {
         "self": f"{base}{API}/issuetype/{item.id}",
         "id": str(item.id),
@@ -113,7 +113,7 @@ def issuetype_json(base: str, item: Named) -> dict[str, Any]:
 
 
 def priority_json(base: str, item: Named) -> dict[str, Any]:
-    """A priority (compat doc §5)."""
+    """A priority (docs/jira-compat.md §5)."""
     return {
         "self": f"{base}{API}/priority/{item.id}",
         "id": str(item.id),
@@ -146,7 +146,7 @@ def status_category_json(base: str, category: StatusCategory) -> dict[str, Any]:
 
 
 def status_json(base: str, status: Status) -> dict[str, Any]:
-    """A status with its category (compat doc §5)."""
+    """A status with its category (docs/jira-compat.md §5)."""
     return {
         "self": f"{base}{API}/status/{status.id}",
         "id": str(status.id),
@@ -169,7 +169,7 @@ def link_type_json(base: str, item: catalog.LinkType) -> dict[str, Any]:
 
 
 def project_json(base: str, project: Project, *, issue_types: bool = False) -> dict[str, Any]:
-    """A project; ``issueTypes`` only with ``expand=issueTypes`` (compat doc §5)."""
+    """A project; ``issueTypes`` only with ``expand=issueTypes`` (docs/jira-compat.md §5)."""
     body: dict[str, Any] = {
         "expand": "description,lead,issueTypes,url,projectKeys",
         "self": f"{base}{API}/project/{project.id}",
@@ -196,7 +196,7 @@ def issue_self(base: str, issue_id: int) -> str:
 
 
 def comment_json(base: str, comment: Comment) -> dict[str, Any]:
-    """A comment (compat doc §5); ``self`` names the issue by id."""
+    """A comment (docs/jira-compat.md §5); ``self`` names the issue by id."""
     return {
         "self": f"{issue_self(base, comment.issue_id)}/comment/{comment.id}",
         "id": str(comment.id),
@@ -209,7 +209,7 @@ def comment_json(base: str, comment: Comment) -> dict[str, Any]:
 
 
 def worklog_json(base: str, worklog: Worklog) -> dict[str, Any]:
-    """A worklog (compat doc §5)."""
+    """A worklog (docs/jira-compat.md §5)."""
     return {
         "self": f"{issue_self(base, worklog.issue_id)}/worklog/{worklog.id}",
         "author": user_of(base, worklog.author),
@@ -364,7 +364,7 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
 def issue_json(
     base: str, bundle: IssueBundle, fields: Iterable[str], *, changelog: bool = False
 ) -> dict[str, Any]:
-    """An issue (compat doc §5): ``id``, ``key``, ``self`` and the selected ``fields``."""
+    """An issue (docs/jira-compat.md §5): ``id``, ``key``, ``self`` and the selected ``fields``."""
     issue = bundle.issue
     body: dict[str, Any] = {
         "expand": ISSUE_EXPAND,
@@ -379,7 +379,7 @@ def issue_json(
 
 
 def transition_json(base: str, transition: Transition) -> dict[str, Any]:
-    """A transition: numeric-string ``id``, ``name`` and ``to`` (compat doc rule 10)."""
+    """A transition: numeric-string ``id``, ``name`` and ``to`` (docs/jira-compat.md rule 10)."""
     return {
         "id": str(transition.id),
         "name": transition.name,

@@ -2,7 +2,7 @@
 
 Open → In Progress → Resolved → Closed, Reopen from Resolved/Closed to Reopened, Stop
 Progress back to Open. Transition ids are Jira's own for that workflow; the API sends them
-as numeric strings (compat doc rule 10).
+as numeric strings (docs/jira-compat.md rule 10).
 """
 
 from __future__ import annotations

@@ -7,12 +7,12 @@ The pipeline, one module per step::
       ->  compiler -> fields (id_fields, date_fields, dates, textsearch; clauses shared)
       ->  ordering  ->  search
 
-Supported: compat reference §7. Fields project, key/issuekey/id, summary, description,
+Supported: docs/jira-compat.md §7. Fields project, key/issuekey/id, summary, description,
 text, comment, status, statusCategory, priority, issuetype/type, assignee, reporter,
 creator, labels, created, updated, resolution, resolutiondate/resolved, duedate/due;
 operators = != > >= < <= ~ !~ IN, NOT IN, IS [NOT] EMPTY/NULL, AND (&&), OR (||), NOT (!);
 functions currentUser(), membersOf(), now(), start/endOfDay/Week/Month/Year([increment]).
-Errors are ``JQLError``, worded as Jira words them (compat reference §6).
+Errors are ``JQLError``, worded as Jira words them (docs/jira-compat.md §6).
 """
 
 from jiraguard.jira.jql.errors import JQLError

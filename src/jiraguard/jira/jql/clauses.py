@@ -1,6 +1,6 @@
 """What every field's clause compiler shares: the context, operator families, helpers.
 
-Operators per Atlassian's "Advanced searching - operators reference" (compat reference §7).
+Operators per Atlassian's "Advanced searching - operators reference" (docs/jira-compat.md §7).
 """
 
 from __future__ import annotations

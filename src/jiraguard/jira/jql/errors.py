@@ -1,7 +1,7 @@
 """The one JQL error: its text is what Jira shows the user.
 
 The REST layer answers it with 400 and ``{"errorMessages": [str(exc)], "errors": {}}``
-(compat reference §6). Messages follow Jira's wording, for example
+(docs/jira-compat.md §6). Messages follow Jira's wording, for example
 "Field 'X' does not exist or you do not have permission to view it.".
 """
 

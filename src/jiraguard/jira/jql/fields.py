@@ -1,6 +1,6 @@
 """The JQL fields by name, and the fields that are neither ids nor dates.
 
-Fields per Atlassian's "Advanced searching - fields reference" (compat reference §7). A field
+Fields per Atlassian's "Advanced searching - fields reference" (docs/jira-compat.md §7). A field
 rejects an operator it does not support with Jira's "The operator 'X' is not supported by
 the 'F' field.", and an unknown field is "Field 'X' does not exist or you do not have
 permission to view it.".

@@ -1,6 +1,6 @@
 """Attachments: upload (multipart field ``file``), metadata, download, delete.
 
-The ``X-Atlassian-Token`` header is not required (compat doc rule 2 lets both spellings
+The ``X-Atlassian-Token`` header is not required (docs/jira-compat.md rule 2 lets both spellings
 through; we need neither, since bearer tokens are not sent by browsers on their own). The
 whole upload counts against ``server.max_body_bytes`` (413 past it). Downloads live under
 ``/rest/api/2/attachment/content/{id}`` so the authentication middleware guards them.

@@ -53,7 +53,7 @@ async def list_comments(request: Request) -> Response:
         )
         base = base_url(request)
         items = [comment_json(base, c) for c in comments]
-    # Without maxResults, Jira echoes the number of comments returned (compat doc §5).
+    # Without maxResults, Jira echoes the number of comments returned (docs/jira-compat.md §5).
     shown = max_results if asked else len(items)
     return JiraJSONResponse(
         paged("comments", items, start_at=start_at, max_results=shown, total=total)
@@ -88,7 +88,7 @@ async def get(request: Request) -> Response:
 
 
 async def update(request: Request) -> Response:
-    """PUT …/comment/{id} → 200 with the updated comment (compat doc rule 11)."""
+    """PUT …/comment/{id} → 200 with the updated comment (docs/jira-compat.md rule 11)."""
     text = _body(await read_json(request))
     async with database(request).transaction() as session:
         me = await acting_user(session, request)

@@ -1,4 +1,4 @@
-"""``/issue``: create, get, edit, delete, assign (compat doc §3, §4.3-4.4, §4.9-4.10)."""
+"""``/issue``: create, get, edit, delete, assign (docs/jira-compat.md §3, §4.3-4.4, §4.9-4.10)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The fixed vocabularies: fields, issue types, priorities, statuses, status categories,
-resolutions, issue link types, and the create metadata of a project (compat doc §3)."""
+resolutions, issue link types, and the create metadata of a project (docs/jira-compat.md §3)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``/search`` (GET and POST): JQL through ``jira.jql``, then the page of issues rendered.
 
-Default ``maxResults`` 50, capped at 1000 and the applied cap echoed (compat doc §4.7-4.8);
+Default ``maxResults`` 50, capped at 1000 and the applied cap echoed (docs/jira-compat.md §4.7-4.8);
 ``total`` is exact. ``fields`` defaults to ``*navigable`` as in Jira; ``expand=changelog``
 works as on issue GET. A JQL error is a 400 with the message in ``errorMessages``.
 """

@@ -1,8 +1,8 @@
 """``/issue/{k}/transitions``: list the workflow moves an issue can make, and make one.
 
-Ids are numeric strings and POST accepts ``"31"`` or ``31`` (compat doc rule 10). A move to a
-done status sets the resolution (``fields.resolution`` or Fixed) and the resolution date; a
-move out of done clears both. Status and resolution changes go to the changelog.
+Ids are numeric strings and POST accepts ``"31"`` or ``31`` (docs/jira-compat.md rule 10). A
+move to a done status sets the resolution (``fields.resolution`` or Fixed) and the
+resolution date; a move out of done clears both. Status and resolution changes go to the changelog.
 """
 
 from __future__ import annotations

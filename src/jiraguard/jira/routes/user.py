@@ -1,5 +1,5 @@
 """Users and groups: ``/user``, ``/user/search``, ``/groups/picker``, ``/group/member``,
-``/group`` (compat doc §3; the server-mode ``username`` parameters)."""
+``/group`` (docs/jira-compat.md §3; the server-mode ``username`` parameters)."""
 
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ async def list_worklogs(request: Request) -> Response:
         issue = await issue_or_404(session, request.path_params["issue"])
         total, worklogs = await page_worklogs(session, issue.id, start_at, max_results)
         items = [worklog_json(base_url(request), w) for w in worklogs]
-    # Without maxResults, Jira echoes the number of worklogs returned (compat doc §5).
+    # Without maxResults, Jira echoes the number of worklogs returned (docs/jira-compat.md §5).
     shown = max_results if asked else len(items)
     return JiraJSONResponse(
         paged("worklogs", items, start_at=start_at, max_results=shown, total=total)
