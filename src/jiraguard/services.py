@@ -34,7 +34,7 @@ from jiraguard.auth.oauth1_login import OAuth1Login
 from jiraguard.auth.oauth1_verifier import OAuth1Verifier
 from jiraguard.auth.pat import PersonalAccessTokens
 from jiraguard.auth.policy import Policy
-from jiraguard.auth.provider_http import make_client
+from jiraguard.auth.provider_http import ProviderClients
 from jiraguard.auth.ratelimit import MemoryRateLimiter, RateLimiter
 from jiraguard.auth.ratelimit_redis import RedisRateLimiter
 from jiraguard.auth.request_path import RequestPath
@@ -76,6 +76,7 @@ class Services:
     path: RequestPath
     """The current configuration's request path (settings, router, authenticator, policy)."""
     http: httpx.AsyncClient
+    """The client trusting the system's CA certificates (see ``provider_clients``)."""
     db: Database
     users: UserDirectory
     cache: PrincipalCache
@@ -99,6 +100,9 @@ class Services:
     """Single flight across processes (with Redis)."""
     provider_calls: ProviderCalls | None = None
     """Requests sent to providers, for ``/metrics``."""
+    provider_clients: ProviderClients | None = None
+    """The clients provider calls go through, one per CA bundle (``http`` is the default
+    one); None when built by hand."""
     telemetry: Telemetry = field(default_factory=Telemetry)
     """Latencies and errors off the hot path, for ``/metrics``."""
     reloads: int = 0
@@ -138,7 +142,15 @@ class Services:
     def build(cls, settings: Settings, source: ConfigSource | None = None) -> Services:
         """``source``: where ``settings`` came from; without it (settings made in code) the
         settings themselves stand in for the file and the environment is not read."""
-        http = make_client(settings.auth.provider_timeout)
+        telemetry = Telemetry()
+        provider_calls = ProviderCalls()
+
+        def watched(client: httpx.AsyncClient) -> None:
+            telemetry.watch(client)
+            provider_calls.watch(client)
+
+        clients = ProviderClients(settings.auth.provider_timeout, on_new=watched)
+        http = clients.default
         db = Database(settings.storage.url, pool_size=settings.storage.pool_size)
         users = UserDirectory(db)
         cache: PrincipalCache = MemoryPrincipalCache(settings.auth.cache_size)
@@ -161,13 +173,11 @@ class Services:
         audit = StoreAuditSink(db, settings.audit) if settings.audit.enabled else None
         pats = PATValidator(db, settings.tokens)
         fences = Fences(settings.auth.cache_ttl)
-        telemetry = Telemetry()
-        telemetry.watch(http)
         upstream = (
             make_upstream_pool(settings.upstream, telemetry) if settings.upstream.url else None
         )
         router, authenticator, policy = _request_path(
-            settings, http, users, cache, limiter, pats, fences, flight, telemetry, upstream
+            settings, clients, users, cache, limiter, pats, fences, flight, telemetry, upstream
         )
         services = cls(
             RequestPath(
@@ -210,7 +220,8 @@ class Services:
             redis=redis,
             redis_outage=outage,
             flight=flight,
-            provider_calls=ProviderCalls(http),
+            provider_calls=provider_calls,
+            provider_clients=clients,
             telemetry=telemetry,
         )
         config.after_save = services.announce
@@ -240,7 +251,7 @@ class Services:
         old = self.path
         router, authenticator, policy = _request_path(
             settings,
-            self.http,
+            self.provider_clients or self.http,
             self.users,
             self.cache,
             self.limiter,
@@ -306,7 +317,10 @@ class Services:
         await self.pats.aclose()
         if self.audit is not None:
             await self.audit.stop()  # writes what is still queued, while the database is open
-        await self.http.aclose()
+        if self.provider_clients is not None:
+            await self.provider_clients.aclose()  # http among them
+        else:
+            await self.http.aclose()
         if self.upstream is not None:
             await self.upstream.aclose()
         await self.db.close()
@@ -324,7 +338,7 @@ def _principal_inputs(settings: Settings) -> tuple[str, str]:
 
 def _request_path(
     settings: Settings,
-    http: httpx.AsyncClient,
+    http: httpx.AsyncClient | ProviderClients,
     users: UserDirectory,
     cache: PrincipalCache,
     limiter: RateLimiter,

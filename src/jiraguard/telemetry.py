@@ -61,7 +61,7 @@ class Telemetry:
             yield from metric.collect()
 
     def watch(self, client: httpx.AsyncClient) -> None:
-        """Time every request ``client`` sends (the providers' one client)."""
+        """Time every request ``client`` sends (a client of the providers')."""
         client.event_hooks["request"].append(self._sent)
         client.event_hooks["response"].append(self._answered)
 
@@ -77,10 +77,13 @@ class Telemetry:
 
 
 class ProviderCalls:
-    """Counts requests sent to providers, through an httpx event hook on their one client."""
+    """Counts requests sent to providers, through an httpx event hook on their clients."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self) -> None:
         self.count = 0
+
+    def watch(self, client: httpx.AsyncClient) -> None:
+        """Count what ``client`` sends."""
         client.event_hooks["request"].append(self._sent)
 
     async def _sent(self, request: httpx.Request) -> None:

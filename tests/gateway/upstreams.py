@@ -134,7 +134,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 class ThreadServer:
     """An ASGI app on a real uvicorn server, on a free loopback port, in a thread."""
 
-    def __init__(self, asgi: Any, port: int, lifespan: str = "off") -> None:
+    def __init__(self, asgi: Any, port: int, lifespan: str = "off", **tls: Any) -> None:
+        """``tls``: uvicorn's ``ssl_*`` options, to serve HTTPS."""
         config = uvicorn.Config(
             asgi,
             host="127.0.0.1",
@@ -143,9 +144,10 @@ class ThreadServer:
             lifespan=lifespan,
             ws="none",
             access_log=False,
+            **tls,
         )
         self.server = uvicorn.Server(config)
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> ThreadServer:

@@ -5,17 +5,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 
 from jiraguard.auth.pat import Origin
 from jiraguard.auth.principal import Principal
 from jiraguard.errors import JiraError
 from jiraguard.services import Services
+from jiraguard.settings import ProviderSettings
 
 
 def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
+
+
+def provider_client(request: Request, provider: ProviderSettings) -> httpx.AsyncClient:
+    """The HTTP client that trusts ``provider``'s CA bundle (``ca_bundle``)."""
+    shared = services(request)
+    if shared.provider_clients is None:
+        return shared.http
+    return shared.provider_clients.for_provider(provider, shared.settings.auth)
 
 
 def caller(request: Request) -> Principal:

@@ -11,7 +11,7 @@ from jiraguard.auth.credentials import parse_authorization
 from jiraguard.auth.errors import AuthError, InvalidToken, ProviderUnavailable
 from jiraguard.auth.identity import IdentityMapper, username_from
 from jiraguard.auth.principal import fingerprint
-from jiraguard.auth.provider_http import make_client
+from jiraguard.auth.provider_http import ProviderClients
 from jiraguard.auth.router import Attempt, ProviderRouter
 from jiraguard.settings import Settings
 from jiraguard.store.db import Database
@@ -38,8 +38,9 @@ async def explain(settings: Settings, token: str) -> dict[str, Any]:
     except AuthError as exc:
         return {**report, "outcome": "rejected", "reason": exc.description}
     trace: list[Attempt] = []
-    async with make_client(settings.auth.provider_timeout) as client:
-        router = ProviderRouter.from_settings(settings.providers, settings.auth, client)
+    clients = ProviderClients(settings.auth.provider_timeout)
+    try:
+        router = ProviderRouter.from_settings(settings.providers, settings.auth, clients)
         db = Database(settings.storage.url)
         try:
             validated = await router.validate(token, trace)
@@ -57,6 +58,8 @@ async def explain(settings: Settings, token: str) -> dict[str, Any]:
             return {**report, "outcome": "undecided", "reason": exc.description}
         finally:
             await db.close()
+    finally:
+        await clients.aclose()
     return {
         **report,
         "outcome": "accepted",

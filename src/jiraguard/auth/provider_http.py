@@ -9,24 +9,65 @@ provider could not tell us, so nobody is told their token is bad.
 from __future__ import annotations
 
 import json
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from jiraguard.auth.errors import ProviderUnavailable
+from jiraguard.settings import AuthSettings, ProviderSettings
 
 MAX_RESPONSE_BYTES = 1024 * 1024
 
 
-def make_client(timeout: float) -> httpx.AsyncClient:
-    """The shared client for provider calls: pooled, timeouts everywhere, no redirects."""
+def make_client(timeout: float, ca_bundle: Path | None = None) -> httpx.AsyncClient:
+    """A client for provider calls: pooled, timeouts everywhere, no redirects; it trusts the
+    CA certificates in ``ca_bundle`` instead of the system's when given one."""
+    verify: ssl.SSLContext | bool = True
+    if ca_bundle is not None:
+        verify = ssl.create_default_context(cafile=str(ca_bundle))
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout),
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         follow_redirects=False,
         headers={"Accept": "application/json", "User-Agent": "jiraguard"},
+        verify=verify,
     )
+
+
+class ProviderClients:
+    """The clients provider calls go through: one per CA bundle in use (the system's,
+    ``auth.ca_bundle``, a provider's own ``ca_bundle``), each made once and shared."""
+
+    def __init__(
+        self, timeout: float, on_new: Callable[[httpx.AsyncClient], None] | None = None
+    ) -> None:
+        """``on_new`` is called with every client made (to attach telemetry hooks)."""
+        self.timeout = timeout
+        self.on_new = on_new
+        self._clients: dict[Path | None, httpx.AsyncClient] = {}
+        self.default = self.trusting(None)
+        """The client trusting the system's CA certificates."""
+
+    def trusting(self, ca_bundle: Path | None) -> httpx.AsyncClient:
+        """The client that trusts ``ca_bundle`` (None: the system's certificates)."""
+        client = self._clients.get(ca_bundle)
+        if client is None:
+            client = self._clients[ca_bundle] = make_client(self.timeout, ca_bundle)
+            if self.on_new is not None:
+                self.on_new(client)
+        return client
+
+    def for_provider(self, provider: ProviderSettings, auth: AuthSettings) -> httpx.AsyncClient:
+        """The client for ``provider``: its own CA bundle, else ``auth.ca_bundle``."""
+        return self.trusting(provider.ca_bundle or auth.ca_bundle)
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ import httpx
 
 from jiraguard.auth.discovery import ProviderMetadata
 from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
+from jiraguard.auth.provider_http import ProviderClients
 from jiraguard.auth.validators.base import KeySet, TokenValidator, ValidatedToken
 from jiraguard.auth.validators.introspection import IntrospectionValidator
 from jiraguard.auth.validators.jwks import JWKSKeys, KeySource, StaticKey
@@ -119,19 +120,26 @@ class ProviderRouter:
         cls,
         providers: Sequence[ProviderSettings],
         auth: AuthSettings,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | ProviderClients,
         *,
         previous: ProviderRouter | None = None,
         telemetry: Telemetry | None = None,
     ) -> ProviderRouter:
-        """Validators for the enabled ``providers``; those of ``previous`` whose settings are
-        unchanged are kept, with the keys and metadata they already fetched."""
+        """Validators for the enabled ``providers``, each calling its provider through
+        ``client`` (or the client of ``ProviderClients`` that trusts its CA bundle); those of
+        ``previous`` whose settings are unchanged are kept, with the keys and metadata they
+        already fetched."""
         kept = previous.validators if previous is not None and previous.auth == auth else []
         validators = []
         for provider in providers:
             if provider.enabled:
                 same = next((v for v in kept if v.provider == provider), None)
-                validators.append(same or build_validator(provider, auth, client))
+                http = (
+                    client.for_provider(provider, auth)
+                    if isinstance(client, ProviderClients)
+                    else client
+                )
+                validators.append(same or build_validator(provider, auth, http))
         return cls(validators, auth, telemetry)
 
     def routes_to_jwt(self, token: str) -> bool:

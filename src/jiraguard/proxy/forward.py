@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import quote
@@ -74,7 +75,7 @@ class UpstreamPool:
             max_connections=per, max_keepalive_connections=per, keepalive_expiry=30.0
         )
         count = -(-settings.max_connections // per)
-        tls = httpx.create_ssl_context(trust_env=False)  # loading CA certificates takes ms
+        tls = _tls_context(settings)  # once: loading CA certificates takes milliseconds
         self._shards = [
             httpx.AsyncHTTPTransport(verify=tls, limits=limits, retries=0, trust_env=False)
             for _ in range(count)
@@ -97,6 +98,19 @@ class UpstreamPool:
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.aclose()
+
+
+def _tls_context(settings: UpstreamSettings) -> ssl.SSLContext:
+    """How the gateway speaks TLS to Jira: trusting ``ca_bundle`` (else the system's CA
+    certificates, as httpx ships them), presenting ``client_cert`` when mutual TLS is set."""
+    if settings.ca_bundle is not None:
+        context = ssl.create_default_context(cafile=str(settings.ca_bundle))
+    else:
+        context = httpx.create_ssl_context(trust_env=False)
+    if settings.client_cert is not None:
+        key = str(settings.client_key) if settings.client_key is not None else None
+        context.load_cert_chain(str(settings.client_cert), key)
+    return context
 
 
 def make_upstream_pool(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
 from typing import Literal
 
@@ -249,6 +250,15 @@ class UpstreamSettings(Section):
             raise ValueError("url must be http(s)://host[:port][/context-path], without a query")
         if self.client_key is not None and self.client_cert is None:
             raise ValueError("client_key needs client_cert")
+        if self.client_cert is not None:
+            try:
+                context = ssl.create_default_context()
+                key = str(self.client_key) if self.client_key is not None else None
+                context.load_cert_chain(str(self.client_cert), key)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(
+                    "client_cert (with client_key) is not a PEM certificate and its key"
+                ) from exc
         if self.identity == "trusted_header" and not self.shared_secret:
             raise ValueError("identity = trusted_header needs shared_secret")
         if self.identity == "service_account" and not (

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from jiraguard.admin.common import services
+from jiraguard.admin.common import provider_client, services
 from jiraguard.admin.ui.login import audit_login, safe_next
 from jiraguard.admin.ui.render import PageError, error_page, page, secure_headers
 from jiraguard.admin.ui.session import (
@@ -66,7 +66,7 @@ async def start(request: Request) -> Response:
         return error_page(request, 404, "Browser login with a provider is not configured.")
     admin = settings(request).admin
     try:
-        document = await ProviderMetadata(provider, services(request).http).document()
+        document = await ProviderMetadata(provider, provider_client(request, provider)).document()
     except ProviderUnavailable as exc:
         return error_page(request, 503, f"{provider.name} cannot be reached: {exc.description}")
     endpoint = document.get("authorization_endpoint")
@@ -116,7 +116,7 @@ def _pending(request: Request) -> dict[str, str]:
 
 async def _id_token(request: Request, provider: ProviderSettings, code: str, verifier: str) -> str:
     admin = settings(request).admin
-    http = services(request).http
+    http = provider_client(request, provider)
     endpoint = await ProviderMetadata(provider, http).endpoint("token_endpoint")
     form = {"grant_type": "authorization_code", "code": code,
             "redirect_uri": redirect_uri(request), "code_verifier": verifier}  # fmt: skip
@@ -165,7 +165,7 @@ async def callback(request: Request) -> Response:
             }
         )
         validated = await build_validator(
-            checker, settings(request).auth, services(request).http
+            checker, settings(request).auth, provider_client(request, checker)
         ).validate(id_token)
         nonce = validated.claims.get("nonce")
         if not isinstance(nonce, str) or not hmac.compare_digest(nonce, pending["nonce"]):

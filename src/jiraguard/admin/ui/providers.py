@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from jiraguard.admin.common import services
+from jiraguard.admin.common import provider_client, services
 from jiraguard.admin.ui.editing import editable, save_section, split_list
 from jiraguard.admin.ui.render import PageError, page, secure_headers
 from jiraguard.admin.ui.session import PREFIX, AdminUser, admin_form, admin_page
@@ -185,7 +185,7 @@ async def discover(request: Request, admin: AdminUser, form: FormData) -> Respon
         problems.append("issuer: give the issuer URL (https://...) to discover its endpoints")
     else:
         try:
-            document = await ProviderMetadata(probe, services(request).http).document()
+            document = await ProviderMetadata(probe, provider_client(request, probe)).document()
         except ProviderUnavailable as exc:
             problems.append(f"discovery: {exc.description}")
         else:

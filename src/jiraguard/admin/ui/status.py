@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jiraguard.admin.common import services
+from jiraguard.admin.common import provider_client, services
 from jiraguard.admin.ui.render import page
 from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page
 from jiraguard.auth.errors import ProviderUnavailable
@@ -61,7 +61,7 @@ async def _reach(request: Request, provider: ProviderSettings) -> dict[str, Any]
         return {"name": provider.name, "url": "—", "state": "nothing to probe (static key)"}
     started = time.monotonic()
     try:
-        answer = await call(services(request).http, "GET", url, "the provider")
+        answer = await call(provider_client(request, provider), "GET", url, "the provider")
     except ProviderUnavailable as exc:
         return {"name": provider.name, "url": url, "state": exc.description, "ok": False}
     elapsed = round(1000 * (time.monotonic() - started))

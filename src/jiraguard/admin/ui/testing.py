@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jiraguard.admin.common import services
+from jiraguard.admin.common import provider_client
 from jiraguard.admin.ui.render import page
 from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page, settings
 from jiraguard.auth.discovery import ProviderMetadata
@@ -162,7 +162,7 @@ async def run_test(request: Request, admin: AdminUser, form: FormData) -> Respon
 
 async def client_credentials_token(request: Request, provider: ProviderSettings, scope: str) -> str:
     """A token from ``provider``'s token endpoint for its own client (RFC 6749 §4.4)."""
-    http = services(request).http
+    http = provider_client(request, provider)
     endpoint = await ProviderMetadata(provider, http).endpoint("token_endpoint")
     assert provider.client_id is not None
     assert provider.client_secret is not None
