@@ -13,6 +13,7 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable
+from urllib.parse import quote
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,7 +34,6 @@ class OAuth1Error(ValueError):
 
 # §3.6: unreserved characters (RFC 3986 §2.3) are never encoded, everything else is.
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_ENCODED_BYTE = [chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256)]
 _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
 _BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
@@ -41,8 +41,9 @@ _BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 def percent_encode(value: str | bytes) -> str:
     """Encode per RFC 5849 §3.6: the UTF-8 octets, each byte outside the unreserved set
     (``ALPHA``, ``DIGIT``, ``-``, ``.``, ``_``, ``~``) as ``%XX`` with upper-case hex."""
-    data = value.encode("utf-8") if isinstance(value, str) else value
-    return "".join([_ENCODED_BYTE[b] for b in data])
+    # urllib's quote leaves exactly ALPHA, DIGIT and "_.-~" alone (RFC 3986 §2.3) and writes
+    # upper-case hex, as §3.6 asks; it is several times faster than a table per byte.
+    return quote(value, safe="")
 
 
 def percent_decode(value: str | bytes, *, plus_is_space: bool = False) -> str:
