@@ -34,6 +34,25 @@ class Upstream(Protocol):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
 
 
+class AnswerTooLarge(Exception):
+    """Jira's answer to a question of ours is larger than any sensible one."""
+
+
+async def ask(upstream: Upstream, request: httpx.Request) -> tuple[int, bytes]:
+    """Send one request of jiraguard's own to Jira: its status and body (at most 1 MiB, else
+    :class:`AnswerTooLarge`); ``httpx.HTTPError`` when Jira could not be reached."""
+    response = await upstream.handle_async_request(request)
+    try:
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            body += chunk
+            if len(body) > _MAX_BODY:
+                raise AnswerTooLarge()
+    finally:
+        await response.aclose()
+    return response.status_code, bytes(body)
+
+
 class JiraCredentials:
     """Asks the upstream Jira whom an ``Authorization`` value belongs to."""
 
@@ -53,22 +72,14 @@ class JiraCredentials:
             extensions={"timeout": self.timeout},
         )
         try:
-            response = await self.upstream.handle_async_request(request)
-            try:
-                body = bytearray()
-                async for chunk in response.aiter_raw():
-                    body += chunk
-                    if len(body) > _MAX_BODY:
-                        raise ProviderUnavailable("Jira's answer about the caller is too large")
-            finally:
-                await response.aclose()
-        except httpx.HTTPError as exc:
+            status, body = await ask(self.upstream, request)
+        except (httpx.HTTPError, AnswerTooLarge) as exc:
             raise ProviderUnavailable(f"Jira could not be asked ({type(exc).__name__})") from exc
-        if response.status_code in (401, 403):
+        if status in (401, 403):
             raise InvalidToken("Jira does not accept these credentials")
-        if response.status_code != 200:
-            raise ProviderUnavailable(f"Jira answered HTTP {response.status_code} about the caller")
-        return _principal(bytes(body))
+        if status != 200:
+            raise ProviderUnavailable(f"Jira answered HTTP {status} about the caller")
+        return _principal(body)
 
 
 def _principal(body: bytes) -> Principal:

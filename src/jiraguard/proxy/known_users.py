@@ -19,14 +19,13 @@ from collections.abc import Callable
 
 import httpx
 
-from jiraguard.auth.jira_credentials import Upstream
+from jiraguard.auth.jira_credentials import AnswerTooLarge, Upstream, ask
 from jiraguard.proxy.oauth1_signer import OAuth1Impersonation
 
 log = logging.getLogger(__name__)
 
 NEGATIVE_TTL = 5.0
 """Seconds an unknown user stays unknown without asking Jira again."""
-_MAX_BODY = 1024 * 1024
 _MAX_ENTRIES = 100_000
 
 
@@ -92,21 +91,12 @@ class KnownUsers:
             extensions={"timeout": self.timeout},
         )
         try:
-            response = await self.pool.handle_async_request(request)
-            try:
-                body = bytearray()
-                async for chunk in response.aiter_raw():
-                    body += chunk
-                    if len(body) > _MAX_BODY:
-                        raise JiraUnavailable("Jira's answer about the user is too large")
-            finally:
-                await response.aclose()
-        except httpx.HTTPError as exc:
+            status, body = await ask(self.pool, request)
+        except (httpx.HTTPError, AnswerTooLarge) as exc:
             raise JiraUnavailable(f"Jira could not be asked ({type(exc).__name__})") from exc
-        status = response.status_code
         if status >= 500:
             raise JiraUnavailable(f"Jira answered HTTP {status} about the user")
-        known = status == 200 and _names(bytes(body), username)
+        known = status == 200 and _names(body, username)
         if status == 200 and not known:
             log.warning("Jira answered the check of a user with another user; refused")
         self._remember(username, known)
