@@ -25,6 +25,7 @@ from jiraguard.admin import pat as pat_api
 from jiraguard.admin.ui import routes as admin_ui_routes
 from jiraguard.auth.middleware import AuthMiddleware
 from jiraguard.errors import JiraError, handle_data_error, handle_jira_error
+from jiraguard.forward_auth import ForwardAuthMiddleware
 from jiraguard.jira.paths import CanonicalPathMiddleware
 from jiraguard.jira.routes import (
     attachment,
@@ -160,6 +161,18 @@ def create_app(
                     )
                 ]
                 if settings.logging.requests or settings.metrics.enabled
+                else []
+            ),
+            *(
+                [
+                    Middleware(
+                        ForwardAuthMiddleware,
+                        source=services,
+                        settings=settings.forward_auth,
+                        upstream=settings.upstream,
+                    )
+                ]
+                if settings.forward_auth.enabled
                 else []
             ),
             *([Middleware(OriginalTargetMiddleware)] if settings.upstream.url else []),

@@ -357,7 +357,10 @@ def _request_path(
     identity = IdentityMapper(
         users,
         create_users=settings.auth.create_users,
-        directory_optional=bool(settings.upstream.url) and not settings.upstream.require_local_user,
+        directory_optional=(
+            (bool(settings.upstream.url) or settings.forward_auth.enabled)
+            and not settings.upstream.require_local_user
+        ),
     )
     jira = None
     if upstream is not None and settings.upstream.url and settings.upstream.pass_jira_credentials:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import ssl
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Literal
 
@@ -369,6 +370,23 @@ class OAuth1Settings(Section):
         return self
 
 
+class ForwardAuthSettings(Section):
+    """Forward authentication: an engine in front of Jira (nginx ``auth_request``, Caddy
+    ``forward_auth``, Traefik ``ForwardAuth``, Envoy ``ext_authz``) asks jiraguard about each
+    request and copies the identity headers of a 2xx answer into the request to Jira. The
+    identity is the one ``[upstream]`` describes (``trusted_header`` or ``service_account``)."""
+
+    enabled: bool = False
+    path: str = Field("/_jiraguard/auth", pattern=r"^/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$")
+    """Where the engine asks. Envoy appends the original path to it
+    (``/_jiraguard/auth/rest/api/2/myself``); the others send it in headers."""
+    trusted_peers: list[Network] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+    """Only these peers (the engines' addresses) may ask: they say which request is judged."""
+    refusal_ttl: Seconds = 10.0
+    """Seconds a refusal is kept by request id (``X-Request-Id``), so the engine can fetch
+    its body and headers a second time (nginx) without the request being judged twice."""
+
+
 class SignedIdentitySettings(Section):
     """Embedded mode as a gateway's upstream: accept the gateway's signed identity header."""
 
@@ -500,6 +518,22 @@ class AdminSettings(Section):
         return self
 
 
+def _forward_auth_identity(upstream: UpstreamSettings) -> None:
+    """What forward authentication can answer: an identity the engine copies as headers."""
+    if upstream.identity == "oauth1_impersonation":
+        raise ValueError(
+            "forward_auth cannot express upstream.identity = oauth1_impersonation (the query "
+            "and the signature change per request): use the built-in gateway for it"
+        )
+    if upstream.identity == "trusted_header" and not upstream.shared_secret:
+        raise ValueError("forward_auth with identity = trusted_header needs upstream.shared_secret")
+    if upstream.identity == "service_account" and not (
+        upstream.service_account_token
+        or (upstream.service_account_user and upstream.service_account_password)
+    ):
+        raise ValueError("forward_auth with identity = service_account needs its credentials")
+
+
 class Settings(Section):
     """Everything jiraguard reads from its configuration."""
 
@@ -514,6 +548,7 @@ class Settings(Section):
     upstream: UpstreamSettings = UpstreamSettings()
     signed_identity: SignedIdentitySettings = SignedIdentitySettings()
     oauth1: OAuth1Settings = OAuth1Settings()
+    forward_auth: ForwardAuthSettings = ForwardAuthSettings()
     redis: RedisSettings = RedisSettings()
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -529,6 +564,8 @@ class Settings(Section):
         shared = sorted({i for i in issuers if i is not None and issuers.count(i) > 1})
         if shared:
             raise ValueError(f"two jwt providers share the issuer {shared[0]}")
+        if self.forward_auth.enabled:
+            _forward_auth_identity(self.upstream)
         login = self.admin.login_provider
         if login is not None:
             chosen = next((p for p in self.providers if p.name.lower() == login.lower()), None)
