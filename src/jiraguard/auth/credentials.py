@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from starlette.types import Scope
+
 from jiraguard.auth.errors import InvalidRequest
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
@@ -128,3 +130,17 @@ def combine(*found: Credentials | None) -> Credentials | None:
     if len(present) > 1:
         raise InvalidRequest("More than one credential was sent; use exactly one method")
     return present[0] if present else None
+
+
+_FORM = b"application/x-www-form-urlencoded"
+
+
+def is_form(scope: Scope) -> bool:
+    """Whether the request's body is ``application/x-www-form-urlencoded`` (never for GET or
+    HEAD, which carry no body to read)."""
+    if scope["method"] in ("GET", "HEAD"):
+        return False
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bool(value.split(b";")[0].strip().lower() == _FORM)
+    return False

@@ -24,6 +24,7 @@ from jiraguard.auth.credentials import (
     Credentials,
     combine,
     form_token,
+    is_form,
     parse_authorization,
     query_token,
 )
@@ -41,8 +42,6 @@ from jiraguard.auth.principal import Principal, fingerprint
 from jiraguard.auth.request_path import RequestPath, RequestPathSource
 
 log = logging.getLogger(__name__)
-
-_FORM = b"application/x-www-form-urlencoded"
 
 
 class AuthMiddleware:
@@ -78,7 +77,7 @@ class AuthMiddleware:
                 principal = await signed.authenticate(scope)
             elif oauth is not None and current.oauth1 is not None:
                 body = None
-                if self._is_form(scope):  # RFC 5849 §3.4.1.3.1: form bodies are signed
+                if is_form(scope):  # RFC 5849 §3.4.1.3.1: form bodies are signed
                     body = await _read_body(receive, current.settings.server.max_body_bytes)
                     receive = _replay(body, receive)
                 principal = await current.oauth1.authenticate(scope, oauth, body)
@@ -138,20 +137,11 @@ class AuthMiddleware:
         header = parse_authorization(authorization)
         in_query = query_token(scope["query_string"]) if auth.allow_query_token else None
         in_form: BearerToken | None = None
-        if auth.allow_form_token and self._is_form(scope):
+        if auth.allow_form_token and is_form(scope):
             body = await _read_body(receive, current.settings.server.max_body_bytes)
             in_form = form_token(body)
             receive = _replay(body, receive)
         return combine(header, in_query, in_form), receive
-
-    @staticmethod
-    def _is_form(scope: Scope) -> bool:
-        if scope["method"] in ("GET", "HEAD"):
-            return False
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                return bool(value.split(b";")[0].strip().lower() == _FORM)
-        return False
 
 
 _CODES: dict[type[AuthError], str] = {}

@@ -30,6 +30,7 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiraguard.auth.clientip import ClientAddress
+from jiraguard.auth.credentials import is_form
 from jiraguard.auth.errors import InvalidToken
 from jiraguard.auth.jira_credentials import METHOD as JIRA_METHOD
 from jiraguard.auth.note import NOTE, RequestNote
@@ -144,17 +145,9 @@ class OriginalTargetMiddleware:
         await self.app(scope, receive, send)
 
 
-_FORM = b"application/x-www-form-urlencoded"
 _MAX_FORM_BYTES = 1024 * 1024
 """Largest form body signed for ``oauth1_impersonation`` (RFC 5849 §3.4.1.3.1 signs it, so
 it is read whole; Jira's REST API takes JSON, forms are rare and small)."""
-
-
-def _is_form(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return bool(value.split(b";")[0].strip().lower() == _FORM)
-    return False
 
 
 async def _read_whole(receive: Receive, limit: int) -> bytes:
@@ -205,28 +198,19 @@ class UpstreamProxy:
         self.context = ContextPath(self.base)
         self.identity = IdentityHeaders(settings)
         self.realm = realm
-        self.oauth1: OAuth1Impersonation | None = None
-        self.known_users: KnownUsers | None = None
-        if settings.identity == "oauth1_impersonation":
-            self.oauth1 = OAuth1Impersonation.from_settings(settings)
-            self.known_users = KnownUsers(
-                pool,
-                self.base,
-                self.oauth1,
-                ttl=settings.user_check_ttl,
-                timeout=httpx.Timeout(
-                    connect=settings.connect_timeout,
-                    read=settings.read_timeout,
-                    write=settings.read_timeout,
-                    pool=settings.connect_timeout,
-                ).as_dict(),
-            )
         self.timeout = httpx.Timeout(
             connect=settings.connect_timeout,
             read=settings.read_timeout,
             write=settings.read_timeout,
             pool=settings.connect_timeout,
         ).as_dict()
+        self.oauth1: OAuth1Impersonation | None = None
+        self.known_users: KnownUsers | None = None
+        if settings.identity == "oauth1_impersonation":
+            self.oauth1 = OAuth1Impersonation.from_settings(settings)
+            self.known_users = KnownUsers(
+                pool, self.base, self.oauth1, ttl=settings.user_check_ttl, timeout=self.timeout
+            )
         self.max_request = settings.max_request_bytes
         self.max_response = settings.max_response_bytes
         self._always_stripped = self.identity.stripped | _FORWARDED | {_EXPECT}
@@ -336,7 +320,7 @@ class UpstreamProxy:
         assert self.oauth1 is not None
         assert self.known_users is not None
         form: bytes | None = None
-        if has_body and _is_form(scope):
+        if has_body and is_form(scope):
             try:
                 form = await _read_whole(receive, _MAX_FORM_BYTES)
             except _TooLarge:
