@@ -1,8 +1,9 @@
 """The audit log in the database: batched inserts, filtered pages, retention.
 
-Rows are plain mappings of :class:`~jiraguard.store.models.AuditEvent` columns. Values are
-clipped to their column's length and stripped of NUL characters here, so one odd request
-path can never make a batch fail on PostgreSQL.
+Rows are plain mappings of :class:`~jiraguard.store.models.AuditEvent` columns. Text values
+come from clients and tokens; here they become text every database holds (no NUL, lone
+surrogates replaced, clipped to their column's length: :func:`jiraguard.untrusted.db_text`),
+so one odd request path or claim can never make a batch fail.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.db import Database
 from jiraguard.store.models import AuditEvent
+from jiraguard.untrusted import db_text
 
 Kind = Literal["auth", "token", "config"]
 KINDS: tuple[Kind, ...] = ("auth", "token", "config")
@@ -42,12 +44,13 @@ def _utc(moment: datetime) -> datetime:
 
 
 def clean_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """``row`` ready to insert: strings clipped to their column and without NUL, ``at`` UTC."""
+    """``row`` ready to insert: text columns as :func:`~jiraguard.untrusted.db_text`, ``at``
+    UTC."""
     out: dict[str, Any] = {column: None for column in _LIMITS}
     out.update({"kind": "auth", "reason": "", "method": "", "path": ""})
     for name, value in row.items():
-        if name in _LIMITS and isinstance(value, str):
-            value = value.replace("\x00", "")[: _LIMITS[name]]
+        if name in _LIMITS and value is not None:
+            value = db_text(value, _LIMITS[name])
         out[name] = value
     out["at"] = _utc(out["at"])
     if out.get("last_at") is not None:
