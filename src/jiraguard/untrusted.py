@@ -43,6 +43,10 @@ class UntrustedInput(ValueError):
     """Input past a bound, or not valid: the message says which, for the client."""
 
 
+class InvalidUnicode(UntrustedInput):
+    """A string with a lone surrogate: JSON can spell it, UTF-8 cannot."""
+
+
 def is_digits(text: str) -> bool:
     """Only ASCII digits (``str.isdigit`` alone lets ``"²"`` and ``"٣"`` through, which
     ``int`` refuses or reads differently)."""
@@ -73,16 +77,16 @@ def nesting_depth(raw: bytes) -> int:
 
 def _number(text: str) -> int:
     if len(text) > MAX_NUMBER_DIGITS:
-        raise UntrustedInput("a number in the JSON document is too long")
+        raise UntrustedInput(f"a number is longer than {MAX_NUMBER_DIGITS} characters")
     return int(text)
 
 
 def _float(text: str) -> float:
     if len(text) > MAX_NUMBER_DIGITS:
-        raise UntrustedInput("a number in the JSON document is too long")
+        raise UntrustedInput(f"a number is longer than {MAX_NUMBER_DIGITS} characters")
     value = float(text)
     if not math.isfinite(value):
-        raise UntrustedInput("a number in the JSON document is out of range")
+        raise UntrustedInput("a number is out of range")
     return value
 
 
@@ -91,7 +95,7 @@ def _constant(name: str) -> Any:
 
 
 def load_json(
-    raw: bytes | str,
+    raw: bytes | bytearray | str,
     *,
     max_bytes: int | None = None,
     max_depth: int = MAX_DEPTH,
@@ -101,17 +105,17 @@ def load_json(
     :class:`UntrustedInput`."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
     if max_bytes is not None and len(data) > max_bytes:
-        raise UntrustedInput("the JSON document is too large")
+        raise UntrustedInput(f"the document is larger than {max_bytes} bytes")
     if nesting_depth(data) > max_depth:
-        raise UntrustedInput(f"the JSON document is nested deeper than {max_depth} levels")
+        raise UntrustedInput(f"the document is nested deeper than {max_depth} levels")
     try:
         document = json.loads(data, parse_int=_number, parse_float=_float, parse_constant=_constant)
     except UntrustedInput:
         raise
     except (ValueError, RecursionError) as exc:  # bad JSON or bad UTF-8
-        raise UntrustedInput(f"not valid JSON: {exc}") from None
+        raise UntrustedInput(str(exc)) from None
     if valid_unicode and _SURROGATE_ESCAPE.search(data) and not encodable(document):
-        raise UntrustedInput("the JSON document contains an unpaired surrogate (invalid Unicode)")
+        raise InvalidUnicode("a string contains an unpaired surrogate (invalid Unicode)")
     return document
 
 

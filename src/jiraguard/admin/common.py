@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -11,6 +10,7 @@ from starlette.responses import Response
 from jiraguard.auth.pat import Origin
 from jiraguard.auth.principal import Principal
 from jiraguard.responses import error_response
+from jiraguard.untrusted import UntrustedInput, load_json
 
 if TYPE_CHECKING:
     from jiraguard.app import Services
@@ -67,9 +67,9 @@ async def json_object(request: Request) -> dict[str, Any]:
         if len(body) > limit:
             raise AdminError(413, "The request body is too large.")
     try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise AdminError(400, "The request body is not valid JSON.") from exc
+        data = load_json(body or b"null")
+    except UntrustedInput as exc:  # bad JSON, too deep, a lone surrogate, a huge number
+        raise AdminError(400, f"The request body is not valid JSON: {exc}.") from exc
     if not isinstance(data, dict):
         raise AdminError(400, "The request body must be a JSON object.")
     return data

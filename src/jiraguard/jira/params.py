@@ -7,13 +7,12 @@ list parameters arrive repeated or comma-separated. JSON bodies are read with a 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 
 from jiraguard.jira.errors import JiraError, bad_request
-from jiraguard.store.ids import is_digits
+from jiraguard.untrusted import InvalidUnicode, UntrustedInput, is_digits, load_json
 
 MAX_INT = 2**31 - 1
 """Largest paging number passed on (SQLite rejects OFFSETs past 64 bits)."""
@@ -97,33 +96,16 @@ async def read_json(request: Request, *, required: bool = True) -> dict[str, Any
             raise bad_request("No content to map due to end-of-input")
         return {}
     try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, bad UTF-8, huge ints
+        document = load_json(raw)
+    except InvalidUnicode as exc:
+        raise bad_request(
+            "The request body contains an unpaired surrogate (invalid Unicode)."
+        ) from exc
+    except UntrustedInput as exc:  # bad JSON or UTF-8, too deep, huge numbers, lone surrogates
         raise bad_request(f"The request body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise bad_request("The request body must be a JSON object.")
-    if not _encodable(document):
-        raise bad_request("The request body contains an unpaired surrogate (invalid Unicode).")
     return {key: value for key, value in document.items() if value is not None}
-
-
-def _encodable(document: Any) -> bool:
-    """Whether every string in ``document`` is valid Unicode: JSON's ``\\ud800`` escapes
-    decode to lone surrogates, which no database driver (and no UTF-8 response) accepts."""
-    pending = [document]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
 
 
 def member_object(document: dict[str, Any], name: str) -> dict[str, Any]:
