@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from jiraguard.untrusted import is_digits
+
 UNITS = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhm])", re.IGNORECASE | re.ASCII)
 MAX_SECONDS = 2**31 - 1
@@ -17,7 +19,9 @@ MAX_SECONDS = 2**31 - 1
 def parse_duration(text: str) -> int | None:
     """Seconds in ``text`` (``"1h 30m"``, ``"2d"``, a bare number = minutes); None if invalid."""
     cleaned = text.strip()
-    if cleaned.isascii() and cleaned.isdigit():
+    if is_digits(cleaned):
+        if len(cleaned.lstrip("0")) > 10:  # past MAX_SECONDS whatever it is; int() would balk
+            return None
         minutes = int(cleaned)
         return minutes * 60 if minutes * 60 <= MAX_SECONDS else None
     parts = _PART.findall(cleaned)

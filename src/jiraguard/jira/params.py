@@ -50,7 +50,15 @@ def as_int(value: Any, name: str, *, minimum: int = 0) -> int:
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and is_digits(value.strip().removeprefix("-")):
-        number = int(value.strip())
+        text = value.strip()
+        negative = text.startswith("-")
+        digits = text.removeprefix("-").lstrip("0")
+        # Past ten digits the number is out of range either way: clamp before int(), which
+        # refuses (or is slow on) thousands of digits.
+        if len(digits) > len(str(MAX_INT)):
+            number = -MAX_INT - 1 if negative else MAX_INT
+        else:
+            number = -int(digits or "0") if negative else int(digits or "0")
     else:
         raise bad_request(f"The value '{value}' of '{name}' is not a number.")
     if number < minimum:

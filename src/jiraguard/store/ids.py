@@ -22,5 +22,5 @@ def row_id(text: str) -> int | None:
     digits = text.lstrip("0")
     if len(digits) > len(str(MAX_ID)):
         return None
-    number = int(text) if digits else 0
+    number = int(digits) if digits else 0
     return number if number <= MAX_ID else None
