@@ -8,7 +8,7 @@ so one odd request path or claim can never make a batch fail.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -22,6 +22,9 @@ from jiraguard.untrusted import db_text
 
 Kind = Literal["auth", "token", "config"]
 KINDS: tuple[Kind, ...] = ("auth", "token", "config")
+
+EXPORT_BATCH = 1000
+"""Events read per query (and written per chunk) by an export."""
 
 _LIMITS = {
     "kind": 16,
@@ -115,6 +118,36 @@ class AuditLog:
                 .limit(max_results)
             )
             return int(total or 0), page.all()
+
+    async def batches(
+        self, where: AuditFilter, *, limit: int, batch_size: int = EXPORT_BATCH
+    ) -> AsyncIterator[Sequence[AuditEvent]]:
+        """Up to ``limit`` matching events newest first, ``batch_size`` per query, each query
+        in its own session (a slow reader holds no connection). Rows written after the first
+        batch are left out, so none shifts the pages and repeats."""
+        async with self.db.session() as session:
+            newest = await session.scalar(select(func.max(AuditEvent.id)))
+        if newest is None:
+            return
+        conditions = [*where.conditions(), AuditEvent.id <= newest]
+        offset = 0
+        while offset < limit:
+            size = min(batch_size, limit - offset)
+            async with self.db.session() as session:
+                page = (
+                    await session.scalars(
+                        select(AuditEvent)
+                        .where(*conditions)
+                        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                        .offset(offset)
+                        .limit(size)
+                    )
+                ).all()
+            if page:
+                yield page
+            if len(page) < size:
+                return
+            offset += len(page)
 
     async def prune(self, *, older_than: datetime, max_rows: int) -> int:
         """Delete rows before ``older_than``, then the oldest beyond ``max_rows``."""
