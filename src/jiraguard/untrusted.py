@@ -61,9 +61,10 @@ def bounded_int(text: str, *, digits: int = 18, signed: bool = False) -> int:
         body = body[1:]
     if not is_digits(body):
         raise UntrustedInput("not a whole number")
-    if len(body.lstrip("0")) > digits:
+    significant = body.lstrip("0")
+    if len(significant) > digits:
         raise UntrustedInput("the number is too large")
-    number = int(body)
+    number = int(significant or "0")
     return -number if negative else number
 
 
@@ -109,10 +110,16 @@ def load_json(
     if nesting_depth(data) > max_depth:
         raise UntrustedInput(f"the document is nested deeper than {max_depth} levels")
     try:
-        document = json.loads(data, parse_int=_number, parse_float=_float, parse_constant=_constant)
+        # Strict UTF-8 (RFC 8259 §8.1): json.loads(bytes) would decode with "surrogatepass"
+        # and let encoded surrogates (ED A0 80) through as lone surrogates.
+        text = data.decode("utf-8", "strict" if valid_unicode else "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise UntrustedInput(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        document = json.loads(text, parse_int=_number, parse_float=_float, parse_constant=_constant)
     except UntrustedInput:
         raise
-    except (ValueError, RecursionError) as exc:  # bad JSON or bad UTF-8
+    except (ValueError, RecursionError) as exc:  # bad JSON
         raise UntrustedInput(str(exc)) from None
     if valid_unicode and _SURROGATE_ESCAPE.search(data) and not encodable(document):
         raise InvalidUnicode("a string contains an unpaired surrogate (invalid Unicode)")

@@ -3,6 +3,7 @@ never a 500: they are bounded before int(), datetime or the database driver see 
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 import pytest
@@ -26,6 +27,16 @@ def test_paging_and_ids_are_bounded_before_int() -> None:
     assert row_id("0" * 5000 + "7") == 7
     assert row_id("²") is None
     assert parse_duration(THOUSANDS) is None
+    assert parse_duration("0" * 5000 + "1") is None
+
+
+def test_a_long_duration_is_refused_before_the_regular_expression() -> None:
+    """The duration pattern backtracks quadratically on a run of digits without a unit."""
+    started = time.perf_counter()
+    for text in ("9" * 20000, "1" * 20000 + "x", "1h " * 5000):
+        assert parse_duration(text) is None
+    assert time.perf_counter() - started < 0.5
+    assert parse_duration("1w 2d 3h 30m") == 5 * 8 * 3600 + 2 * 8 * 3600 + 3 * 3600 + 1800
 
 
 async def test_huge_paging_parameters_are_clamped_or_400(hapi: JiraApi) -> None:
@@ -83,6 +94,12 @@ async def test_out_of_range_jql_is_400(hapi: JiraApi, jql: str, message: str) ->
     response = await hapi.call("GET", f"/search?jql={quote(jql)}")
     assert response.status_code == 400, response.text
     assert message in response.json()["errorMessages"][0]
+
+
+async def test_leading_zeros_in_a_jql_key_name_the_issue(hapi: JiraApi) -> None:
+    response = await hapi.call("GET", "/search?jql=" + quote("key = TEST-" + "0" * 4500 + "1"))
+    assert response.status_code == 200
+    assert [i["key"] for i in response.json()["issues"]] == ["TEST-1"]
 
 
 async def test_in_range_dates_still_work(hapi: JiraApi) -> None:

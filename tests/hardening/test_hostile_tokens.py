@@ -102,12 +102,23 @@ async def test_lone_surrogate_in_a_signed_username_is_401(harness: HarnessFactor
         assert await _myself(h, signed(claims_for(name))) == 401
 
 
+async def test_encoded_surrogates_in_a_token_are_401(harness: HarnessFactory) -> None:
+    """Raw bytes ED A0 80 (a surrogate encoded as if it were UTF-8), not a \\u escape:
+    json.loads(bytes) decodes with surrogatepass and would let it through."""
+    h = await _hmac(harness)
+    payload = dumps(claims_for("alice")).replace(b'"alice"', b'"al\xed\xa0\x80ice"')
+    assert await _myself(h, signed_raw(payload)) == 401
+    client = dumps(claims_for("alice")).replace(b'"iat"', b'"azp":"\xed\xb0\x80","iat"')
+    assert await _myself(h, signed_raw(client)) == 401
+
+
 async def test_lone_surrogate_in_a_pat_name_is_400(harness: HarnessFactory) -> None:
     h = await _hmac(harness)
     headers = {**bearer(signed(claims_for("alice"))), "Content-Type": "application/json"}
     for body in (
         b'{"name": "ci\\ud800"}',
         b'{"name": "\\udc00x"}',
+        b'{"name": "ci\xed\xa0\x80"}',
         b'{"name": ' + b"[" * DEEP + b"]" * DEEP + b"}",
         b'{"name": "ci", "expirationDuration": ' + b"9" * 5000 + b"}",
     ):

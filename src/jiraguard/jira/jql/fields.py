@@ -72,15 +72,16 @@ class IssueKeyField:
             if ident is None:  # past any id (and past what the database driver takes)
                 raise invalid
             return compare(Issue.id, "=" if operator in EQUALITY else operator, ident)
-        project_key, _, number = text.rpartition("-")
-        if not project_key or row_id(number) is None:  # "FZ-²", "FZ-99999999999999999999"
+        project_key, _, digits = text.rpartition("-")
+        number = row_id(digits)
+        if not project_key or number is None:  # "FZ-²", "FZ-99999999999999999999"
             raise invalid
         if operator in EQUALITY:
-            return Issue.key == f"{project_key.upper()}-{int(number)}"
+            return Issue.key == f"{project_key.upper()}-{number}"
         project_id = select(Project.id).where(Project.key == project_key.upper())
         return and_(
             Issue.project_id == project_id.scalar_subquery(),
-            compare(Issue.number, operator, int(number)),
+            compare(Issue.number, operator, number),
         )
 
 
