@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from jiraguard.auth.pat import Origin
 from jiraguard.auth.principal import Principal
+from jiraguard.jira.params import DISCONNECTED
 from jiraguard.responses import error_response
 from jiraguard.untrusted import UntrustedInput, load_json
 
@@ -62,10 +63,13 @@ async def json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object; 400 when it is not one, 413 past ``server.max_body_bytes``."""
     limit = services(request).settings.server.max_body_bytes
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise AdminError(413, "The request body is too large.")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise AdminError(413, "The request body is too large.")
+    except ClientDisconnect:  # the client's doing: no traceback in the log
+        raise AdminError(400, DISCONNECTED) from None
     try:
         data = load_json(body or b"null")
     except UntrustedInput as exc:  # bad JSON, too deep, a lone surrogate, a huge number

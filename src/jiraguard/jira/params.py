@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from jiraguard.jira.errors import JiraError, bad_request
 from jiraguard.untrusted import InvalidUnicode, UntrustedInput, is_digits, load_json
@@ -81,11 +81,19 @@ async def read_body(request: Request) -> bytes:
     if is_digits(declared) and int(declared) > limit:
         raise too_large(limit)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large(limit)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise too_large(limit)
+    except ClientDisconnect:
+        # The client half-closed mid-body: nobody will read the answer, but it is the
+        # client's doing, not a server error with a traceback in the log.
+        raise JiraError(400, [DISCONNECTED]) from None
     return bytes(body)
+
+
+DISCONNECTED = "The client closed the connection before the request body was complete."
 
 
 def too_large(limit: int) -> JiraError:
