@@ -514,6 +514,9 @@ def config_check(config: ConfigOption = None) -> None:
     settings = _settings(config)
     names = ", ".join(f"{p.name} ({p.method})" for p in settings.providers) or "none"
     typer.echo(f"configuration OK; providers: {names}")
+    for provider in settings.providers:
+        for warning in provider.warnings:
+            typer.echo(f"warning: {warning}")
 
 
 @config_app.command("show")
