@@ -41,6 +41,7 @@ from jiraguard.auth.cache_redis import (
     RedisOutage,
     RedisPrincipalCache,
     TieredPrincipalCache,
+    cache_mac_key,
     make_redis,
 )
 from jiraguard.auth.clientip import ClientAddress
@@ -178,7 +179,9 @@ class Services:
             redis = make_redis(settings.redis.url, settings.redis.socket_timeout)
             outage = RedisOutage()
             prefix = settings.redis.key_prefix
-            shared = RedisPrincipalCache(redis, prefix, outage=outage)
+            shared = RedisPrincipalCache(
+                redis, prefix, outage=outage, mac_key=cache_mac_key(settings)
+            )
             shared.use_namespace(_principal_inputs(settings)[1])
             cache = TieredPrincipalCache(MemoryPrincipalCache(settings.auth.cache_size), shared)
             limiter = RedisRateLimiter(redis, prefix, outage=outage)
