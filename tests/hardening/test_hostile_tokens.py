@@ -141,3 +141,16 @@ async def test_deep_nesting_in_a_jira_body_is_400(harness: HarnessFactory) -> No
         response = await h.client.post("/rest/api/2/issue", content=body, headers=headers)
         assert response.status_code == 400, body[:40]
         assert "not valid JSON" in response.json()["errorMessages"][0]
+
+
+async def test_a_deep_admin_login_cookie_is_refused_not_500(harness: HarnessFactory) -> None:
+    """The pending-login cookie is the browser's to send: JSON like any other."""
+    h = await harness(
+        [hmac_provider()], admin={"login_provider": "hmac", "client_id": "jiraguard-admin"}
+    )
+    for raw in (b"[" * DEEP + b"]" * DEEP, b'{"state": ' + b"9" * 5000 + b"}", b"\xed\xa0\x80"):
+        cookie = base64.urlsafe_b64encode(raw).decode()
+        response = await h.client.get(
+            "/admin/login/callback?state=x&code=y", headers={"Cookie": f"jiraguard_oidc={cookie}"}
+        )
+        assert response.status_code == 403, raw[:20]
