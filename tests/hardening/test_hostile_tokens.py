@@ -154,3 +154,10 @@ async def test_a_deep_admin_login_cookie_is_refused_not_500(harness: HarnessFact
             "/admin/login/callback?state=x&code=y", headers={"Cookie": f"jiraguard_oidc={cookie}"}
         )
         assert response.status_code == 403, raw[:20]
+
+
+async def test_cache_ttl_zero_does_not_make_every_token_expired(harness: HarnessFactory) -> None:
+    h = await harness([hmac_provider()], auth={"cache_ttl": 0})
+    await h.add_user("alice")
+    assert await _myself(h, signed(claims_for("alice"))) == 200
+    assert await _myself(h, signed(claims_for("alice", exp=int(time.time()) - 5))) == 401
