@@ -206,15 +206,14 @@ async def test_the_audit_writer_stores_every_record(
     assert (written, sink.dropped, sink.rejected) == (len(decisions), 0, 0)
 
 
-_SHARED: dict[int, tuple[Harness, dict[str, str]]] = {}
+_SHARED: list[tuple[HarnessFactory, tuple[Harness, dict[str, str]]]] = []
 
 
 async def _shared(
     harness: HarnessFactory, url: str | None = None
 ) -> tuple[Harness, dict[str, str]]:
-    """One app per test (the harness factory is per test), reused by every example."""
-    key = id(harness)
-    if key not in _SHARED:
-        _SHARED.clear()
-        _SHARED[key] = await _app(harness, url)
-    return _SHARED[key]
+    """One app per test (the harness factory is per test), reused by every example. The
+    factory itself is kept, so a later test's factory can never be mistaken for it."""
+    if not _SHARED or _SHARED[0][0] is not harness:
+        _SHARED[:] = [(harness, await _app(harness, url))]
+    return _SHARED[0][1]
