@@ -67,14 +67,26 @@ def _okta(data: dict[str, Any]) -> dict[str, Any]:
     return filled
 
 
+GOOGLE_TOKENINFO = "https://oauth2.googleapis.com/tokeninfo"
+
+
+def _clients(data: dict[str, Any]) -> bool:
+    return bool(data.get("allowed_client_ids") or data.get("client_id"))
+
+
 def _google(data: dict[str, Any]) -> dict[str, Any]:
-    # Google access tokens are opaque: the userinfo endpoint is how they are checked.
-    return {
+    # Google access tokens are opaque: the userinfo endpoint is how they are checked, and
+    # tokeninfo says which client one was issued to (azp/aud).
+    filled: dict[str, Any] = {
         "method": "userinfo",
         "issuer": "https://accounts.google.com",
         "userinfo_endpoint": "https://openidconnect.googleapis.com/v1/userinfo",
         "username_attribute": ["email"],
     }
+    if _clients(data):
+        filled["client_binding"] = "google_tokeninfo"
+        filled["token_info_endpoint"] = GOOGLE_TOKENINFO
+    return filled
 
 
 def _cognito(data: dict[str, Any]) -> dict[str, Any]:
@@ -95,17 +107,30 @@ def _cognito(data: dict[str, Any]) -> dict[str, Any]:
 
 def _github(data: dict[str, Any]) -> dict[str, Any]:
     base_url = str(data.get("base_url") or "").rstrip("/")
-    endpoint = f"{base_url}/api/v3/user" if base_url else "https://api.github.com/user"
-    return {"method": "userinfo", "userinfo_endpoint": endpoint, "username_attribute": ["login"]}
+    api = f"{base_url}/api/v3" if base_url else "https://api.github.com"
+    filled: dict[str, Any] = {
+        "method": "userinfo",
+        "userinfo_endpoint": f"{api}/user",
+        "username_attribute": ["login"],
+    }
+    if data.get("client_id") and data.get("client_secret"):
+        # The OAuth app's "check a token" API answers 200 for its own tokens only.
+        filled["client_binding"] = "github_token_check"
+        filled["token_info_endpoint"] = f"{api}/applications/{data['client_id']}/token"
+    return filled
 
 
 def _gitlab(data: dict[str, Any]) -> dict[str, Any]:
     base_url = str(data.get("base_url") or "https://gitlab.com").rstrip("/")
-    return {
+    filled: dict[str, Any] = {
         "method": "userinfo",
         "userinfo_endpoint": f"{base_url}/api/v4/user",
         "username_attribute": ["username"],
     }
+    if _clients(data):
+        filled["client_binding"] = "gitlab_token_info"
+        filled["token_info_endpoint"] = f"{base_url}/oauth/token/info"
+    return filled
 
 
 def _miniorange(data: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from jiraguard.auth.audit import DecisionLog
 from jiraguard.auth.audit_sink import StoreAuditSink
 from jiraguard.auth.authenticator import Authenticator
 from jiraguard.auth.cache import MemoryPrincipalCache, PrincipalCache
-from jiraguard.auth.cache_redis import RedisPrincipalCache, TieredPrincipalCache
+from jiraguard.auth.cache_redis import RedisPrincipalCache, TieredPrincipalCache, cache_mac_key
 from jiraguard.auth.clientip import ClientAddress
 from jiraguard.auth.fences import Fences
 from jiraguard.auth.flight_redis import RedisFlight
@@ -160,7 +160,9 @@ class Services:
             redis = make_redis(settings.redis.url, settings.redis.socket_timeout)
             outage = RedisOutage()
             prefix = settings.redis.key_prefix
-            shared = RedisPrincipalCache(redis, prefix, outage=outage)
+            shared = RedisPrincipalCache(
+                redis, prefix, outage=outage, mac_key=cache_mac_key(settings)
+            )
             shared.use_namespace(_principal_inputs(settings)[1])
             cache = TieredPrincipalCache(MemoryPrincipalCache(settings.auth.cache_size), shared)
             limiter = RedisRateLimiter(redis, prefix, outage=outage)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from jiraguard.auth.pat import Origin
 from jiraguard.auth.principal import Principal
 from jiraguard.errors import JiraError
+from jiraguard.jira.params import DISCONNECTED
 from jiraguard.services import Services
 from jiraguard.settings import ProviderSettings
+from jiraguard.untrusted import UntrustedInput, load_json
 
 
 def services(request: Request) -> Services:
@@ -57,14 +58,17 @@ async def json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object; 400 when it is not one, 413 past ``server.max_body_bytes``."""
     limit = services(request).settings.server.max_body_bytes
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise JiraError(413, ["The request body is too large."])
     try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise JiraError(400, ["The request body is not valid JSON."]) from exc
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise JiraError(413, ["The request body is too large."])
+    except ClientDisconnect:  # the client's doing: no traceback in the log
+        raise JiraError(400, [DISCONNECTED]) from None
+    try:
+        data = load_json(body or b"null")
+    except UntrustedInput as exc:  # bad JSON, too deep, a lone surrogate, a huge number
+        raise JiraError(400, [f"The request body is not valid JSON: {exc}."]) from exc
     if not isinstance(data, dict):
         raise JiraError(400, ["The request body must be a JSON object."])
     return data

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
 from jiraguard.auth.audit import Decision, accepted_decision
 from jiraguard.auth.principal import Principal
 from jiraguard.settings import AuditSettings
@@ -60,6 +62,16 @@ def decision_row(decision: Decision, count: int = 1, last: float | None = None) 
     }
 
 
+def _outage(exc: BaseException) -> bool:
+    """Whether a failed write means the database is unreachable (every row would fail), as
+    opposed to the database refusing something in the rows."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OSError | TimeoutError)
+
+
 class _Tally:
     __slots__ = ("count", "first", "last")
 
@@ -86,6 +98,9 @@ class StoreAuditSink:
         self.capacity = queue_size or max(MIN_QUEUE, 20 * settings.batch_size)
         self.dropped = 0
         """Records dropped because the queue was full or a write failed."""
+        self.rejected = 0
+        """Rows the database refused one by one (dropped, counted in ``dropped`` too); the
+        rest of their batch was written."""
         self._queue: deque[Decision] = deque()
         self._accepted: dict[tuple[Any, ...], _Tally] = {}
         """Accepted decisions of this flush window, aggregated by everything but time."""
@@ -160,13 +175,47 @@ class StoreAuditSink:
                 batch = rows[start : start + self.settings.batch_size]
                 try:
                     await self.log.insert_many(batch)
-                except Exception:  # the database is down: keep serving, count the loss
-                    lost = sum(int(row["count"]) for row in rows[start:])
-                    self.dropped += lost
-                    log.exception("could not write %d audit records", lost)
-                    break
+                except Exception as exc:
+                    if _outage(exc):  # the database is down: keep serving, count the loss
+                        lost = sum(int(row["count"]) for row in rows[start:])
+                        self.dropped += lost
+                        log.exception("could not write %d audit records", lost)
+                        break
+                    # One row the database refuses must not take the others with it.
+                    done, outage = await self._one_by_one(batch)
+                    written += done
+                    if outage:
+                        lost = sum(int(row["count"]) for row in rows[start + len(batch) :])
+                        self.dropped += lost
+                        break
+                    continue
                 written += sum(int(row["count"]) for row in batch)
         return written
+
+    async def _one_by_one(self, batch: list[dict[str, Any]]) -> tuple[int, bool]:
+        """Insert a refused batch row by row: (records written, whether the database went
+        away meanwhile). Each row still refused is dropped and counted in ``rejected``."""
+        written = 0
+        for index, row in enumerate(batch):
+            try:
+                await self.log.insert_many([row])
+            except Exception as exc:
+                if _outage(exc):
+                    lost = sum(int(r["count"]) for r in batch[index:])
+                    self.dropped += lost
+                    log.exception("could not write %d audit records", lost)
+                    return written, True
+                self.rejected += 1
+                self.dropped += int(row["count"])
+                log.error(
+                    "audit record refused by the database and dropped (%s: %s); %d refused so far",
+                    type(exc).__name__,
+                    str(exc)[:200],
+                    self.rejected,
+                )
+                continue
+            written += int(row["count"])
+        return written, False
 
     async def prune(self) -> int:
         """Apply retention now: older than ``retention_days``, then beyond ``max_rows``."""

@@ -145,9 +145,11 @@ class Authenticator:
             raise
         ttl = self.settings.cache_ttl
         if principal.expires_at is not None:
-            ttl = min(ttl, principal.expires_at - self.clock())
-            if ttl <= 0:
+            remaining = principal.expires_at - self.clock()
+            if remaining <= 0:
                 raise InvalidToken("The access token expired")
+            # cache_ttl = 0 turns caching off; it does not make every token expired.
+            ttl = min(ttl, remaining)
         if not self._retired:
             await self.cache.put(key, principal, ttl)
         return principal

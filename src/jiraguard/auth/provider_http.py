@@ -8,7 +8,6 @@ provider could not tell us, so nobody is told their token is bad.
 
 from __future__ import annotations
 
-import json
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import httpx
 
 from jiraguard.auth.errors import ProviderUnavailable
 from jiraguard.settings import AuthSettings, ProviderSettings
+from jiraguard.untrusted import load_json
 
 MAX_RESPONSE_BYTES = 1024 * 1024
 
@@ -79,8 +79,8 @@ class ProviderResponse:
     def json_object(self, what: str) -> dict[str, Any]:
         """The body as a JSON object, or :class:`ProviderUnavailable` naming ``what``."""
         try:
-            value = json.loads(self.body)
-        except ValueError as exc:
+            value = load_json(self.body)
+        except ValueError as exc:  # not JSON, or past load_json's bounds
             raise ProviderUnavailable(f"{what} answered with something that is not JSON") from exc
         if not isinstance(value, dict):
             raise ProviderUnavailable(f"{what} answered with JSON that is not an object")

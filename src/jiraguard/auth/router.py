@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,10 +26,11 @@ from jiraguard.auth.provider_http import ProviderClients
 from jiraguard.auth.validators.base import KeySet, TokenValidator, ValidatedToken
 from jiraguard.auth.validators.introspection import IntrospectionValidator
 from jiraguard.auth.validators.jwks import JWKSKeys, KeySource, StaticKey
-from jiraguard.auth.validators.jwt import JWTValidator
+from jiraguard.auth.validators.jwt import MAX_SEGMENT_BYTES, JWTValidator
 from jiraguard.auth.validators.userinfo import UserinfoValidator
 from jiraguard.settings import AuthSettings, ProviderSettings
 from jiraguard.telemetry import Telemetry
+from jiraguard.untrusted import load_json
 
 
 def peek_issuer(token: str) -> str | None:
@@ -40,8 +40,11 @@ def peek_issuer(token: str) -> str | None:
         return None
     payload = parts[1]
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error):
+        claims = load_json(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)),
+            max_bytes=MAX_SEGMENT_BYTES,
+        )
+    except (ValueError, binascii.Error):  # UntrustedInput (depth, size, numbers) included
         return None
     issuer = claims.get("iss") if isinstance(claims, dict) else None
     return issuer if isinstance(issuer, str) else None

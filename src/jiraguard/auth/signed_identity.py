@@ -34,6 +34,7 @@ from jiraguard.auth.errors import InvalidToken
 from jiraguard.auth.principal import Principal
 from jiraguard.settings import SignedIdentitySettings
 from jiraguard.store.users import UserDirectory, UserRecord
+from jiraguard.untrusted import is_digits
 
 _CACHE_SIZE = 10_000
 """Most user records kept; the oldest entry goes first."""
@@ -117,7 +118,7 @@ class SignedIdentity:
             signature = raw_signature.decode("ascii").strip().lower()
         except UnicodeDecodeError as exc:
             raise InvalidToken("The signed identity headers are not well-formed") from exc
-        if not (timestamp.isdigit() and len(timestamp) <= 12) or not username:
+        if not (is_digits(timestamp) and len(timestamp) <= 12) or not username:
             raise InvalidToken("The signed identity headers are not well-formed")
         expected = sign(self._secret, username, scope["method"], request_target(scope), timestamp)
         if not hmac.compare_digest(expected.encode(), signature.encode()):

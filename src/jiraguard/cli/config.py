@@ -21,6 +21,15 @@ def config_check(config: ConfigOption = None) -> None:
     settings = load(config)
     names = ", ".join(f"{p.name} ({p.method})" for p in settings.providers) or "none"
     typer.echo(f"configuration OK; providers: {names}")
+    for provider in settings.providers:
+        for warning in provider.warnings:
+            typer.echo(f"warning: {warning}")
+    if settings.redis.url and settings.redis.cache_key is None:
+        typer.echo(
+            "warning: redis.cache_key is not set: shared cache entries are authenticated with "
+            "a key derived from storage.url, as secret as that URL; set a random cache_key "
+            "(the same in every process) so that nobody who can write to Redis can forge one"
+        )
 
 
 @config_app.command("show")

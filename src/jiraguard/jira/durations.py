@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import re
 
+from jiraguard.untrusted import is_digits
+
 UNITS = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhm])", re.IGNORECASE | re.ASCII)
 MAX_SECONDS = 2**31 - 1
 """Worklogs store seconds in a 32-bit column."""
+MAX_LENGTH = 100
+"""Longest duration text read; "1w 2d 3h 30m" needs a dozen characters."""
 
 
 def parse_duration(text: str) -> int | None:
     """Seconds in ``text`` (``"1h 30m"``, ``"2d"``, a bare number = minutes); None if invalid."""
     cleaned = text.strip()
-    if cleaned.isascii() and cleaned.isdigit():
+    if len(cleaned) > MAX_LENGTH:  # before the regular expression, which is quadratic on digits
+        return None
+    if is_digits(cleaned):
         minutes = int(cleaned)
         return minutes * 60 if minutes * 60 <= MAX_SECONDS else None
     parts = _PART.findall(cleaned)

@@ -7,13 +7,12 @@ list parameters arrive repeated or comma-separated. JSON bodies are read with a 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from jiraguard.errors import JiraError, bad_request
-from jiraguard.store.ids import is_digits
+from jiraguard.untrusted import InvalidUnicode, UntrustedInput, is_digits, load_json
 
 MAX_INT = 2**31 - 1
 """Largest paging number passed on (SQLite rejects OFFSETs past 64 bits)."""
@@ -51,7 +50,15 @@ def as_int(value: Any, name: str, *, minimum: int = 0) -> int:
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and is_digits(value.strip().removeprefix("-")):
-        number = int(value.strip())
+        text = value.strip()
+        negative = text.startswith("-")
+        digits = text.removeprefix("-").lstrip("0")
+        # Past ten digits the number is out of range either way: clamp before int(), which
+        # refuses (or is slow on) thousands of digits.
+        if len(digits) > len(str(MAX_INT)):
+            number = -MAX_INT - 1 if negative else MAX_INT
+        else:
+            number = -int(digits or "0") if negative else int(digits or "0")
     else:
         raise bad_request(f"The value '{value}' of '{name}' is not a number.")
     if number < minimum:
@@ -74,11 +81,19 @@ async def read_body(request: Request) -> bytes:
     if is_digits(declared) and int(declared) > limit:
         raise too_large(limit)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large(limit)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise too_large(limit)
+    except ClientDisconnect:
+        # The client half-closed mid-body: nobody will read the answer, but it is the
+        # client's doing, not a server error with a traceback in the log.
+        raise JiraError(400, [DISCONNECTED]) from None
     return bytes(body)
+
+
+DISCONNECTED = "The client closed the connection before the request body was complete."
 
 
 def too_large(limit: int) -> JiraError:
@@ -97,33 +112,16 @@ async def read_json(request: Request, *, required: bool = True) -> dict[str, Any
             raise bad_request("No content to map due to end-of-input")
         return {}
     try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, bad UTF-8, huge ints
+        document = load_json(raw)
+    except InvalidUnicode as exc:
+        raise bad_request(
+            "The request body contains an unpaired surrogate (invalid Unicode)."
+        ) from exc
+    except UntrustedInput as exc:  # bad JSON or UTF-8, too deep, huge numbers, lone surrogates
         raise bad_request(f"The request body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise bad_request("The request body must be a JSON object.")
-    if not _encodable(document):
-        raise bad_request("The request body contains an unpaired surrogate (invalid Unicode).")
     return {key: value for key, value in document.items() if value is not None}
-
-
-def _encodable(document: Any) -> bool:
-    """Whether every string in ``document`` is valid Unicode: JSON's ``\\ud800`` escapes
-    decode to lone surrogates, which no database driver (and no UTF-8 response) accepts."""
-    pending = [document]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
 
 
 def member_object(document: dict[str, Any], name: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from jiraguard.settings.sections import Settings
+from jiraguard.untrusted import is_digits
 
 ENV_PREFIX = "JIRAGUARD_"
 ENV_CONFIG_PATH = "JIRAGUARD_CONFIG"
@@ -52,7 +53,12 @@ def _set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
             ),
             None,
         )
-        if entry is None and selector.isdigit() and int(selector) < len(providers):
+        if (
+            entry is None
+            and is_digits(selector)
+            and len(selector) < 6
+            and int(selector) < len(providers)
+        ):
             entry = providers[int(selector)]
         if entry is None:
             entry = {"name": selector}

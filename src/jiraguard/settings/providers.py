@@ -17,6 +17,8 @@ from jiraguard.settings.common import (
     Section,
 )
 
+ClientBinding = Literal["none", "google_tokeninfo", "github_token_check", "gitlab_token_info"]
+
 
 class ProviderSettings(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
@@ -57,6 +59,12 @@ class ProviderSettings(Section):
     """Client that authenticates to the introspection endpoint."""
     client_secret: SecretStr | None = None
     client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    client_binding: ClientBinding = "none"
+    """userinfo only: how to learn which OAuth client a token was issued to, checked against
+    ``allowed_client_ids`` (else ``client_id``). The google, github and gitlab presets set it
+    when the client is configured; see ``auth/validators/client_binding.py``."""
+    token_info_endpoint: str | None = None
+    """Where ``client_binding`` asks (filled by the presets)."""
     username_attribute: list[str] = ["preferred_username"]
     """Dotted path(s) into the claims or provider response; the first present one wins."""
     username_transforms: list[Literal["lowercase", "strip_domain"]] = []
@@ -123,6 +131,17 @@ class ProviderSettings(Section):
                 problems.append("introspection needs client_id and client_secret")
         elif not (self.userinfo_endpoint or self.issuer or self.discovery_url):
             problems.append("userinfo needs userinfo_endpoint or issuer")
+        if self.client_binding != "none":
+            if self.method != "userinfo":
+                problems.append("client_binding is for method = userinfo")
+            if not self.token_info_endpoint:
+                problems.append("client_binding needs token_info_endpoint")
+            if not (self.allowed_client_ids or self.client_id):
+                problems.append("client_binding needs allowed_client_ids or client_id")
+            if self.client_binding == "github_token_check" and not (
+                self.client_id and self.client_secret
+            ):
+                problems.append("github_token_check needs the OAuth app's client_id and secret")
         if not self.username_attribute:
             problems.append("username_attribute must name at least one attribute")
         if self.username_pattern is not None:
@@ -133,6 +152,26 @@ class ProviderSettings(Section):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def warnings(self) -> list[str]:
+        """What is allowed but weaker than it looks (``jiraguard config check`` prints it)."""
+        found: list[str] = []
+        if self.method == "userinfo" and self.client_binding == "none":
+            found.append(
+                f"provider {self.name!r} (userinfo) cannot tell which application a token "
+                "was issued to: any access token of the user with the needed scope, issued "
+                "to any application the user authorised, is accepted"
+                + (
+                    "; set allowed_client_ids (or client_id) and the preset checks it"
+                    if self.preset in ("google", "gitlab")
+                    else "; set client_id and client_secret of the OAuth app and the preset "
+                    "checks it"
+                    if self.preset == "github"
+                    else ""
+                )
+            )
+        return found
 
     @property
     def discovery_document_url(self) -> str | None:

@@ -452,6 +452,9 @@ class RedisSettings(Section):
     """Prepended to every key, so several deployments can share one Redis."""
     socket_timeout: float = Field(0.5, gt=0, le=30)
     """Seconds for any one Redis call (connect included); past it Redis counts as down."""
+    cache_key: SecretStr | None = None
+    """Authenticates the shared principal cache's entries (HMAC-SHA256), the same in every
+    process; unset, a key is derived from ``storage.url`` (secret only if the URL is)."""
 
     @field_validator("url")
     @classmethod

@@ -1,13 +1,14 @@
 """The audit log in the database: batched inserts, filtered pages, retention.
 
-Rows are plain mappings of :class:`~jiraguard.store.models.AuditEvent` columns. Values are
-clipped to their column's length and stripped of NUL characters here, so one odd request
-path can never make a batch fail on PostgreSQL.
+Rows are plain mappings of :class:`~jiraguard.store.models.AuditEvent` columns. Text values
+come from clients and tokens; here they become text every database holds (no NUL, lone
+surrogates replaced, clipped to their column's length: :func:`jiraguard.untrusted.db_text`),
+so one odd request path or claim can never make a batch fail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -17,9 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.db import Database
 from jiraguard.store.models import AuditEvent
+from jiraguard.untrusted import db_text
 
 Kind = Literal["auth", "token", "config"]
 KINDS: tuple[Kind, ...] = ("auth", "token", "config")
+
+EXPORT_BATCH = 1000
+"""Events read per query (and written per chunk) by an export."""
 
 _LIMITS = {
     "kind": 16,
@@ -42,12 +47,13 @@ def _utc(moment: datetime) -> datetime:
 
 
 def clean_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """``row`` ready to insert: strings clipped to their column and without NUL, ``at`` UTC."""
+    """``row`` ready to insert: text columns as :func:`~jiraguard.untrusted.db_text`, ``at``
+    UTC."""
     out: dict[str, Any] = {column: None for column in _LIMITS}
     out.update({"kind": "auth", "reason": "", "method": "", "path": ""})
     for name, value in row.items():
-        if name in _LIMITS and isinstance(value, str):
-            value = value.replace("\x00", "")[: _LIMITS[name]]
+        if name in _LIMITS and value is not None:
+            value = db_text(value, _LIMITS[name])
         out[name] = value
     out["at"] = _utc(out["at"])
     if out.get("last_at") is not None:
@@ -112,6 +118,36 @@ class AuditLog:
                 .limit(max_results)
             )
             return int(total or 0), page.all()
+
+    async def batches(
+        self, where: AuditFilter, *, limit: int, batch_size: int = EXPORT_BATCH
+    ) -> AsyncIterator[Sequence[AuditEvent]]:
+        """Up to ``limit`` matching events newest first, ``batch_size`` per query, each query
+        in its own session (a slow reader holds no connection). Rows written after the first
+        batch are left out, so none shifts the pages and repeats."""
+        async with self.db.session() as session:
+            newest = await session.scalar(select(func.max(AuditEvent.id)))
+        if newest is None:
+            return
+        conditions = [*where.conditions(), AuditEvent.id <= newest]
+        offset = 0
+        while offset < limit:
+            size = min(batch_size, limit - offset)
+            async with self.db.session() as session:
+                page = (
+                    await session.scalars(
+                        select(AuditEvent)
+                        .where(*conditions)
+                        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                        .offset(offset)
+                        .limit(size)
+                    )
+                ).all()
+            if page:
+                yield page
+            if len(page) < size:
+                return
+            offset += len(page)
 
     async def prune(self, *, older_than: datetime, max_rows: int) -> int:
         """Delete rows before ``older_than``, then the oldest beyond ``max_rows``."""

@@ -11,7 +11,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.attachments import attachments_of
-from jiraguard.store.ids import row_id
+from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.models import (
     Attachment,
     ChangeGroup,
@@ -65,7 +65,7 @@ class IssueBundle:
 
 async def find_issue(session: AsyncSession, id_or_key: str) -> Issue | None:
     """An issue by numeric id or by key (case-insensitive, as Jira accepts ``test-1``)."""
-    if id_or_key.isdigit():
+    if is_digits(id_or_key):
         ident = row_id(id_or_key)
         return await session.get(Issue, ident) if ident is not None else None
     return await session.scalar(select(Issue).where(Issue.key == id_or_key.upper()))

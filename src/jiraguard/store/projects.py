@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jiraguard.store.ids import row_id
+from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.models import Issue, Project
 
 
 async def find_project(session: AsyncSession, id_or_key: str) -> Project | None:
     """A project by numeric id or by key (keys compare case-insensitively, as in Jira)."""
-    if id_or_key.isdigit():
+    if is_digits(id_or_key):
         ident = row_id(id_or_key)
         return await session.get(Project, ident) if ident is not None else None
     return await session.scalar(select(Project).where(Project.key == id_or_key.upper()))

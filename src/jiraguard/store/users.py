@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.changes import USER, record
 from jiraguard.store.db import Database
-from jiraguard.store.models import WITH_GROUPS, Group, User
+from jiraguard.store.models import WITH_GROUPS, Group, User, user_groups
+
+SYNC_ATTEMPTS = 4
+"""Tries of one sync when a concurrent sync of the same user or group got in the way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +125,30 @@ class UserDirectory:
         ``managed`` groups (added when in ``groups``, removed when not); other groups stay."""
         wanted = {g.lower(): g for g in groups}
         managed_lower = {g.lower() for g in managed} | set(wanted)
+        for attempt in range(SYNC_ATTEMPTS):
+            try:
+                return await self._sync_once(name, display_name, email, wanted, managed_lower)
+            except (IntegrityError, OperationalError):
+                # Another process synced the same user or group at the same moment (a
+                # unique key, a PostgreSQL deadlock, SQLite busy): the next try sees its
+                # rows and has less to do.
+                if attempt == SYNC_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _sync_once(
+        self,
+        name: str,
+        display_name: str | None,
+        email: str | None,
+        wanted: dict[str, str],
+        managed_lower: set[str],
+    ) -> UserRecord | None:
+        """One try of :meth:`sync`. The membership changes are plain statements that
+        tolerate a concurrent sync of the same user (a DELETE that finds nothing, an INSERT
+        that finds the row there already), not ORM collection changes, which fail with
+        StaleDataError or a unique violation when another transaction got there first."""
         async with self.db.transaction() as session:
             user = await _by_name(session, name)
             if user is None:
@@ -126,15 +157,31 @@ class UserDirectory:
                 user.display_name = display_name
             if email is not None and user.email != email:
                 user.email = email
-            kept = [g for g in user.groups if g.lower_name not in managed_lower]
-            present = {g.lower_name for g in user.groups}
-            added_groups = [g for g in user.groups if g.lower_name in wanted]
-            for lower, group_name in wanted.items():
-                if lower not in present:
-                    added_groups.append(await _group(session, group_name))
-            user.groups = kept + added_groups
+            present = {g.lower_name: g.id for g in user.groups}
+            remove = sorted(
+                gid
+                for lower, gid in present.items()
+                if lower in managed_lower and lower not in wanted
+            )
+            add = {lower: group for lower, group in wanted.items() if lower not in present}
+            if not remove and not add:
+                return UserRecord.of(user)
+            if remove:
+                await session.execute(
+                    delete(user_groups).where(
+                        user_groups.c.user_id == user.id, user_groups.c.group_id.in_(remove)
+                    )
+                )
+            if add:
+                ids = await _ensure_groups(session, add)
+                await session.execute(
+                    _insert_ignoring_duplicates(session, user_groups),
+                    [{"user_id": user.id, "group_id": gid} for gid in sorted(ids)],
+                )
             await session.flush()
-            return UserRecord.of(user)
+            session.expire(user, ["groups"])
+            fresh = await _by_name(session, name)
+            return UserRecord.of(fresh) if fresh is not None else None
 
     async def set_active(self, name: str, active: bool) -> bool:
         """Enable or disable a user; False when there is no such user."""
@@ -151,6 +198,25 @@ async def _by_name(session: AsyncSession, name: str) -> User | None:
     return await session.scalar(
         select(User).options(WITH_GROUPS).where(User.lower_name == name.lower())
     )
+
+
+def _insert_ignoring_duplicates(session: AsyncSession, table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+async def _ensure_groups(session: AsyncSession, groups: dict[str, str]) -> list[int]:
+    """The ids of the groups named ``groups`` (lower-case name -> name), created when
+    missing, even when another transaction creates the same group at the same moment."""
+    lowers = sorted(groups)
+    await session.execute(
+        _insert_ignoring_duplicates(session, Group.__table__),
+        [{"name": groups[lower], "lower_name": lower} for lower in lowers],
+    )
+    found = await session.scalars(select(Group.id).where(Group.lower_name.in_(lowers)))
+    return list(found)
 
 
 async def _group(session: AsyncSession, name: str) -> Group:

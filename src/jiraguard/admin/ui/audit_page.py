@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -86,22 +86,25 @@ def _cell(value: object) -> str:
 async def audit_csv(request: Request, admin: AdminUser) -> Response:
     where = _filter(request)
     log = AuditLog(services(request).db)
-    _, events = await log.search(where, start_at=0, max_results=CSV_MAX_ROWS)
 
-    def rows() -> Iterator[str]:
+    async def chunks() -> AsyncIterator[str]:
+        # One chunk per batch of rows read: a synchronous iterator would cost one thread
+        # hop per row (8-29 s for 10-20k rows), and reading everything first holds it all.
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(_COLUMNS)
-        for event in events:
-            data = event_json(event)
-            writer.writerow([_cell(data[c]) for c in _COLUMNS])
+        async for batch in log.batches(where, limit=CSV_MAX_ROWS):
+            for event in batch:
+                data = event_json(event)
+                writer.writerow([_cell(data[c]) for c in _COLUMNS])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
-        yield buffer.getvalue()
+        if buffer.tell():
+            yield buffer.getvalue()
 
     response = StreamingResponse(
-        rows(),
+        chunks(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="jiraguard-audit.csv"'},
     )

@@ -15,6 +15,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
 from jiraguard.admin.ui.render import PageError
+from jiraguard.untrusted import is_digits
 
 FIELD = "_csrf"
 LOGIN_COOKIE = "jiraguard_login_csrf"
@@ -35,7 +36,7 @@ async def read_form(request: Request) -> FormData:
     """The posted form (URL-encoded or multipart, no files); PageError(400) when malformed."""
     limit = request.app.state.services.settings.server.max_body_bytes
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
+    if is_digits(length) and (len(length) > 18 or int(length) > limit):
         raise PageError(413, "The form is too large.")
     try:
         return await request.form(max_files=0, max_fields=MAX_FIELDS)

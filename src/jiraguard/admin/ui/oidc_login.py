@@ -39,6 +39,7 @@ from jiraguard.auth.identity import IdentityMapper
 from jiraguard.auth.provider_http import call
 from jiraguard.auth.router import build_validator
 from jiraguard.settings import ProviderSettings
+from jiraguard.untrusted import load_json
 
 COOKIE = "jiraguard_oidc"
 CALLBACK = f"{PREFIX}/login/callback"
@@ -104,8 +105,8 @@ async def start(request: Request) -> Response:
 def _pending(request: Request) -> dict[str, str]:
     raw = request.cookies.get(COOKIE, "")
     try:
-        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except ValueError:
+        data = load_json(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), max_bytes=4096)
+    except ValueError:  # binascii.Error and UntrustedInput (too deep, too large) included
         data = None
     if not isinstance(data, dict) or not all(
         isinstance(data.get(k), str) for k in ("state", "nonce", "verifier", "next")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 import jwt
@@ -19,6 +18,7 @@ from jiraguard.auth.errors import InvalidToken
 from jiraguard.auth.validators.base import KeySet, ValidatedToken
 from jiraguard.auth.validators.jwks import KeySource
 from jiraguard.settings import ProviderSettings
+from jiraguard.untrusted import load_json
 
 _MESSAGES: list[tuple[type[Exception], str]] = [
     (jwt.ExpiredSignatureError, "The access token expired"),
@@ -41,20 +41,73 @@ def _describe(exc: jwt.PyJWTError) -> str:
     return "The access token is malformed"
 
 
+MAX_SEGMENT_BYTES = 16 * 1024
+"""Largest decoded JOSE header or claims set read (the bearer parser caps tokens at 16 KiB)."""
+MAX_NUMERIC_DATE = 253402300799
+"""9999-12-31T23:59:59Z: a NumericDate past it names no instant anything can compare to."""
+_NUMERIC_DATES = ("exp", "nbf", "iat")
+_STRINGS = ("iss", "sub", "jti", "client_id", "azp")
+
+
+def _segment(token: str, index: int) -> Any:
+    """Segment ``index`` of a compact JWS as JSON, read with :func:`load_json`'s bounds."""
+    parts = token.split(".", 2)
+    if len(parts) <= index:
+        raise InvalidToken("The access token is malformed")
+    segment = parts[index]
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return load_json(raw, max_bytes=MAX_SEGMENT_BYTES)
+    except (ValueError, binascii.Error) as exc:  # UntrustedInput is a ValueError
+        raise InvalidToken("The access token is malformed") from exc
+
+
 def unverified_header(token: str) -> dict[str, Any]:
     """The JOSE header of a compact JWS (RFC 7515 §7.1), parsed without checking anything.
 
     PyJWT's ``get_unverified_header`` decodes the whole token; on the hot path only the first
     segment is needed to pick the key.
     """
-    segment = token.partition(".")[0]
-    try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error) as exc:
-        raise InvalidToken("The access token is malformed") from exc
+    header = _segment(token, 0)
     if not isinstance(header, dict):
         raise InvalidToken("The access token is malformed")
     return header
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The claims set, bounded (:func:`~jiraguard.untrusted.load_json`) and with its
+    registered claims of the right JSON type (:func:`check_claim_types`), before PyJWT (which
+    would convert a string ``exp``, and recurse without a bound) reads it."""
+    claims = _segment(token, 1)
+    if not isinstance(claims, dict):
+        raise InvalidToken("The access token is malformed")
+    check_claim_types(claims)
+    return claims
+
+
+def check_claim_types(claims: dict[str, Any]) -> None:
+    """RFC 7519 §4.1: ``exp``/``nbf``/``iat`` are NumericDates (JSON numbers, here within
+    years 1970 to 9999), ``iss``/``sub``/``jti`` strings (and ``client_id``/``azp``, RFC 9068 and
+    OpenID Connect), ``aud`` a string or an array of strings; else :class:`InvalidToken`."""
+    for name in _NUMERIC_DATES:
+        value = claims.get(name)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value <= MAX_NUMERIC_DATE
+        ):
+            raise InvalidToken(f"The access token has an invalid {name} claim")
+    for name in _STRINGS:
+        if name in claims and not isinstance(claims[name], str):
+            raise InvalidToken(f"The access token has an invalid {name} claim")
+    audience = claims.get("aud")
+    if "aud" in claims and not (
+        isinstance(audience, str)
+        or (isinstance(audience, list) and all(isinstance(a, str) for a in audience))
+    ):
+        raise InvalidToken("The access token has an invalid aud claim")
 
 
 def _typ_matches(actual: Any, expected: str) -> bool:
@@ -94,6 +147,7 @@ class JWTValidator:
             header.get("typ"), self.provider.token_type
         ):
             raise InvalidToken(f"The token's type is not {self.provider.token_type}")
+        unverified_claims(token)
         kid = header.get("kid")
         key = await self.keys.key(kid if isinstance(kid, str) else None, alg)
         try:

@@ -3,7 +3,8 @@
 This is how tokens that cannot be checked locally or introspected are accepted: GitHub's
 ``/user``, GitLab's ``/api/v4/user``, Google's userinfo. A 200 with a JSON object accepts the
 token; 401 and 403 reject it (RFC 6750 §3.1); anything else, including a rate-limit answer,
-means the provider could not tell us (503).
+means the provider could not tell us (503). With ``client_binding`` the token must also
+have been issued to an allowed client (see :mod:`.client_binding`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from jiraguard.auth.discovery import ProviderMetadata
 from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
 from jiraguard.auth.provider_http import call
 from jiraguard.auth.validators.base import KeySet, ValidatedToken
+from jiraguard.auth.validators.client_binding import bound_client
 from jiraguard.settings import ProviderSettings
 
 
@@ -48,4 +50,8 @@ class UserinfoValidator:
         if status != 200:
             raise ProviderUnavailable(f"the userinfo endpoint answered HTTP {status}")
         claims = response.json_object("the userinfo endpoint")
+        if self.provider.client_binding != "none":
+            # Whose token it is, above; which application it was issued to, here.
+            client = await bound_client(self.provider, self.client, token)
+            claims = {**claims, "client_id": client}
         return ValidatedToken(self.provider, self.method, claims)

@@ -27,6 +27,16 @@ _PERIOD_FULL = re.compile(r"[-+]?\s*\d+\s*[yMwdhm](?:\s*[-+]?\s*\d+\s*[yMwdhm])*
 _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1)}
 _UNITS["m"] = timedelta(minutes=1)
 
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+"""The instants a date value may name: a day inside datetime's range on both sides, so the
+arithmetic after it (the day's end, the next day) cannot overflow."""
+
+OUT_OF_RANGE = (
+    "Date value '{value}' for field '{field}' is out of range: dates must fall between the "
+    "years 1 and 9999."
+)
+
 INVALID_DATE = (
     "Date value '{value}' for field '{field}' is invalid. Valid formats include: "
     "'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format "
@@ -49,7 +59,7 @@ class Moment:
 def resolve(value: Literal | FunctionCall, field: str, now: datetime) -> Moment:
     """The instant a date value or date function names (``now`` is timezone-aware UTC)."""
     if isinstance(value, FunctionCall):
-        return Moment(_call(value, field, now))
+        return Moment(_bounded(_call(value, field, now), value.name + "()", field))
     text = value.text.strip()
     if match := _ABSOLUTE.fullmatch(text):
         try:
@@ -63,10 +73,20 @@ def resolve(value: Literal | FunctionCall, field: str, now: datetime) -> Moment:
             )
         except ValueError as exc:
             raise JQLError(INVALID_DATE.format(value=value.text, field=field)) from exc
-        return Moment(instant, whole_day=match["hour"] is None)
+        return Moment(_bounded(instant, value.text, field), whole_day=match["hour"] is None)
     if _PERIOD_FULL.fullmatch(text):
-        return Moment(_shift(now, text, default_unit=None))
+        try:
+            moved = _shift(now, text, default_unit=None)
+        except (ValueError, OverflowError):  # -99999999999d: past datetime's range
+            raise JQLError(OUT_OF_RANGE.format(value=value.text, field=field)) from None
+        return Moment(_bounded(moved, value.text, field))
     raise JQLError(INVALID_DATE.format(value=value.text, field=field))
+
+
+def _bounded(instant: datetime, value: str, field: str) -> datetime:
+    if not EARLIEST <= instant <= LATEST:
+        raise JQLError(OUT_OF_RANGE.format(value=value, field=field))
+    return instant
 
 
 def _shift(start: datetime, period: str, default_unit: str | None) -> datetime:
@@ -81,6 +101,8 @@ def _shift(start: datetime, period: str, default_unit: str | None) -> datetime:
     moved = start
     for explicit, amount, unit in parts:
         step = sign if not explicit else (-1 if explicit == "-" else 1)
+        if len(amount.lstrip("0")) > 9:  # beyond 10,000 years in any unit; int() might balk
+            raise OverflowError(period)
         moved = _add(moved, step * int(amount), unit)
     return moved
 
@@ -91,6 +113,8 @@ def _add(start: datetime, amount: int, unit: str) -> datetime:
     months = amount * (12 if unit == "y" else 1)
     index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise OverflowError(f"year {year} is out of range")
     day = min(start.day, _days_in_month(year, month + 1))
     return start.replace(year=year, month=month + 1, day=day)
 
@@ -147,6 +171,8 @@ def _call(function: FunctionCall, field: str, now: datetime) -> datetime:
     if function.arguments:
         try:
             moment = _shift(moment, function.arguments[0], default_unit=unit)
+        except OverflowError:
+            raise JQLError(_out_of_range(function, field)) from None
         except ValueError:
             raise JQLError(
                 f"Function '{function.name}' was given an invalid increment "
@@ -155,8 +181,19 @@ def _call(function: FunctionCall, field: str, now: datetime) -> datetime:
     if at_end:
         # The last instant of the period: the next period's start less one microsecond,
         # the finest step both databases store.
-        moment = _add(moment, 1, unit) - _TICK
+        try:
+            moment = _add(moment, 1, unit) - _TICK
+        except (ValueError, OverflowError):
+            raise JQLError(_out_of_range(function, field)) from None
     return moment
+
+
+def _out_of_range(function: FunctionCall, field: str) -> str:
+    increment = function.arguments[0] if function.arguments else ""
+    return (
+        f"Function '{function.name}' was given an increment '{increment}' for the field "
+        f"'{field}' that leaves the years 1 to 9999."
+    )
 
 
 def _arguments(function: FunctionCall, most: int) -> JQLError:

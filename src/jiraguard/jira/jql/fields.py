@@ -37,6 +37,7 @@ from jiraguard.jira.jql.id_fields import (
 )
 from jiraguard.jira.jql.parser import as_values
 from jiraguard.jira.jql.syntax import Clause, Empty, FunctionCall, Literal, Value
+from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.models import Issue, IssueLabel, Project
 
 
@@ -65,17 +66,22 @@ class IssueKeyField:
                 raise function_error(value, self.name)
             raise unsupported_operator(operator, self.name)
         text = value.text.strip()
-        if text.isdigit():
-            return compare(Issue.id, "=" if operator in EQUALITY else operator, int(text))
-        project_key, _, number = text.rpartition("-")
-        if not project_key or not number.isdigit():
-            raise JQLError(f"The issue key '{value.text}' for field '{self.name}' is invalid.")
+        invalid = JQLError(f"The issue key '{value.text}' for field '{self.name}' is invalid.")
+        if is_digits(text):
+            ident = row_id(text)
+            if ident is None:  # past any id (and past what the database driver takes)
+                raise invalid
+            return compare(Issue.id, "=" if operator in EQUALITY else operator, ident)
+        project_key, _, digits = text.rpartition("-")
+        number = row_id(digits)
+        if not project_key or number is None:  # "FZ-²", "FZ-99999999999999999999"
+            raise invalid
         if operator in EQUALITY:
-            return Issue.key == f"{project_key.upper()}-{int(number)}"
+            return Issue.key == f"{project_key.upper()}-{number}"
         project_id = select(Project.id).where(Project.key == project_key.upper())
         return and_(
             Issue.project_id == project_id.scalar_subquery(),
-            compare(Issue.number, operator, int(number)),
+            compare(Issue.number, operator, number),
         )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.jql.syntax import And, Clause, Condition, FunctionCall, Literal, Not, Or, Query
+from jiraguard.store.ids import row_id
 from jiraguard.store.models import Group, Project, User, user_groups
 
 PROJECT_FIELDS = frozenset({"project"})
@@ -37,8 +38,9 @@ class Directory:
     def project(self, value: str) -> int | None:
         """A project by key, then by name, then by id (the order Jira tries)."""
         found = self.project_keys.get(value.upper()) or self.project_names.get(value.casefold())
-        if found is None and value.isdigit() and int(value) in self.project_ids:
-            found = int(value)
+        ident = row_id(value) if found is None else None
+        if ident is not None and ident in self.project_ids:
+            found = ident
         return found
 
     def user(self, name: str) -> int | None:
@@ -91,7 +93,7 @@ async def load_directory(session: AsyncSession, query: Query) -> Directory:
     names: dict[str, int] = {}
     ids: set[int] = set()
     if project_values:
-        numbers = [int(v) for v in project_values if v.isdigit() and len(v) < 18]
+        numbers = [n for n in map(row_id, project_values) if n is not None]
         rows = await session.execute(
             select(Project.id, Project.key, Project.name).where(
                 or_(

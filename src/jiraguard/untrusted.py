@@ -1,0 +1,155 @@
+"""Where untrusted text becomes values: JSON documents, integers, database text.
+
+Everything a client (or a token) sends passes one of these before anything else sees it, so
+the bounds hold in one place:
+
+* :func:`load_json` — at most ``max_bytes`` and ``max_depth`` levels of nesting (checked on
+  the raw bytes, before the parser recurses), numbers of at most :data:`MAX_NUMBER_DIGITS`
+  digits and finite, no ``NaN``/``Infinity``, and (unless told otherwise) no lone surrogates
+  (``"\\ud800"`` decodes to a string no database driver and no UTF-8 response accepts).
+* :func:`bounded_int` — ASCII digits only, at most ``digits`` of them, before ``int()``.
+* :func:`db_text` — any value as text a database column holds: no NUL, lone surrogates
+  replaced by U+FFFD, cut to the column's length.
+
+They raise :class:`UntrustedInput` (a ``ValueError``), never ``RecursionError``,
+``OverflowError`` or ``UnicodeError``; each caller turns it into its own 400 or 401.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from itertools import accumulate
+from typing import Any
+
+MAX_DEPTH = 32
+"""Nesting levels a JSON document may have (Jira's own bodies need fewer than 8)."""
+MAX_NUMBER_DIGITS = 40
+"""Characters a JSON number may have: enough for any 128-bit integer or any float."""
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = [0] * 256
+for _open in b"[{":
+    _STEP[_open] = 1
+for _close in b"]}":
+    _STEP[_close] = -1
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class UntrustedInput(ValueError):
+    """Input past a bound, or not valid: the message says which, for the client."""
+
+
+class InvalidUnicode(UntrustedInput):
+    """A string with a lone surrogate: JSON can spell it, UTF-8 cannot."""
+
+
+def is_digits(text: str) -> bool:
+    """Only ASCII digits (``str.isdigit`` alone lets ``"²"`` and ``"٣"`` through, which
+    ``int`` refuses or reads differently)."""
+    return text.isascii() and text.isdigit()
+
+
+def bounded_int(text: str, *, digits: int = 18, signed: bool = False) -> int:
+    """``text`` (surrounding blanks allowed) as an int of at most ``digits`` ASCII digits."""
+    body = text.strip()
+    negative = signed and body.startswith("-")
+    if negative or (signed and body.startswith("+")):
+        body = body[1:]
+    if not is_digits(body):
+        raise UntrustedInput("not a whole number")
+    significant = body.lstrip("0")
+    if len(significant) > digits:
+        raise UntrustedInput("the number is too large")
+    number = int(significant or "0")
+    return -number if negative else number
+
+
+def nesting_depth(raw: bytes) -> int:
+    """The deepest nesting of ``[`` and ``{`` in a JSON text, outside its strings."""
+    if raw.count(b"[") + raw.count(b"{") == 0:
+        return 0
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _number(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise UntrustedInput(f"a number is longer than {MAX_NUMBER_DIGITS} characters")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise UntrustedInput(f"a number is longer than {MAX_NUMBER_DIGITS} characters")
+    value = float(text)
+    if not math.isfinite(value):
+        raise UntrustedInput("a number is out of range")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise UntrustedInput(f"{name} is not JSON")
+
+
+def load_json(
+    raw: bytes | bytearray | str,
+    *,
+    max_bytes: int | None = None,
+    max_depth: int = MAX_DEPTH,
+    valid_unicode: bool = True,
+) -> Any:
+    """The JSON document in ``raw`` within the bounds in the module doc; else
+    :class:`UntrustedInput`."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise UntrustedInput(f"the document is larger than {max_bytes} bytes")
+    if nesting_depth(data) > max_depth:
+        raise UntrustedInput(f"the document is nested deeper than {max_depth} levels")
+    try:
+        # Strict UTF-8 (RFC 8259 §8.1): json.loads(bytes) would decode with "surrogatepass"
+        # and let encoded surrogates (ED A0 80) through as lone surrogates.
+        text = data.decode("utf-8", "strict" if valid_unicode else "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise UntrustedInput(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        document = json.loads(text, parse_int=_number, parse_float=_float, parse_constant=_constant)
+    except UntrustedInput:
+        raise
+    except (ValueError, RecursionError) as exc:  # bad JSON
+        raise UntrustedInput(str(exc)) from None
+    if valid_unicode and _SURROGATE_ESCAPE.search(data) and not encodable(document):
+        raise InvalidUnicode("a string contains an unpaired surrogate (invalid Unicode)")
+    return document
+
+
+def encodable(document: Any) -> bool:
+    """Whether every string in ``document`` (keys too) encodes as UTF-8."""
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and _SURROGATE.search(item):
+            return False
+    return True
+
+
+def db_text(value: Any, limit: int) -> str:
+    """``value`` as text a column of ``limit`` characters holds: str() of a non-string, NUL
+    removed, lone surrogates replaced by U+FFFD, cut to ``limit``."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except ValueError:  # an int past the interpreter's digit limit
+        text = "?"
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return text[:limit]

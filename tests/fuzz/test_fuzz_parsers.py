@@ -1,0 +1,198 @@
+"""Properties of the parsers untrusted input meets first: each raises only its own error
+type, in bounded time, whatever it is given."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jiraguard.auth.credentials import combine, form_token, parse_authorization, query_token
+from jiraguard.auth.errors import InvalidRequest, InvalidToken
+from jiraguard.auth.router import peek_issuer
+from jiraguard.auth.validators.jwks import StaticKey
+from jiraguard.auth.validators.jwt import (
+    JWTValidator,
+    check_claim_types,
+    unverified_claims,
+    unverified_header,
+)
+from jiraguard.errors import JiraError
+from jiraguard.jira.durations import MAX_SECONDS, parse_duration
+from jiraguard.jira.jql import dates
+from jiraguard.jira.jql.errors import JQLError
+from jiraguard.jira.jql.parser import parse
+from jiraguard.jira.jql.syntax import FunctionCall, Literal
+from jiraguard.jira.params import MAX_INT, as_int
+from jiraguard.settings import ProviderSettings
+from jiraguard.store.ids import MAX_ID, row_id
+from jiraguard.untrusted import (
+    MAX_DEPTH,
+    UntrustedInput,
+    bounded_int,
+    db_text,
+    encodable,
+    load_json,
+    nesting_depth,
+)
+from tests.fuzz.jql import PERIOD, jql
+from tests.fuzz.support import (
+    HOSTILE_TEXT,
+    JSON_SCALAR,
+    JSON_VALUE,
+    NUMBERISH,
+    bounded,
+    fuzz,
+    json_bytes,
+)
+from tests.support.tokens import SECRET, claims_for, hmac_provider, signed_raw
+
+pytestmark = pytest.mark.fuzz
+
+B64 = st.one_of(
+    json_bytes().map(lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()),
+    st.text("ABCDEFabcdef0123456789-_=+/.", max_size=40),
+)
+
+
+HEADER = st.one_of(
+    st.binary(max_size=300),
+    st.builds(
+        lambda scheme, sep, rest: scheme + sep + rest,
+        st.sampled_from([b"Bearer", b"bearer", b"BEARER", b"Basic", b"basic", b"Negotiate", b""]),
+        st.sampled_from([b" ", b"  ", b"", b"\t"]),
+        st.one_of(
+            st.binary(max_size=200),
+            st.text("ABCabc012-._~+/=:", max_size=300).map(str.encode),
+            st.binary(max_size=60).map(base64.b64encode),
+            st.integers(min_value=16 * 1024 - 2, max_value=16 * 1024 + 2).map(lambda n: b"a" * n),
+        ),
+    ),
+)
+
+
+@fuzz(400)
+@given(HEADER, st.binary(max_size=200), st.binary(max_size=200), st.booleans())
+def test_credential_parser(header: bytes, query: bytes, form: bytes, twice: bool) -> None:
+    with bounded(header):
+        try:
+            found = parse_authorization([header, header] if twice else [header])
+            combine(found, query_token(b"access_token=" + query), form_token(form))
+        except InvalidRequest:
+            pass
+
+
+@fuzz(400)
+@given(st.lists(B64, min_size=1, max_size=4).map(".".join))
+def test_jwt_pre_parsing(token: str) -> None:
+    with bounded(token):
+        issuer = peek_issuer(token)
+        assert issuer is None or isinstance(issuer, str)
+        for read in (unverified_header, unverified_claims):
+            try:
+                value = read(token)
+            except InvalidToken:
+                continue
+            assert isinstance(value, dict)
+            assert encodable(value)
+
+
+REGISTERED = st.dictionaries(
+    st.sampled_from(["exp", "nbf", "iat", "iss", "sub", "aud", "jti", "client_id", "azp"]),
+    st.one_of(JSON_SCALAR, JSON_VALUE, st.lists(JSON_SCALAR, max_size=3)),
+    max_size=4,
+)
+_PROVIDER = ProviderSettings(**hmac_provider(allowed_client_ids=[]))
+_VALIDATOR = JWTValidator(_PROVIDER, StaticKey(secret=SECRET))
+
+
+@fuzz(300)
+@given(REGISTERED, st.dictionaries(HOSTILE_TEXT, JSON_VALUE, max_size=3))
+def test_jwt_claim_checks(registered: dict[str, Any], extra: dict[str, Any]) -> None:
+    """A correctly signed token with any claims: accepted with sane values, or InvalidToken."""
+    claims = {**claims_for("alice"), **extra, **registered}
+    token = signed_raw(json.dumps(claims).encode())
+    with bounded(claims):
+        with contextlib.suppress(InvalidToken):
+            check_claim_types(dict(claims))
+        try:
+            validated = asyncio.run(_VALIDATOR.validate(token))
+        except InvalidToken:
+            return
+    exp = validated.claims["exp"]
+    assert isinstance(exp, int | float)
+    assert not isinstance(exp, bool)
+    assert validated.expires_at is not None
+    assert math.isfinite(validated.expires_at)
+    for name in ("iss", "sub"):
+        assert isinstance(validated.claims.get(name, ""), str)
+
+
+@fuzz(500)
+@given(json_bytes())
+def test_json_body_reader(raw: bytes) -> None:
+    with bounded(raw[:100]):
+        try:
+            document = load_json(raw, max_bytes=64 * 1024)
+        except UntrustedInput:
+            return
+        encoded = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    assert nesting_depth(encoded) <= MAX_DEPTH
+    assert encodable(document)
+
+
+@fuzz(500)
+@given(jql())
+def test_jql_parser(text: str) -> None:
+    with bounded(text[:200]), contextlib.suppress(JQLError):
+        parse(text)
+
+
+_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+DATE_FUNCTIONS = sorted(dates.DATE_FUNCTIONS)
+
+
+@fuzz(400)
+@given(
+    st.one_of(
+        st.builds(Literal, st.one_of(PERIOD, HOSTILE_TEXT, NUMBERISH)),
+        st.builds(
+            FunctionCall,
+            st.sampled_from(DATE_FUNCTIONS),
+            st.lists(st.one_of(PERIOD, NUMBERISH), max_size=2).map(tuple),
+        ),
+    )
+)
+def test_jql_dates(value: Literal | FunctionCall) -> None:
+    with bounded(value):
+        try:
+            moment = dates.resolve(value, "created", _NOW)
+        except JQLError:
+            return
+    assert dates.EARLIEST <= moment.instant <= dates.LATEST
+
+
+@fuzz(500)
+@given(st.one_of(NUMBERISH, HOSTILE_TEXT), st.integers(min_value=-(10**60), max_value=10**60))
+def test_paging_and_id_parameters(text: str, number: int) -> None:
+    with bounded(text):
+        for value in (text, number):
+            with contextlib.suppress(JiraError):
+                assert 0 <= as_int(value, "startAt") <= MAX_INT
+        ident = row_id(text)
+        assert ident is None or 0 <= ident <= MAX_ID
+        seconds = parse_duration(text)
+        assert seconds is None or 0 <= seconds <= MAX_SECONDS
+        with contextlib.suppress(UntrustedInput):
+            assert abs(bounded_int(text, signed=True)) < 10**18
+        cleaned = db_text(text, 64)
+        assert len(cleaned) <= 64
+        cleaned.encode("utf-8")
