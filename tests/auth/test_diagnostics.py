@@ -122,3 +122,25 @@ async def test_expiry_is_decided_alike_with_the_providers_leeway(
     if not accepted:
         assert "expired" in response.json()["errorMessages"][0]
         assert "expired" in report["attempts"][0]["reason"]
+
+
+@pytest.mark.parametrize("reachable", [False, True])
+async def test_the_bootstrap_administrator_is_out_of_reach_of_provider_tokens(
+    harness: HarnessFactory, reachable: bool
+) -> None:
+    h = await harness([provider()], admin={"bootstrap_reachable_by_tokens": reachable})
+    await h.add_user("admin", admin=True)
+    admin_token = token(preferred_username="Admin")
+    response = await h.client.get("/rest/api/2/myself", headers=bearer(admin_token))
+    report = await explain(h.settings, admin_token)
+    if reachable:
+        assert response.status_code == 200
+        assert report["outcome"] == "accepted"
+        return
+    expected = (
+        "The Jira user admin is jiraguard's bootstrap administrator: provider tokens cannot "
+        "act as it (admin.bootstrap_reachable_by_tokens)"
+    )
+    assert response.status_code == 401
+    assert response.json()["errorMessages"] == [expected]
+    assert report["reason"] == expected

@@ -12,7 +12,7 @@ import jwt
 from jiraguard.auth.authenticator import remaining_lifetime
 from jiraguard.auth.credentials import parse_authorization
 from jiraguard.auth.errors import AuthError, InvalidToken, ProviderUnavailable
-from jiraguard.auth.identity import IdentityMapper, username_from
+from jiraguard.auth.identity import IdentityMapper, unreachable_admin, username_from
 from jiraguard.auth.principal import fingerprint
 from jiraguard.auth.provider_http import ProviderClients
 from jiraguard.auth.router import Attempt, ProviderRouter
@@ -130,7 +130,9 @@ async def explain(settings: Settings, token: str) -> dict[str, Any]:
             report["username"] = username_from(
                 validated.claims, validated.provider.username_attribute
             )
-            mapper = IdentityMapper(UserDirectory(db), create_users=False)
+            mapper = IdentityMapper(
+                UserDirectory(db), create_users=False, unreachable=unreachable_admin(settings)
+            )
             principal = await mapper.principal(validated)
             # The request path's own rule, with the provider's leeway (authenticator.py).
             remaining_lifetime(validated.expires_at, validated.provider.leeway, time.time())

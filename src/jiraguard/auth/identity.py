@@ -22,7 +22,7 @@ from typing import Any
 from jiraguard.auth.errors import InvalidToken
 from jiraguard.auth.principal import Principal
 from jiraguard.auth.validators.base import ValidatedToken
-from jiraguard.settings import ProviderSettings
+from jiraguard.settings import ProviderSettings, Settings
 from jiraguard.store.users import UserDirectory, UserExists, UserRecord
 
 _CLIENT_ID_CLAIMS = ("client_id", "azp", "cid", "appid")
@@ -171,9 +171,16 @@ class IdentityMapper:
     """Maps validated tokens to principals through the user directory."""
 
     def __init__(
-        self, users: UserDirectory, *, create_users: bool, directory_optional: bool = False
+        self,
+        users: UserDirectory,
+        *,
+        create_users: bool,
+        directory_optional: bool = False,
+        unreachable: str | None = None,
     ) -> None:
         self.users = users
+        self.unreachable = unreachable.lower() if unreachable else None
+        """The bootstrap administrator's name, when provider tokens may not act as it."""
         self.create_users = create_users
         self.directory_optional = directory_optional
         """Gateway mode: a user missing from the directory is built from the claims alone and
@@ -248,6 +255,12 @@ class IdentityMapper:
             user = _from_claims(username, claims)
         if user is None:
             raise InvalidToken(f"No Jira user is named {username}")
+        if self.unreachable is not None and user.name.lower() == self.unreachable:
+            raise InvalidToken(
+                f"The Jira user {user.name} is jiraguard's bootstrap administrator: provider "
+                "tokens cannot act as it (admin.bootstrap_reachable_by_tokens)",
+                username=user.name,
+            )
         return user
 
     async def _sync(
@@ -279,3 +292,10 @@ class IdentityMapper:
             )
         except UserExists:  # created by a concurrent request
             return await self.users.get(username)
+
+
+def unreachable_admin(settings: Settings) -> str | None:
+    """The user name provider tokens may not reach (the bootstrap administrator), or None."""
+    if settings.admin.bootstrap_reachable_by_tokens or not settings.tokens.enabled:
+        return None
+    return settings.tokens.bootstrap_admin
