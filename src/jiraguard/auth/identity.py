@@ -109,6 +109,11 @@ def no_username(provider: ProviderSettings, claims: Mapping[str, Any], client: s
     )
     if client is not None:
         shown = client if _CLAIM_NAME.match(client) else "(its client id)"
+        if provider.client_users:
+            return (
+                f"The client {shown} is not mapped to a Jira user (client_users), and t"
+                + (message[1:])
+            )
         message += f"; or, for a token without a user, map the client {shown} in client_users"
     return message
 
