@@ -183,7 +183,7 @@ def load_config(
     if storage == "use":
         migrate(base)
     if storage == "use" or (storage == "read" and loaded.database == "ready"):
-        _read_document(loaded)
+        _read_document(loaded, announce)
     try:
         loaded.settings = compose(file_data, loaded.overlay, environ)
     except ConfigError as exc:
@@ -234,7 +234,7 @@ def _announcement(loaded: Loaded, url: str) -> str:
     return f"jiraguard: configuration {file}; storage {storage_label(url)}{note}"
 
 
-def _read_document(loaded: Loaded) -> None:
+def _read_document(loaded: Loaded, announce: bool) -> None:
     """The document saved from the admin UI, laid over the file as the server does."""
     from jiraguard.config_store import ConfigStore
     from jiraguard.store.db import Database
@@ -247,7 +247,7 @@ def _read_document(loaded: Loaded) -> None:
             await db.close()
 
     loaded.overlay, loaded.version = run_async(read())
-    if loaded.version:
+    if loaded.version and announce:
         sections = ", ".join(sorted(loaded.overlay)) or "nothing"
         typer.echo(
             f"jiraguard: with the admin UI's saved configuration, version {loaded.version} "

@@ -65,7 +65,8 @@ def serve(
     path, _ = config_file(config, os.environ)
     if path is not None:  # the workers read the same file, whatever chose it
         os.environ[ENV_CONFIG_PATH] = str(path.resolve())
-    loaded = load_config(config, create_database=True)
+    # Said in the start-up summary, through the log (JSON lines when so configured).
+    loaded = load_config(config, create_database=True, announce=False)
     settings = loaded.settings
     log_config = logging_config(resolve_format(settings.logging.format), settings.logging.level)
     logging.config.dictConfig(log_config)
