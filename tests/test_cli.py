@@ -50,6 +50,7 @@ def test_user_add_list_disable(tmp_path: Path) -> None:
         "user",
         "add",
         "alice",
+        "--create-database",
         "--email",
         "a@example.com",
         "--group",
@@ -65,14 +66,18 @@ def test_user_add_list_disable(tmp_path: Path) -> None:
     assert "exists already" in again.stderr
     assert run("user", "disable", "alice", config=config).returncode == 0
     listed = run("user", "list", config=config)
-    assert listed.stdout.split("\t")[0] == "alice"
-    assert "a@example.com\tjira-users\tdisabled" in listed.stdout
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["NAME", "KEY", "EMAIL", "GROUPS", "STATE"]
+    assert row.split()[0] == "alice"
+    assert row.split()[2:] == ["a@example.com", "jira-users", "disabled"]
     assert run("user", "disable", "nobody", config=config).returncode == 1
 
 
 def test_user_add_password_from_stdin(tmp_path: Path) -> None:
     config = _config(tmp_path, None)
-    result = run("user", "add", "carol", "--password", config=config, stdin="s3cret\n")
+    result = run(
+        "user", "add", "carol", "--password", "--create-database", config=config, stdin="s3cret\n"
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -94,7 +99,7 @@ def test_config_show_masks_secrets(tmp_path: Path, idp: TestProvider) -> None:
 
 def test_check_token_explains_without_printing_the_token(tmp_path: Path, idp: TestProvider) -> None:
     config = _config(tmp_path, idp)
-    run("user", "add", "alice", config=config)
+    run("user", "add", "alice", "--create-database", config=config)
     token = idp.jwt_token("alice")
     accepted = run("check-token", "-", config=config, stdin=token + "\n")
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
@@ -116,7 +121,7 @@ def test_serve_answers_with_a_real_token(tmp_path: Path, idp: TestProvider) -> N
     """The README's main command: start the server, call the API with a provider's token."""
     port = free_port()
     config = _config(tmp_path, idp, port)
-    run("user", "add", "alice", config=config)
+    run("user", "add", "alice", "--create-database", config=config)
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIRAGUARD_")}
     process = subprocess.Popen(
         [JIRAGUARD, "serve", "--config", str(config)],

@@ -50,8 +50,8 @@ introspection_endpoint = "https://b/introspect"
     assert "server.port: Input should be greater than or equal to 1" in problems
     assert "server.colour: unknown key" in problems
     assert any(p.startswith("auth.cache_ttl:") for p in problems)
-    assert any(p.startswith("providers[0]:") and "audience" in p for p in problems)
-    assert any(p.startswith("providers[1]:") and "client_id" in p for p in problems)
+    assert any(p.startswith("providers[a]:") and "audience" in p for p in problems)
+    assert any(p.startswith("providers[b]:") and "client_id" in p for p in problems)
     assert len(problems) == 5
 
 

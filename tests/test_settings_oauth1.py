@@ -161,7 +161,7 @@ def test_the_private_key_is_never_shown(tmp_path: Path, keys: KeyPair) -> None:
     assert result.exit_code == 0, result.output
     material = keys.private_pem.splitlines()[1]
     assert material not in result.output
-    assert json.loads(result.output)["upstream"]["private_key"] == "**********"
+    assert json.loads(result.stdout)["upstream"]["private_key"] == "**********"
     settings = load_settings(config, environ=env)
     assert material not in export_toml(settings)
     assert material not in repr(settings) + str(settings)

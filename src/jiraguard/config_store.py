@@ -94,6 +94,15 @@ def check_overlay(overlay: Mapping[str, Any]) -> None:
         raise ConfigError(problems)
 
 
+def compose(
+    file_data: Mapping[str, Any], overlay: Mapping[str, Any], environ: Mapping[str, str]
+) -> Settings:
+    """The file, then the admin UI's ``overlay``, then the environment, validated as one (the
+    server's composition, and every command's); ConfigError lists every problem."""
+    check_overlay(overlay)
+    return validate_settings(apply_environment(merge(file_data, overlay), environ))
+
+
 class ConfigStore:
     """The three sources of one process's configuration, and the only way to save the UI's."""
 
@@ -126,10 +135,13 @@ class ConfigStore:
         """The document saved from the admin UI (``{}`` when nothing was saved)."""
         return (await self._load())[0]
 
+    async def document(self) -> tuple[dict[str, Any], int]:
+        """The document saved from the admin UI and its version (``({}, 0)``: none saved)."""
+        return await self._load()
+
     def compose(self, overlay: Mapping[str, Any]) -> Settings:
         """File, then ``overlay``, then the environment, validated; ConfigError otherwise."""
-        check_overlay(overlay)
-        return validate_settings(apply_environment(merge(self.file_data, overlay), self.environ))
+        return compose(self.file_data, overlay, self.environ)
 
     async def current(self) -> Settings:
         """The settings from all three sources as they are now (and remember the version)."""

@@ -28,7 +28,7 @@ from jiraguard.auth.cache_redis import RedisPrincipalCache, TieredPrincipalCache
 from jiraguard.auth.clientip import ClientAddress
 from jiraguard.auth.fences import Fences
 from jiraguard.auth.flight_redis import RedisFlight
-from jiraguard.auth.identity import IdentityMapper
+from jiraguard.auth.identity import IdentityMapper, unreachable_admin
 from jiraguard.auth.jira_credentials import JiraCredentials
 from jiraguard.auth.oauth1_login import OAuth1Login
 from jiraguard.auth.oauth1_verifier import OAuth1Verifier
@@ -363,6 +363,7 @@ def _request_path(
             (bool(settings.upstream.url) or settings.forward_auth.enabled)
             and not settings.upstream.require_local_user
         ),
+        unreachable=unreachable_admin(settings),
     )
     jira = None
     if upstream is not None and settings.upstream.url and settings.upstream.pass_jira_credentials:

@@ -35,7 +35,17 @@ def _bootstrap_admin(tmp_path: Path, database: str) -> None:
     config = tmp_path / "jiraguard.toml"
     config.write_text(f'[storage]\nurl = "{database}"\n')
     subprocess.run(
-        [str(JIRAGUARD), "user", "add", "root", "--admin", "--password", "--config", str(config)],
+        [
+            str(JIRAGUARD),
+            "user",
+            "add",
+            "root",
+            "--admin",
+            "--password",
+            "--create-database",
+            "--config",
+            str(config),
+        ],
         input=ADMIN_PASSWORD + "\n",
         text=True,
         check=True,

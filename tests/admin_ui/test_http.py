@@ -260,6 +260,7 @@ async def test_the_what_if_box_asks_the_policy_in_force(harness: HarnessFactory)
     )
     assert "Denied" in denied.text
     assert "403" in denied.text
+    assert "(rule &#39;no-deletes&#39; denies it)" in denied.text
     allowed = await client.post(
         "/admin/rules/what-if",
         data={"_csrf": csrf, "method": "GET", "path": "/rest/api/2/issue/X-1", "user": "alice"},

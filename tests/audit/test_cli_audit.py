@@ -39,7 +39,7 @@ def _insert_denial(config: Path, username: str, at: datetime) -> None:
 
 def test_audit_lines_json_and_filters(tmp_path: Path) -> None:
     config = _config(tmp_path, None)
-    assert run("user", "add", "alice", config=config).returncode == 0
+    assert run("user", "add", "alice", "--create-database", config=config).returncode == 0
     assert run("token", "create", "alice", "--name", "ci", config=config).returncode == 0
     _insert_denial(config, "alice", datetime.now(UTC) - timedelta(minutes=5))
     _insert_denial(config, "bob", datetime.now(UTC) - timedelta(days=2))

@@ -69,7 +69,9 @@ async def test_client_credentials_token_has_no_user(
     token = idp.client_credentials_token(*SERVICE_CLIENT)
     response = await h.client.get("/rest/api/2/myself", headers=bearer(token))
     assert response.status_code == 401
-    assert "not mapped to a Jira user" in response.json()["errorMessages"][0]
+    message = response.json()["errorMessages"][0]
+    assert "username attribute (preferred_username) of provider" in message
+    assert f"map the client {SERVICE_CLIENT[0]} in client_users" in message
 
 
 async def test_wrong_client_secret_is_503_not_401(

@@ -62,7 +62,7 @@ def _serving(tmp_path: Path, *options: str, shutdown_timeout: int = 15) -> Itera
         f'[storage]\nurl = "sqlite:///{tmp_path}/jg.db"\n'
         f'[tokens]\nbootstrap_token_file = "{tmp_path}/admin.token"\n'
     )
-    assert run("user", "add", "alice", config=config).returncode == 0
+    assert run("user", "add", "alice", "--create-database", config=config).returncode == 0
     created = run("token", "create", "alice", "--name", "workers", config=config)
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()

@@ -32,7 +32,7 @@ def _audit_rows(config: Path) -> list[dict[str, object]]:
 
 def test_token_create_list_revoke(tmp_path: Path) -> None:
     config = _config(tmp_path, None)
-    assert run("user", "add", "svc-ci", config=config).returncode == 0
+    assert run("user", "add", "svc-ci", "--create-database", config=config).returncode == 0
     created = run("token", "create", "svc-ci", "--name", "deploy", "--days", "10", config=config)
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
@@ -43,7 +43,9 @@ def test_token_create_list_revoke(tmp_path: Path) -> None:
 
     listed = run("token", "list", config=config)
     assert listed.returncode == 0
-    fields = listed.stdout.strip().split("\t")
+    header, row = listed.stdout.strip().splitlines()
+    assert header.split()[:3] == ["ID", "USER", "NAME"]
+    fields = row.split()
     assert fields[:3] == ["1", "svc-ci", "deploy"]
     assert fields[-1] == "active"
     assert token not in listed.stdout
@@ -73,7 +75,12 @@ def test_token_create_list_revoke(tmp_path: Path) -> None:
 
 def test_token_create_refusals(tmp_path: Path) -> None:
     config = _config(tmp_path, None)
-    assert run("token", "create", "ghost", "--name", "x", config=config).returncode == 1
+    assert (
+        run(
+            "token", "create", "ghost", "--name", "x", "--create-database", config=config
+        ).returncode
+        == 1
+    )
     run("user", "add", "alice", config=config)
     too_long = run("token", "create", "alice", "--name", "x", "--days", "9999", config=config)
     assert too_long.returncode == 2

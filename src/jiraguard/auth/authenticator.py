@@ -126,6 +126,7 @@ class Authenticator:
 
     async def _validate(self, key: str, token: str) -> Principal:
         checked_at = self.clock()
+        leeway = 0.0
         try:
             try:
                 validated = await self.router.validate(token)
@@ -137,6 +138,7 @@ class Authenticator:
                 found = await self.jira.principal(b"Bearer " + token.encode("utf-8"))
             else:
                 found = await self.identity.principal(validated)
+                leeway = validated.provider.leeway
             principal = replace(found, fingerprint=key[:16], checked_at=checked_at)
         except InvalidToken as exc:
             if not self._retired:
@@ -144,12 +146,9 @@ class Authenticator:
                 await self.cache.put(key, rejection, self.settings.negative_cache_ttl)
             raise
         ttl = self.settings.cache_ttl
-        if principal.expires_at is not None:
-            remaining = principal.expires_at - self.clock()
-            if remaining <= 0:
-                raise InvalidToken("The access token expired")
-            # cache_ttl = 0 turns caching off; it does not make every token expired.
-            ttl = min(ttl, remaining)
+        left = remaining_lifetime(principal.expires_at, leeway, self.clock())
+        if left is not None:
+            ttl = min(ttl, left)
         if not self._retired:
             await self.cache.put(key, principal, ttl)
         return principal
@@ -174,6 +173,20 @@ class Authenticator:
         principal = Principal.of(user, method="basic", checked_at=self.clock())
         await self._basic_cache.put(key, principal, self.settings.cache_ttl)
         return principal
+
+
+def remaining_lifetime(expires_at: float | None, leeway: float, now: float) -> float | None:
+    """Seconds a validated token stays acceptable: until its expiry plus the provider's
+    leeway, the allowance its validator applied (None: no expiry). InvalidToken once past.
+
+    The request path and ``check-token`` (:mod:`.explain`) both decide with this.
+    """
+    if expires_at is None:
+        return None
+    left = expires_at + leeway - now
+    if left <= 0:
+        raise InvalidToken("The access token expired")
+    return left
 
 
 def _answer(entry: CacheEntry) -> Principal:

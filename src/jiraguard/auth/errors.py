@@ -47,6 +47,9 @@ class AuthError(Exception):
     def __init__(self, description: str) -> None:
         super().__init__(description)
         self.description = description
+        self.decided_by: str | None = None
+        """For an operator (the admin UI's "what would happen"), never a response: the access
+        rule, or the setting, that refused, and why."""
 
     def challenge(self, realm: str) -> str | None:
         """The ``WWW-Authenticate`` value (RFC 6750 §3), or None when none is due."""

@@ -22,7 +22,7 @@ from typing import Any
 from jiraguard.auth.errors import InvalidToken
 from jiraguard.auth.principal import Principal
 from jiraguard.auth.validators.base import ValidatedToken
-from jiraguard.settings import ProviderSettings
+from jiraguard.settings import ProviderSettings, Settings
 from jiraguard.store.users import UserDirectory, UserExists, UserRecord
 
 _CLIENT_ID_CLAIMS = ("client_id", "azp", "cid", "appid")
@@ -88,6 +88,36 @@ def client_id_from(claims: Mapping[str, Any]) -> str | None:
     return None
 
 
+_CLAIM_NAME = re.compile(r"^[A-Za-z0-9_.:/@#-]{1,64}$")
+_MAX_NAMES = 40
+
+
+def claim_names(claims: Mapping[str, Any]) -> list[str]:
+    """The names of the top-level claims, sorted, safe to show anywhere (an HTTP body): names
+    only, never values; odd or long names left out, at most 40."""
+    names = sorted(str(k) for k in claims if _CLAIM_NAME.match(str(k)))
+    return names[:_MAX_NAMES] + (["..."] if len(names) > _MAX_NAMES else [])
+
+
+def no_username(provider: ProviderSettings, claims: Mapping[str, Any], client: str | None) -> str:
+    """Why no username was found, and what to change."""
+    attributes = ", ".join(provider.username_attribute)
+    present = ", ".join(claim_names(claims)) or "none"
+    message = (
+        f"The username attribute ({attributes}) of provider '{provider.name}' was not found in "
+        f"the token's claims; claims present: {present}"
+    )
+    if client is not None:
+        shown = client if _CLAIM_NAME.match(client) else "(its client id)"
+        if provider.client_users:
+            return (
+                f"The client {shown} is not mapped to a Jira user (client_users), and t"
+                + (message[1:])
+            )
+        message += f"; or, for a token without a user, map the client {shown} in client_users"
+    return message
+
+
 class UsernameRule:
     """How one provider's claims become a username (attributes, transforms, pattern)."""
 
@@ -146,9 +176,16 @@ class IdentityMapper:
     """Maps validated tokens to principals through the user directory."""
 
     def __init__(
-        self, users: UserDirectory, *, create_users: bool, directory_optional: bool = False
+        self,
+        users: UserDirectory,
+        *,
+        create_users: bool,
+        directory_optional: bool = False,
+        unreachable: str | None = None,
     ) -> None:
         self.users = users
+        self.unreachable = unreachable.lower() if unreachable else None
+        """The bootstrap administrator's name, when provider tokens may not act as it."""
         self.create_users = create_users
         self.directory_optional = directory_optional
         """Gateway mode: a user missing from the directory is built from the claims alone and
@@ -165,13 +202,15 @@ class IdentityMapper:
         provider, claims = validated.provider, validated.claims
         client_id = client_id_from(claims)
         username = self._rule(provider).apply(claims)
-        if client_id is not None and (username is None or claims.get("sub") == client_id):
+        mapped_client = client_id is not None and client_id in provider.client_users
+        if client_id is not None and username is not None and claims.get("sub") == client_id:
             user = await self._service_user(provider, client_id)
-        elif username is None:
-            attributes = ", ".join(provider.username_attribute)
-            raise InvalidToken(f"The token carries no username (looked for {attributes})")
-        else:
+        elif username is not None:
             user = await self._user(provider, username, claims)
+        elif client_id is not None and mapped_client:
+            user = await self._service_user(provider, client_id)
+        else:
+            raise InvalidToken(no_username(provider, claims, client_id))
         if not user.active:
             raise InvalidToken(f"The Jira user {user.name} is disabled", username=user.name)
         groups = user.groups
@@ -221,6 +260,12 @@ class IdentityMapper:
             user = _from_claims(username, claims)
         if user is None:
             raise InvalidToken(f"No Jira user is named {username}")
+        if self.unreachable is not None and user.name.lower() == self.unreachable:
+            raise InvalidToken(
+                f"The Jira user {user.name} is jiraguard's bootstrap administrator: provider "
+                "tokens cannot act as it (admin.bootstrap_reachable_by_tokens)",
+                username=user.name,
+            )
         return user
 
     async def _sync(
@@ -252,3 +297,10 @@ class IdentityMapper:
             )
         except UserExists:  # created by a concurrent request
             return await self.users.get(username)
+
+
+def unreachable_admin(settings: Settings) -> str | None:
+    """The user name provider tokens may not reach (the bootstrap administrator), or None."""
+    if settings.admin.bootstrap_reachable_by_tokens or not settings.tokens.enabled:
+        return None
+    return settings.tokens.bootstrap_admin

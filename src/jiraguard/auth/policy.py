@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from ipaddress import ip_address
 
-from jiraguard.auth.errors import Forbidden, InsufficientScope, RateLimited
+from jiraguard.auth.errors import AuthError, Forbidden, InsufficientScope, RateLimited
 from jiraguard.auth.principal import Principal
 from jiraguard.auth.ratelimit import RateLimiter, headers
 from jiraguard.settings import AuthSettings, Network, RateLimits, Rule, parse_rate
@@ -157,21 +157,31 @@ class Policy:
                 continue
             rule = compiled.rule
             if rule.action == "deny":
-                raise Forbidden(_FORBIDDEN)
+                raise _refused(Forbidden(_FORBIDDEN), f"rule '{rule.name}' denies it")
             if rule.action == "public":
                 return compiled
             if rule.deny_groups and not principal.groups.isdisjoint(rule.deny_groups):
-                raise Forbidden(_FORBIDDEN)
+                groups = ", ".join(sorted(principal.groups & set(rule.deny_groups)))
+                raise _refused(
+                    Forbidden(_FORBIDDEN), f"rule '{rule.name}' denies the group(s) {groups}"
+                )
             if rule.require_groups and principal.groups.isdisjoint(rule.require_groups):
-                raise Forbidden(_FORBIDDEN)
+                raise _refused(
+                    Forbidden(_FORBIDDEN),
+                    f"rule '{rule.name}' requires one of the groups "
+                    f"{', '.join(rule.require_groups)}",
+                )
             missing = [s for s in rule.require_scopes if s not in principal.scopes]
             if missing:
-                raise InsufficientScope(
+                scope = InsufficientScope(
                     f"The token lacks the scope {' '.join(missing)}", " ".join(rule.require_scopes)
+                )
+                raise _refused(
+                    scope, f"rule '{rule.name}' requires the scope(s) {' '.join(missing)}"
                 )
             return compiled
         if self.auth.default_policy == "deny":
-            raise Forbidden(_FORBIDDEN)
+            raise _refused(Forbidden(_FORBIDDEN), "no rule matches: auth.default_policy = deny")
         return None
 
     # Rate limits -------------------------------------------------------------------------
@@ -193,3 +203,8 @@ class Policy:
             verdict = await self.limiter.hit(key, count, period)
             if not verdict.allowed:
                 raise RateLimited("Rate limit exceeded. Try again later.", headers(verdict))
+
+
+def _refused(error: AuthError, why: str) -> AuthError:
+    error.decided_by = why
+    return error

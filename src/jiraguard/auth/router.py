@@ -158,6 +158,9 @@ class ProviderRouter:
     async def validate(self, token: str, trace: list[Attempt] | None = None) -> ValidatedToken:
         candidates = self.candidates(token)
         if not candidates:
+            if peek_issuer(token) is not None:
+                # Not echoed: the value is the caller's; check-token and the admin UI show it.
+                raise InvalidToken("No provider is configured for the token's issuer (iss)")
             raise InvalidToken("No configured provider accepts tokens like this one")
         rejection: InvalidToken | None = None
         outage: ProviderUnavailable | None = None

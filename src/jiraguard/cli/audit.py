@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    pass
-
-from jiraguard.cli.common import ConfigOption, load, migrate, run_async
+from jiraguard.cli.common import ConfigOption, CreateDatabaseOption, load, run_async
 
 _SINCE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -43,16 +40,16 @@ def audit(
     limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     config: ConfigOption = None,
+    create_database: CreateDatabaseOption = False,
 ) -> None:
     """Show the audit log, newest first."""
     from jiraguard.store.audit import KINDS, AuditFilter, AuditLog, event_json
     from jiraguard.store.db import Database
 
-    settings = load(config)
+    settings = load(config, create_database=create_database)
     if kind is not None and kind not in KINDS:
         typer.echo(f"--kind must be one of {', '.join(KINDS)}", err=True)
         raise typer.Exit(2)
-    migrate(settings)
     where = AuditFilter(
         username=user,
         allowed=False if denied else None,

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from jiraguard.cli.common import ConfigOption, CreateDatabaseOption, load, run_async
 from jiraguard.settings import (
     Settings,
 )
-
-if TYPE_CHECKING:
-    pass
-
-from jiraguard.cli.common import ConfigOption, load, migrate, run_async
 
 
 def check_token(
@@ -24,6 +20,7 @@ def check_token(
         typer.Argument(help="The access token, or - to read it from stdin (keeps it out of ps)."),
     ],
     config: ConfigOption = None,
+    create_database: CreateDatabaseOption = False,
 ) -> None:
     """Show which provider accepts a token, or why each rejects it, and the user it maps to.
 
@@ -33,8 +30,7 @@ def check_token(
 
     if token == "-":  # noqa: S105 - "-" means stdin, not a password
         token = sys.stdin.readline().strip()
-    settings = load(config)
-    migrate(settings)
+    settings = load(config, create_database=create_database)
     if token.startswith(settings.tokens.prefix):
         # A personal access token is checked against the store, never shown to a provider.
         outcome = run_async(_explain_pat(settings, token))

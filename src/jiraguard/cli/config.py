@@ -1,30 +1,31 @@
-"""``jiraguard config ...``: check and show the configuration."""
+"""``jiraguard config ...``: check and show the configuration in force."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import Any
 
 import typer
 
-if TYPE_CHECKING:
-    pass
-
-from jiraguard.cli.common import ConfigOption, load
+from jiraguard.cli.common import ConfigOption, Loaded, load_config
+from jiraguard.settings import ENV_PREFIX, Settings, environment_paths
 
 config_app = typer.Typer(help="Check and show the configuration.", no_args_is_help=True)
+
+FILE, UI, ENVIRONMENT, DEFAULT = "file", "ui", "environment", "default"
 
 
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
-    """Validate the configuration and report every problem at once."""
-    settings = load(config)
-    names = ", ".join(f"{p.name} ({p.method})" for p in settings.providers) or "none"
+    """Validate the configuration (file < admin UI < environment) and report every problem."""
+    loaded = load_config(config, storage="read")
+    _database_note(loaded)
+    names = ", ".join(f"{p.name} ({p.method})" for p in loaded.settings.providers) or "none"
     typer.echo(f"configuration OK; providers: {names}")
-    for provider in settings.providers:
+    for provider in loaded.settings.providers:
         for warning in provider.warnings:
             typer.echo(f"warning: {warning}")
-    if settings.redis.url and settings.redis.cache_key is None:
+    if loaded.settings.redis.url and loaded.settings.redis.cache_key is None:
         typer.echo(
             "warning: redis.cache_key is not set: shared cache entries are authenticated with "
             "a key derived from storage.url, as secret as that URL; set a random cache_key "
@@ -34,7 +35,66 @@ def config_check(config: ConfigOption = None) -> None:
 
 @config_app.command("show")
 def config_show(config: ConfigOption = None) -> None:
-    """Print the effective configuration as JSON, secrets masked."""
-    settings = load(config)
-    data = settings.model_dump(mode="json")  # secrets are SecretStr: dumped as asterisks
+    """Print the configuration in force as JSON, secrets masked, with ``origins``: where each
+    top-level key (each provider) came from: file, ui, environment or default."""
+    loaded = load_config(config, storage="read")
+    _database_note(loaded)
+    data: dict[str, Any] = loaded.settings.model_dump(mode="json")  # secrets dumped as asterisks
+    data["origins"] = origins(loaded)
     typer.echo(json.dumps(data, indent=2))
+
+
+def _database_note(loaded: Loaded) -> None:
+    if loaded.database != "ready":
+        typer.echo(
+            "jiraguard: no database yet, so no configuration saved from the admin UI: "
+            "the file and the environment only",
+            err=True,
+        )
+
+
+def origins(loaded: Loaded) -> dict[str, Any]:
+    """Per top-level key, the sources that set it (``file+ui``: merged tables); per provider
+    for ``providers``."""
+    env_paths = environment_paths(loaded.environ)
+    env_keys = {path[0] for path in env_paths}
+    out: dict[str, Any] = {}
+    for key in Settings.model_fields:
+        if key == "providers":
+            out[key] = _provider_origins(loaded, env_paths)
+            continue
+        sources = []
+        if key in loaded.file_data and key not in _replaced(loaded, key):
+            sources.append(FILE)
+        if key in loaded.overlay:
+            sources.append(UI)
+        if key in env_keys:
+            sources.append(ENVIRONMENT)
+        out[key] = "+".join(sources) or DEFAULT
+    return out
+
+
+def _replaced(loaded: Loaded, key: str) -> set[str]:
+    """``{key}`` when a later source replaced the file's value whole (a list from the UI)."""
+    if key in loaded.overlay and isinstance(loaded.overlay[key], list):
+        return {key}
+    if f"{ENV_PREFIX}{key.upper()}" in loaded.environ:
+        return {key}
+    return set()
+
+
+def _provider_origins(loaded: Loaded, env_paths: list[list[str]]) -> dict[str, str]:
+    from jiraguard.settings import provider_key
+
+    whole_env = f"{ENV_PREFIX}PROVIDERS" in loaded.environ
+    base = ENVIRONMENT if whole_env else UI if "providers" in loaded.overlay else FILE
+    addressed = {path[1] for path in env_paths if path[0] == "providers" and len(path) > 2}
+    out = {}
+    for index, provider in enumerate(loaded.settings.providers):
+        sources = [base]
+        if base != ENVIRONMENT and (
+            provider_key(provider.name) in addressed or str(index) in addressed
+        ):
+            sources.append(ENVIRONMENT)
+        out[provider.name] = "+".join(sources)
+    return out

@@ -6,20 +6,24 @@ import json
 import logging
 import logging.config
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from jiraguard.cli.common import (
+    ConfigOption,
+    Loaded,
+    config_file,
+    load_config,
+    run_async,
+    safe_url,
+    storage_label,
+)
 from jiraguard.settings import (
     ENV_CONFIG_PATH,
     ENV_PREFIX,
     Settings,
 )
-
-if TYPE_CHECKING:
-    pass
-
-from jiraguard.cli.common import ConfigOption, load, migrate, run_async
 
 
 def serve(
@@ -58,13 +62,16 @@ def serve(
     for key, value in overrides.items():
         if value is not None:
             os.environ[ENV_PREFIX + key] = json.dumps(value)
-    if config is not None:
-        os.environ[ENV_CONFIG_PATH] = str(config.resolve())
-    settings = load(config)
+    path, _ = config_file(config, os.environ)
+    if path is not None:  # the workers read the same file, whatever chose it
+        os.environ[ENV_CONFIG_PATH] = str(path.resolve())
+    # Said in the start-up summary, through the log (JSON lines when so configured).
+    loaded = load_config(config, create_database=True, announce=False)
+    settings = loaded.settings
     log_config = logging_config(resolve_format(settings.logging.format), settings.logging.level)
     logging.config.dictConfig(log_config)
-    migrate(settings)
     _bootstrap(settings)
+    logging.getLogger("jiraguard").info("%s", startup_summary(loaded))
     if not settings.providers and settings.tokens.enabled:
         logging.getLogger("jiraguard").warning(
             "no [[providers]] configured: only personal access tokens are accepted "
@@ -102,3 +109,23 @@ def _bootstrap(settings: Settings) -> None:
     except BootstrapError as exc:
         typer.echo(f"jiraguard: {exc}", err=True)
         raise typer.Exit(1) from exc
+
+
+def startup_summary(loaded: Loaded) -> str:
+    """One line saying what this server runs with (no secrets: no password, no token)."""
+    from jiraguard import __version__
+
+    settings = loaded.settings
+    file = str(loaded.path.resolve()) if loaded.path is not None else "none (defaults)"
+    if loaded.version:
+        file += f" + admin UI version {loaded.version}"
+    redis = storage_label(settings.redis.url) if settings.redis.url else "none (memory)"
+    providers = ", ".join(f"{p.name} ({p.method})" for p in settings.providers if p.enabled)
+    shape = f"gateway to {safe_url(settings.upstream.url)}" if settings.upstream.url else "embedded"
+    server = settings.server
+    return (
+        f"jiraguard {__version__}: config {file}; storage {storage_label(settings.storage.url)}; "
+        f"redis {redis}; providers {providers or 'none'}; shape {shape}; "
+        f"listening on http://{server.host}:{server.port} ({server.workers} worker"
+        f"{'s' if server.workers != 1 else ''})"
+    )

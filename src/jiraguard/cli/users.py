@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from jiraguard.cli.common import ConfigOption, CreateDatabaseOption, columns, load, run_async
 from jiraguard.settings import (
     Settings,
 )
-
-if TYPE_CHECKING:
-    pass
-
-from jiraguard.cli.common import ConfigOption, load, migrate, run_async
 
 user_app = typer.Typer(help="Manage the local user directory.", no_args_is_help=True)
 
@@ -35,13 +32,14 @@ def user_add(
         ),
     ] = False,
     config: ConfigOption = None,
+    create_database: CreateDatabaseOption = False,
 ) -> None:
     """Add a user to the local directory."""
     from jiraguard.auth.authenticator import hash_password
     from jiraguard.store.db import Database
     from jiraguard.store.users import UserDirectory, UserExists
 
-    settings = load(config)
+    settings = load(config, create_database=create_database)
     password_hash = None
     if password:
         if sys.stdin.isatty():
@@ -52,7 +50,6 @@ def user_add(
             typer.echo("the password is empty", err=True)
             raise typer.Exit(2)
         password_hash = hash_password(secret)
-    migrate(settings)
 
     async def add() -> None:
         db = Database(settings.storage.url)
@@ -76,36 +73,56 @@ def user_add(
 
 
 @user_app.command("list")
-def user_list(config: ConfigOption = None) -> None:
-    """List the users in the local directory."""
+def user_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    config: ConfigOption = None,
+    create_database: CreateDatabaseOption = False,
+) -> None:
+    """List the users in the local directory: name, key, e-mail, groups, state."""
     from jiraguard.store.db import Database
-    from jiraguard.store.users import UserDirectory
+    from jiraguard.store.users import UserDirectory, UserRecord
 
-    settings = load(config)
-    migrate(settings)
+    settings = load(config, create_database=create_database)
 
-    async def show() -> None:
+    async def read() -> list[UserRecord]:
         db = Database(settings.storage.url)
         try:
-            for user in await UserDirectory(db).list():
-                state = "active" if user.active else "disabled"
-                groups = ",".join(sorted(user.groups)) or "-"
-                admin = " admin" if user.admin else ""
-                typer.echo(
-                    f"{user.name}\t{user.key}\t{user.email or '-'}\t{groups}\t{state}{admin}"
-                )
+            return list(await UserDirectory(db).list())
         finally:
             await db.close()
 
-    run_async(show())
+    users = run_async(read())
+    if as_json:
+        rows = [
+            {
+                "name": u.name,
+                "key": u.key,
+                "displayName": u.display_name,
+                "emailAddress": u.email,
+                "groups": sorted(u.groups),
+                "active": u.active,
+                "admin": u.admin,
+            }
+            for u in users
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = [["NAME", "KEY", "EMAIL", "GROUPS", "STATE"]]
+    for user in users:
+        state = ("active" if user.active else "disabled") + (" admin" if user.admin else "")
+        groups = ",".join(sorted(user.groups)) or "-"
+        table.append([user.name, user.key, user.email or "-", groups, state])
+    if len(table) == 1:
+        typer.echo("no users", err=True)
+        return
+    typer.echo(columns(table))
 
 
-def _set_active(name: str, active: bool, config: Path | None) -> None:
+def _set_active(name: str, active: bool, config: Path | None, create_database: bool) -> None:
     from jiraguard.store.db import Database
     from jiraguard.store.users import UserDirectory
 
-    settings = load(config)
-    migrate(settings)
+    settings = load(config, create_database=create_database)
 
     async def change() -> bool:
         db = Database(settings.storage.url)
@@ -137,12 +154,16 @@ async def _wake_servers(settings: Settings) -> None:
 
 
 @user_app.command("disable")
-def user_disable(name: str, config: ConfigOption = None) -> None:
+def user_disable(
+    name: str, config: ConfigOption = None, create_database: CreateDatabaseOption = False
+) -> None:
     """Disable a user: running servers refuse their tokens within a second."""
-    _set_active(name, False, config)
+    _set_active(name, False, config, create_database)
 
 
 @user_app.command("enable")
-def user_enable(name: str, config: ConfigOption = None) -> None:
+def user_enable(
+    name: str, config: ConfigOption = None, create_database: CreateDatabaseOption = False
+) -> None:
     """Enable a disabled user."""
-    _set_active(name, True, config)
+    _set_active(name, True, config, create_database)

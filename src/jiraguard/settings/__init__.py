@@ -23,7 +23,9 @@ from jiraguard.settings.loading import (
     ConfigError,
     apply_environment,
     config_path,
+    environment_paths,
     load_settings,
+    provider_key,
     read_config_file,
     validate_settings,
 )
@@ -78,8 +80,10 @@ __all__ = [
     "UpstreamSettings",
     "apply_environment",
     "config_path",
+    "environment_paths",
     "load_settings",
     "parse_rate",
+    "provider_key",
     "read_config_file",
     "validate_settings",
 ]

@@ -513,6 +513,10 @@ class AdminSettings(Section):
     """That client's secret (unset: a public client, PKCE only)."""
     scopes: list[str] = ["openid", "profile", "email"]
     """Scopes asked for at login (``openid`` is always included)."""
+    bootstrap_reachable_by_tokens: bool = False
+    """Whether a provider token whose username is the bootstrap administrator's
+    (``tokens.bootstrap_admin``, ``admin``) may act as it. Off: an identity-provider account
+    that happens to be named ``admin`` does not become jiraguard's first administrator."""
 
     @model_validator(mode="after")
     def _login_client(self) -> AdminSettings:

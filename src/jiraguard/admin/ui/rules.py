@@ -62,7 +62,10 @@ async def decide(request: Request, method: str, path: str, username: str) -> dic
     try:
         rule = policy.authorize(principal, method, path, None)
     except AuthError as exc:
-        return {**answer, "allowed": False, "why": f"{exc.status_code}: {exc.description}"}
+        why = f"{exc.status_code}: {exc.description}"
+        if exc.decided_by:
+            why += f" ({exc.decided_by})"
+        return {**answer, "allowed": False, "why": why}
     if rule is None:
         return {**answer, "allowed": True, "why": "no rule matches: auth.default_policy = allow"}
     return {**answer, "allowed": True, "why": f"rule '{rule.rule.name}' allows it"}
