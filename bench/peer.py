@@ -24,7 +24,9 @@ same tokens:
   both), the user passed as ``X-Forwarded-User`` (``OIDCAuthNHeader``), claims not passed,
   ``Authorization`` removed before the upstream (jiraguard never forwards it either).
 
-Cases, each measured for both servers in turn, several rounds, medians:
+Cases, each measured for both servers in turn (who goes first alternates by round), several
+rounds, medians; and, first in each round, the upstream alone (wrk straight at it, its own CPU
+per request), the ceiling no server in front of it can pass:
 
 1. a valid JWT, the same on every request (jiraguard answers from its cache after the first;
    mod_auth_openidc parses and verifies the JWT on every request and caches only the keys);
@@ -211,7 +213,11 @@ def _bad_tokens(issuer: str, path: Path, count: int) -> None:
     with path.open("w") as out:
         for i in range(count):
             payload = _b64(json.dumps(_claims(issuer, f"bad-{i}")).encode())
-            out.write(f"{header}.{payload}.{_b64(os.urandom(256))}\n")
+            # Below the 2048-bit modulus (top bit clear), as any real signature is: the
+            # verifier does the whole RSA operation and fails on the padding, not earlier
+            # on the size.
+            signature = bytes([os.urandom(1)[0] & 0x7F]) + os.urandom(255)
+            out.write(f"{header}.{payload}.{_b64(signature)}\n")
 
 
 WALK_TOKENS = """
@@ -440,6 +446,7 @@ def run(workdir: Path, duration: int, rounds: int, connections: int) -> dict[str
         path.chmod(0o644)
     jwks_port, upstream_port = free_port(), free_port()
     ports = {name: free_port() for name in ("jiraguard", "jiraguard_log", "apache")}
+    ports["upstream"] = upstream_port
     issuer = "https://idp.example.test/realms/bench"
     jwks_url = f"https://127.0.0.1:{jwks_port}/jwks"
     upstream_url = f"http://127.0.0.1:{upstream_port}"
@@ -513,7 +520,14 @@ def run(workdir: Path, duration: int, rounds: int, connections: int) -> dict[str
             error_log = workdir / "apache" / "error.log"
             if error_log.exists():
                 lines = error_log.read_text(errors="replace").splitlines()
-                errors = [line for line in lines if "[auth_openidc:error]" not in line]
+                # Each refused token is two auth_openidc:error lines; anything else that
+                # bad is worth seeing.
+                worst = (":error]", ":crit]", ":alert]", ":emerg]")
+                errors = [
+                    line
+                    for line in lines
+                    if any(level in line for level in worst) and "[auth_openidc:error]" not in line
+                ]
                 if errors:
                     print("httpd error log (other than token refusals):", *errors[-5:], sep="\n")
 
@@ -553,17 +567,20 @@ def _rounds(
             Variant("request log", "jiraguard, log off", jg, url("jiraguard", PROTECTED), token),
         ),
     ]
-    variants = [v for pair in cases for v in pair]
+    upstream = processes["upstream"].pid
+    direct = Variant("upstream alone", "no server in front", upstream, url("upstream", OPEN))
+    variants = [direct, *(v for pair in cases for v in pair)]
     _check(variants, {"jiraguard": url("jiraguard", ECHO), "apache": url("apache", ECHO)}, token)
     fetches_after_check = len(keys.fetches)
     load_before = os.getloadavg()
     for v in variants:
         _wrk(v, 1, connections, script, tokens)  # warm-up
-    for _ in range(rounds):
-        for pair in cases:
-            for v in pair:
+    for index in range(rounds):
+        for group in [(direct,), *cases]:
+            ordered = group if index % 2 == 0 else group[::-1]  # who goes first alternates
+            for v in ordered:
                 v.runs.append(_measure(v, duration, connections, script, tokens))
-            for v in pair:
+            for v in ordered:
                 v.latency.append(_wrk(v, duration, 1, script, tokens))
     for v in variants:
         if v.walk and v.offset > BAD_TOKENS:
@@ -574,6 +591,7 @@ def _rounds(
                     " req/s: some came round again within the negative cache's 5 s"
                 )
     return {
+        "direct": direct,
         "cases": cases,
         "load": (load_before, os.getloadavg()),
         "jwks_fetches": (fetches_after_check, len(keys.fetches)),
@@ -587,22 +605,26 @@ def _median(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
-def table(cases: list[tuple[Variant, Variant]], connections: int) -> str:
+def _row(v: Variant) -> str:
+    rounds = " / ".join(f"{r['rps']:,.0f}" for r in v.runs)
+    return (
+        f"| {v.case} | {v.server} | {_median(v.runs, 'rps'):,.0f} "
+        f"| {_median(v.runs, 'cpu_us'):,.0f} "
+        f"| {_median(v.latency, 'p50'):.2f} / {_median(v.latency, 'p99'):.2f} "
+        f"| {rounds} |"
+    )
+
+
+def table(direct: Variant, cases: list[tuple[Variant, Variant]], connections: int) -> str:
     lines = [
         f"| case | server | req/s ({connections} conn.) | CPU µs/request | p50 / p99 ms (1 conn.)"
         " | rounds req/s |",
         "|---|---|---:|---:|---:|---|",
+        _row(direct),
     ]
     ratios = ["", "| case | req/s ratio | CPU/request ratio | p50 ratio |", "|---|---:|---:|---:|"]
     for first, second in cases:
-        for v in (first, second):
-            rounds = " / ".join(f"{r['rps']:,.0f}" for r in v.runs)
-            lines.append(
-                f"| {v.case} | {v.server} | {_median(v.runs, 'rps'):,.0f} "
-                f"| {_median(v.runs, 'cpu_us'):,.0f} "
-                f"| {_median(v.latency, 'p50'):.2f} / {_median(v.latency, 'p99'):.2f} "
-                f"| {rounds} |"
-            )
+        lines += [_row(first), _row(second)]
         name = f"{first.case}: {first.server} ÷ {second.server}"
         ratios.append(
             f"| {name} | {_median(first.runs, 'rps') / _median(second.runs, 'rps'):.2f} "
@@ -629,7 +651,7 @@ def main() -> None:
     checked, total = result["jwks_fetches"]
     print(f"JWKS fetches: {checked} during the setup check, {total - checked} while measuring")
     print()
-    print(table(result["cases"], args.connections))
+    print(table(result["direct"], result["cases"], args.connections))
 
 
 if __name__ == "__main__":
