@@ -43,7 +43,8 @@ p50/p99 at one connection. wrk and the server under test share core 0, the upstr
 core 1 (``taskset``), so both servers get the same CPU and the same upstream.
 
 Not measured: token introspection (RFC 7662) on either side. TODO: an nginx + jiraguard
-forward-auth case, once jiraguard has a forward-auth endpoint (there is none yet).
+forward-auth case (nginx ``auth_request`` to jiraguard, nginx proxying to the same upstream),
+once the forward-auth endpoint is on this branch; it is not yet.
 
 Needs wrk, Apache httpd and mod_auth_openidc: ``apt-get install wrk apache2
 libapache2-mod-auth-openidc`` (Debian; mod_auth_openidc 2.4.12). No Node.js.
