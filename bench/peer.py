@@ -42,11 +42,16 @@ server's whole process tree (utime + stime from ``/proc``, over the requests wrk
 p50/p99 at one connection. wrk and the server under test share core 0, the upstream has
 core 1 (``taskset``), so both servers get the same CPU and the same upstream.
 
-Not measured: token introspection (RFC 7662) on either side. TODO: an nginx + jiraguard
-forward-auth case (nginx ``auth_request`` to jiraguard, nginx proxying to the same upstream),
-once the forward-auth endpoint is on this branch; it is not yet.
+A third contender in cases 1-3: nginx in front with jiraguard as its forward-auth endpoint
+(``deploy/nginx/jiraguard-forward-auth.conf`` as shipped, only its addresses replaced; one
+nginx worker; jiraguard with ``[forward_auth] enabled`` and the same provider). nginx carries
+the traffic; jiraguard only judges each ``/rest/`` request (and, for a refusal, is asked a
+second time for its body, as the shipped configuration does). Its CPU is nginx's and that
+jiraguard's together. Case 2 on it is nginx alone.
 
-Needs wrk, Apache httpd and mod_auth_openidc: ``apt-get install wrk apache2
+Not measured: token introspection (RFC 7662) on either side.
+
+Needs wrk, nginx, Apache httpd and mod_auth_openidc: ``apt-get install wrk nginx apache2
 libapache2-mod-auth-openidc`` (Debian; mod_auth_openidc 2.4.12). No Node.js.
 """
 
@@ -87,6 +92,8 @@ from tests.support.servers import wait_until_serving
 ROOT = Path(__file__).resolve().parent.parent
 JIRAGUARD = str(Path(sys.executable).with_name("jiraguard"))
 APACHE = "/usr/sbin/apache2"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+NGINX_SITE = ROOT / "deploy" / "nginx" / "jiraguard-forward-auth.conf"
 APACHE_MODULES = Path("/usr/lib/apache2/modules")
 MODULES = {
     "mpm_event_module": "mod_mpm_event.so",
@@ -139,6 +146,8 @@ def missing() -> list[str]:
     problems = []
     if shutil.which("wrk") is None:
         problems.append("wrk: apt-get install wrk")
+    if not os.access(NGINX, os.X_OK):
+        problems.append("nginx: apt-get install nginx")
     if not os.access(APACHE, os.X_OK):
         problems.append(f"{APACHE}: apt-get install apache2")
     for name in MODULES.values():
@@ -250,14 +259,21 @@ def _jiraguard_config(
     jwks: str,
     ca: Path,
     requests_log: bool,
+    forward_auth: bool = False,
 ) -> Path:
+    """The built-in gateway, or (``forward_auth``) the judge of an engine in front."""
     config = workdir / f"{name}.toml"
+    where = (
+        '[forward_auth]\nenabled = true\ntrusted_peers = ["127.0.0.1/32"]\n[upstream]\n'
+        if forward_auth
+        else f'[upstream]\nurl = "{upstream_url}"\n'
+    )
     config.write_text(
-        f"[server]\nport = {port}\n"
+        f'[server]\nport = {port}\ntrusted_proxies = ["127.0.0.1/32"]\n'
         f'[storage]\nurl = "sqlite:///{workdir}/{name}.db"\n'
         f'[tokens]\nbootstrap_token_file = "{workdir}/{name}-admin"\n'
         f'[logging]\nformat = "json"\nlevel = "info"\nrequests = {str(requests_log).lower()}\n'
-        f'[upstream]\nurl = "{upstream_url}"\nidentity = "trusted_header"\n'
+        f'{where}identity = "trusted_header"\n'
         f'shared_secret = "{SECRET}"\nrequire_local_user = false\n'
         f'[[providers]]\nname = "corp"\nmethod = "jwt"\nissuer = "{issuer}"\n'
         f'jwks_uri = "{jwks}"\naudience = ["{AUDIENCE}"]\nca_bundle = "{ca}"\n'
@@ -322,6 +338,34 @@ RequestHeader unset Authorization
     return config
 
 
+def _nginx_config(workdir: Path, port: int, upstream_port: int, judge_port: int) -> Path:
+    """The shipped forward-auth site with this run's addresses, in a minimal nginx.conf."""
+    root = workdir / "nginx"
+    root.mkdir()
+    site = NGINX_SITE.read_text()
+    for old, new in (
+        ("server jira.internal:8080;", f"server 127.0.0.1:{upstream_port};"),
+        ("server 127.0.0.1:8081;", f"server 127.0.0.1:{judge_port};"),
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+    ):
+        if old not in site:
+            raise RuntimeError(f"{NGINX_SITE} no longer has {old!r}")
+        site = site.replace(old, new)
+    (root / "site.conf").write_text(site)
+    temp = "".join(
+        f"{kind}_temp_path {root}/{kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = root / "nginx.conf"
+    config.write_text(
+        f"worker_processes 1;\ndaemon off;\nerror_log {root}/error.log warn;\n"
+        f"pid {root}/nginx.pid;\nevents {{ worker_connections 1024; }}\n"
+        f"http {{\naccess_log off;\nkeepalive_requests 1000000;\n{temp}"
+        f"include {root}/site.conf;\n}}\n"
+    )
+    return config
+
+
 def _start(command: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -367,7 +411,7 @@ def _tree_cpu_seconds(pid: int) -> float:
 class Variant:
     case: str
     server: str  # "jiraguard", "apache", "jiraguard, log on"
-    pid: int
+    pids: tuple[int, ...]  # whose CPU counts (with their children)
     url: str
     token: str | None = None  # the same token on every request
     walk: bool = False  # a new bad token on every request
@@ -415,9 +459,9 @@ def _wrk(
 def _measure(
     variant: Variant, duration: int, connections: int, script: Path, tokens: Path
 ) -> dict[str, float]:
-    before = _tree_cpu_seconds(variant.pid)
+    before = sum(_tree_cpu_seconds(pid) for pid in variant.pids)
     result = _wrk(variant, duration, connections, script, tokens)
-    used = _tree_cpu_seconds(variant.pid) - before
+    used = sum(_tree_cpu_seconds(pid) for pid in variant.pids) - before
     result["cpu_us"] = used / result["requests"] * 1e6
     return result
 
@@ -446,7 +490,8 @@ def run(workdir: Path, duration: int, rounds: int, connections: int) -> dict[str
     for path in workdir.iterdir():
         path.chmod(0o644)
     jwks_port, upstream_port = free_port(), free_port()
-    ports = {name: free_port() for name in ("jiraguard", "jiraguard_log", "apache")}
+    names = ("jiraguard", "jiraguard_log", "judge", "nginx", "apache")
+    ports = {name: free_port() for name in names}
     ports["upstream"] = upstream_port
     issuer = "https://idp.example.test/realms/bench"
     jwks_url = f"https://127.0.0.1:{jwks_port}/jwks"
@@ -467,9 +512,11 @@ def run(workdir: Path, duration: int, rounds: int, connections: int) -> dict[str
             jwks_url,
             keys.ca,
             requests_log=name == "jiraguard_log",
+            forward_auth=name == "judge",
         )
-        for name in ("jiraguard", "jiraguard_log")
+        for name in ("jiraguard", "jiraguard_log", "judge")
     }
+    nginx_config = _nginx_config(workdir, ports["nginx"], upstream_port, ports["judge"])
     apache_config = _apache_config(
         workdir, ports["apache"], upstream_url, issuer, jwks_url, keys.ca
     )
@@ -508,10 +555,14 @@ def run(workdir: Path, duration: int, rounds: int, connections: int) -> dict[str
             processes["apache"] = _start(
                 [*_pinned(0), APACHE, "-f", str(apache_config), "-DFOREGROUND"]
             )
+            processes["nginx"] = _start(
+                [*_pinned(0), NGINX, "-p", f"{nginx_config.parent}/", "-c", str(nginx_config)]
+            )
             wait_until_serving(f"{upstream_url}/", processes["upstream"])
             for name in configs:
                 wait_until_serving(f"http://127.0.0.1:{ports[name]}/healthz", processes[name])
-            wait_until_serving(f"http://127.0.0.1:{ports['apache']}{OPEN}", processes["apache"])
+            for name in ("apache", "nginx"):
+                wait_until_serving(f"http://127.0.0.1:{ports[name]}{OPEN}", processes[name])
             return _rounds(
                 processes, ports, token, tokens, script, keys, duration, rounds, connections
             )
@@ -531,6 +582,10 @@ def run(workdir: Path, duration: int, rounds: int, connections: int) -> dict[str
                 ]
                 if errors:
                     print("httpd error log (other than token refusals):", *errors[-5:], sep="\n")
+            nginx_log = workdir / "nginx" / "error.log"
+            if nginx_log.exists() and nginx_log.stat().st_size:
+                lines = nginx_log.read_text(errors="replace").splitlines()
+                print(f"nginx error log ({len(lines)} lines), the last:", *lines[-5:], sep="\n")
 
 
 def _rounds(
@@ -547,31 +602,39 @@ def _rounds(
     def url(name: str, path: str) -> str:
         return f"http://127.0.0.1:{ports[name]}{path}"
 
-    jg, ap, jl = (processes[n].pid for n in ("jiraguard", "apache", "jiraguard_log"))
+    pid = {name: processes[name].pid for name in processes}
+    jg, ap, jl = (pid["jiraguard"],), (pid["apache"],), (pid["jiraguard_log"],)
+    fa, ng = (pid["nginx"], pid["judge"]), (pid["nginx"],)
+    fa_name, ap_name = "nginx + jiraguard forward-auth", "Apache + mod_auth_openidc"
+    # Each case: its contenders, the one the others are divided by last.
     cases = [
         (
             Variant("valid JWT", "jiraguard", jg, url("jiraguard", PROTECTED), token),
-            Variant("valid JWT", "apache", ap, url("apache", PROTECTED), token),
+            Variant("valid JWT", fa_name, fa, url("nginx", PROTECTED), token),
+            Variant("valid JWT", ap_name, ap, url("apache", PROTECTED), token),
         ),
         (
             Variant("no auth", "jiraguard", jg, url("jiraguard", OPEN)),
-            Variant("no auth", "apache", ap, url("apache", OPEN)),
+            Variant("no auth", "nginx", ng, url("nginx", OPEN)),
+            Variant("no auth", "Apache mod_proxy", ap, url("apache", OPEN)),
         ),
         (
             Variant(
                 "bad signature", "jiraguard", jg, url("jiraguard", PROTECTED), walk=True, expect=401
             ),
-            Variant("bad signature", "apache", ap, url("apache", PROTECTED), walk=True, expect=401),
+            Variant("bad signature", fa_name, fa, url("nginx", PROTECTED), walk=True, expect=401),
+            Variant("bad signature", ap_name, ap, url("apache", PROTECTED), walk=True, expect=401),
         ),
         (
             Variant("request log", "jiraguard, log on", jl, url("jiraguard_log", PROTECTED), token),
             Variant("request log", "jiraguard, log off", jg, url("jiraguard", PROTECTED), token),
         ),
     ]
-    upstream = processes["upstream"].pid
+    upstream = (pid["upstream"],)
     direct = Variant("upstream alone", "no server in front", upstream, url("upstream", OPEN))
-    variants = [direct, *(v for pair in cases for v in pair)]
-    _check(variants, {"jiraguard": url("jiraguard", ECHO), "apache": url("apache", ECHO)}, token)
+    variants = [direct, *(v for group in cases for v in group)]
+    echo = {name: url(name, ECHO) for name in ("jiraguard", "nginx", "apache")}
+    _check(variants, echo, token)
     fetches_after_check = len(keys.fetches)
     load_before = os.getloadavg()
     for v in variants:
@@ -616,7 +679,7 @@ def _row(v: Variant) -> str:
     )
 
 
-def table(direct: Variant, cases: list[tuple[Variant, Variant]], connections: int) -> str:
+def table(direct: Variant, cases: list[tuple[Variant, ...]], connections: int) -> str:
     lines = [
         f"| case | server | req/s ({connections} conn.) | CPU µs/request | p50 / p99 ms (1 conn.)"
         " | rounds req/s |",
@@ -624,14 +687,16 @@ def table(direct: Variant, cases: list[tuple[Variant, Variant]], connections: in
         _row(direct),
     ]
     ratios = ["", "| case | req/s ratio | CPU/request ratio | p50 ratio |", "|---|---:|---:|---:|"]
-    for first, second in cases:
-        lines += [_row(first), _row(second)]
-        name = f"{first.case}: {first.server} ÷ {second.server}"
-        ratios.append(
-            f"| {name} | {_median(first.runs, 'rps') / _median(second.runs, 'rps'):.2f} "
-            f"| {_median(first.runs, 'cpu_us') / _median(second.runs, 'cpu_us'):.2f} "
-            f"| {_median(first.latency, 'p50') / _median(second.latency, 'p50'):.2f} |"
-        )
+    for group in cases:
+        lines += [_row(v) for v in group]
+        reference = group[-1]
+        for v in group[:-1]:
+            ratios.append(
+                f"| {v.case}: {v.server} ÷ {reference.server} "
+                f"| {_median(v.runs, 'rps') / _median(reference.runs, 'rps'):.2f} "
+                f"| {_median(v.runs, 'cpu_us') / _median(reference.runs, 'cpu_us'):.2f} "
+                f"| {_median(v.latency, 'p50') / _median(reference.latency, 'p50'):.2f} |"
+            )
     return "\n".join(lines + ratios)
 
 
