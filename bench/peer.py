@@ -8,7 +8,7 @@ locally against a JWKS). Both sit in front of the same upstream, with the same k
 same tokens:
 
 * the upstream is a stand-in for Jira (:func:`upstream`, uvicorn): every ``GET`` gets the
-  same small JSON body (Jira's ``/rest/api/2/myself`` for alice, 180 bytes);
+  same small JSON body (Jira's ``/rest/api/2/myself`` for alice, 171 bytes);
 * a local CA (``trustme``) certifies 127.0.0.1, and a Starlette app in this process serves
   the JWKS over HTTPS; both servers are pointed at it and trust only that CA;
 * tokens are RS256 JWTs signed here with PyJWT (``iss``, ``aud``, ``exp``, ``kid``,
