@@ -145,6 +145,7 @@ async def test_a_provider_token_creates_an_issue_reported_by_its_user(
     api = f"{chain.gateway}/rest/api/2"
     me = await client.get(f"{api}/myself", headers=bob)
     assert (me.status_code, me.json()["name"]) == (200, "bob")
+    assert len(me.headers.get_list("date")) == 1  # the upstream's is not added to the server's
     project = await client.post(
         f"{api}/project", json={"key": "OA", "name": "OAuth"}, headers=alice
     )

@@ -57,6 +57,7 @@ client going away, so a dropped download stops pulling from the upstream."""
 _FORWARDED = frozenset({b"host", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
 _EXPECT = b"expect"  # the server in front of us answered 100-continue already (RFC 9110 §10.1.1)
 _SESSION = frozenset({b"cookie"})
+_UPSTREAM_DATE = frozenset({b"date"})
 
 
 _SHARD_CONNECTIONS = 4
@@ -435,7 +436,8 @@ class UpstreamProxy:
         self, scope: Scope, response: httpx.Response, protected: bool
     ) -> tuple[RawHeaders, int | None]:
         raw = response.headers.raw
-        drop = hop_by_hop(raw)
+        # Date is one field (RFC 9110 §6.6.1): the server jiraguard runs in writes its own.
+        drop = hop_by_hop(raw) | _UPSTREAM_DATE
         headers: RawHeaders = []
         length: int | None = None
         for original_name, value in raw:
