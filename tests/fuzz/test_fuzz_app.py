@@ -27,7 +27,15 @@ from tests.fuzz.support import (
 )
 from tests.support.tokens import claims_for, hmac_provider, signed, signed_raw
 
-pytestmark = [pytest.mark.anyio, pytest.mark.fuzz]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.fuzz,
+    # Hypothesis warns when it prints a large example (a batch of 2 KiB paths); the suite's
+    # filterwarnings = error would turn that note into a failure of the property.
+    pytest.mark.filterwarnings(
+        "ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning"
+    ),
+]
 
 
 async def _app(harness: HarnessFactory, url: str | None = None) -> tuple[Harness, dict[str, str]]:
@@ -181,7 +189,7 @@ DECISION = st.builds(
     reason=HOSTILE_TEXT,
     status=st.sampled_from([200, 400, 401, 403, 429, 503]),
     method=HOSTILE_TEXT,
-    path=st.one_of(HOSTILE_TEXT, st.integers(0, 5000).map(lambda n: "/" + "\ud800" * n)),
+    path=st.one_of(HOSTILE_TEXT, st.integers(0, 2100).map(lambda n: "/" + "\ud800" * n)),
     client=st.one_of(st.none(), HOSTILE_TEXT),
     username=st.one_of(st.none(), HOSTILE_TEXT),
     provider=st.one_of(st.none(), HOSTILE_TEXT),
