@@ -197,5 +197,31 @@ async def test_identical_accepted_requests_share_one_counted_row(
     assert myself.last_at >= myself.at
     assert by_path[(True, "/rest/api/2/serverInfo")].count == 1
     refusals = [e for e in events if not e.allowed]
-    assert [e.count for e in refusals] == [1, 1, 1]
-    assert len(events) == 5
+    assert [e.count for e in refusals] == [3]  # refusals are aggregated too (next test)
+    assert len(events) == 3
+
+
+async def test_a_flood_of_distinct_bad_tokens_is_one_row_per_window(
+    harness: HarnessFactory,
+) -> None:
+    """A flood of refusals must not become a flood of writes: the same reason, client and
+    path make one row per flush window, with the first and the last token's fingerprint."""
+    h = await harness()
+    tokens = [f"bad-token-{n}" for n in range(40)]
+    for token in tokens:
+        response = await h.client.get("/rest/api/2/myself", headers=bearer(token))
+        assert response.status_code == 401
+    await h.client.get("/rest/api/2/serverInfo", headers=bearer("bad-token-0"))
+    assert h.services.audit is not None
+    assert await h.services.audit.flush() == 41
+    events = await _events(h.services.db)
+    by_path = {e.path: e for e in events}
+    flood = by_path["/rest/api/2/myself"]
+    assert (flood.allowed, flood.count, flood.status) == (False, 40, 401)
+    assert flood.fingerprint == fingerprint(tokens[0])[:16]
+    assert flood.last_fingerprint == fingerprint(tokens[-1])[:16]
+    assert flood.last_at is not None
+    assert flood.last_at >= flood.at
+    single = by_path["/rest/api/2/serverInfo"]
+    assert (single.count, single.last_fingerprint) == (1, None)
+    assert len(events) == 2

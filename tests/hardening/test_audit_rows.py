@@ -57,7 +57,7 @@ async def test_a_lone_surrogate_client_id_does_not_hide_other_callers(
     assert await h.services.audit.flush() == 4
     events = await _events(h)
     assert {"alice", "bob"} <= {e.username for e in events if e.allowed}
-    assert len(events) == 4
+    assert sum(e.count for e in events) == 4  # mallory's two refusals may share a row
     assert h.services.audit.dropped == 0
 
 

@@ -4,7 +4,10 @@ Accepted requests are the bulk of the traffic (a busy client makes hundreds a se
 alike), so they are aggregated before they are written: identical accepted decisions — same
 caller, token, client, method, path and outcome — within one flush window become one row
 with a ``count`` and the times of the first (``at``) and last (``last_at``). Refusals are
-written one row each.
+aggregated the same way, by everything but the token: a flood of bad tokens from one client
+(same reason, status, client address, method and path) is one row per window with a
+``count``, the first token's ``fingerprint`` and the last one's ``last_fingerprint``, so no
+flood of refusals becomes a flood of database writes.
 
 :meth:`StoreAuditSink.submit` runs on the request path, so it only appends to an in-memory
 queue and returns: it never awaits, never blocks, never raises. When the queue is full the
@@ -40,9 +43,15 @@ RETENTION_INTERVAL = 600.0
 MIN_QUEUE = 10_000
 
 
-def decision_row(decision: Decision, count: int = 1, last: float | None = None) -> dict[str, Any]:
+def decision_row(
+    decision: Decision,
+    count: int = 1,
+    last: float | None = None,
+    last_fingerprint: str | None = None,
+) -> dict[str, Any]:
     """The ``audit_events`` row of a request decision (kind ``auth``)."""
     return {
+        "last_fingerprint": last_fingerprint,
         "count": count,
         "last_at": None if last is None else datetime.fromtimestamp(last, UTC),
         "at": datetime.fromtimestamp(decision.at, UTC),
@@ -73,12 +82,36 @@ def _outage(exc: BaseException) -> bool:
 
 
 class _Tally:
-    __slots__ = ("count", "first", "last")
+    __slots__ = ("count", "first", "last", "last_fingerprint")
 
     def __init__(self, first: Decision) -> None:
         self.first = first
         self.last = first.at
         self.count = 1
+        self.last_fingerprint: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        if self.count == 1:
+            return decision_row(self.first)
+        changed = self.last_fingerprint if self.last_fingerprint != self.first.fingerprint else None
+        return decision_row(self.first, self.count, self.last, changed)
+
+
+def _refusal_key(decision: Decision) -> tuple[Any, ...]:
+    """What makes two refusals the same row: everything but the time and the token."""
+    return (
+        decision.status,
+        decision.code,
+        decision.reason,
+        decision.method,
+        decision.path,
+        decision.client,
+        decision.username,
+        decision.provider,
+        decision.auth_method,
+        decision.client_id,
+        decision.token_id,
+    )
 
 
 class StoreAuditSink:
@@ -104,6 +137,8 @@ class StoreAuditSink:
         self._queue: deque[Decision] = deque()
         self._accepted: dict[tuple[Any, ...], _Tally] = {}
         """Accepted decisions of this flush window, aggregated by everything but time."""
+        self._refused: dict[tuple[Any, ...], _Tally] = {}
+        """Refusals of this flush window, aggregated by everything but time and token."""
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -122,28 +157,53 @@ class StoreAuditSink:
         elif len(self._accepted) < self.capacity:
             self._accepted[key] = _Tally(accepted_decision(principal, method, path, client, now))
         else:
-            self.submit(accepted_decision(principal, method, path, client, now))
+            self._enqueue(accepted_decision(principal, method, path, client, now))
 
     def submit(self, decision: Decision) -> None:
-        """Queue a decision; never blocks. A full queue loses its oldest record."""
-        if len(self._queue) >= self.capacity:
-            self._queue.popleft()
-            self.dropped += 1
-            now = time.monotonic()
-            if now - self._warned_at >= 10:  # one warning per 10 s, not one per request
-                self._warned_at = now
-                log.warning(
-                    "audit queue full (%d records): dropping the oldest; %d dropped so far",
-                    self.capacity,
-                    self.dropped,
-                )
+        """Keep a decision; never blocks. A refusal joins its window's tally (see the module
+        docstring); anything else is queued, and a full queue loses its oldest record."""
+        if not decision.allowed:
+            key = _refusal_key(decision)
+            tally = self._refused.get(key)
+            if tally is not None:
+                tally.count += 1
+                tally.last = decision.at
+                tally.last_fingerprint = decision.fingerprint
+                return
+            self._make_room()
+            self._refused[key] = _Tally(decision)
+            return
+        self._enqueue(decision)
+
+    def _enqueue(self, decision: Decision) -> None:
+        self._make_room()
         self._queue.append(decision)
         if len(self._queue) >= self.settings.batch_size:
             self._wake.set()
 
+    def _make_room(self) -> None:
+        """Keep what waits to be written (queue and refusal tallies) within ``capacity``:
+        the oldest queued record goes first, then the oldest refusal tally."""
+        if len(self._queue) + len(self._refused) < self.capacity:
+            return
+        if self._queue:
+            self._queue.popleft()
+            self.dropped += 1
+        else:
+            oldest = next(iter(self._refused))
+            self.dropped += self._refused.pop(oldest).count
+        now = time.monotonic()
+        if now - self._warned_at >= 10:  # one warning per 10 s, not one per request
+            self._warned_at = now
+            log.warning(
+                "audit queue full (%d records): dropping the oldest; %d dropped so far",
+                self.capacity,
+                self.dropped,
+            )
+
     @property
     def pending(self) -> int:
-        return len(self._queue) + len(self._accepted)
+        return len(self._queue) + len(self._accepted) + len(self._refused)
 
     def start(self) -> None:
         """Start the background writer (from the app's lifespan)."""
@@ -163,11 +223,9 @@ class StoreAuditSink:
         """Write everything queued now, in batches; returns the number of records written."""
         written = 0
         async with self._lock:
-            tallies, self._accepted = self._accepted, {}
-            rows = [
-                decision_row(t.first, t.count, t.last if t.count > 1 else None)
-                for t in tallies.values()
-            ]
+            tallies = [*self._accepted.values(), *self._refused.values()]
+            self._accepted, self._refused = {}, {}
+            rows = [tally.row() for tally in tallies]
             while self._queue:
                 rows.append(decision_row(self._queue.popleft()))
             rows.sort(key=lambda row: row["at"])

@@ -195,6 +195,7 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
         "clientId": event.client_id,
         "tokenId": event.token_id,
         "fingerprint": event.fingerprint,
+        "lastFingerprint": event.last_fingerprint,
         "count": event.count,
         "lastAt": None
         if event.last_at is None

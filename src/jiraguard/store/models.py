@@ -284,6 +284,9 @@ class AuditEvent(Base):
     """How many identical accepted requests this row stands for (see the audit sink)."""
     last_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     """When the last of those ``count`` requests came (``at`` is the first)."""
+    last_fingerprint: Mapped[str | None] = mapped_column(String(16), default=None)
+    """For refusals aggregated over distinct tokens: the last token's fingerprint
+    (``fingerprint`` is the first's)."""
 
 
 class ConfigOverlay(Base):
