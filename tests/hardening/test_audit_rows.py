@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from jiraguard.auth.audit import Decision
 from jiraguard.auth.audit_sink import StoreAuditSink
 from jiraguard.auth.principal import Principal
 from jiraguard.settings import AuditSettings
 from jiraguard.store.audit import AuditFilter, AuditLog
 from jiraguard.store.models import AuditEvent
+from tests.audit.test_sink import _decision
 from tests.conftest import HarnessFactory, bearer
 from tests.support.tokens import claims_for, hmac_provider, signed
 
@@ -23,18 +23,6 @@ async def _events(h: object) -> list[AuditEvent]:
     services = h.services  # type: ignore[attr-defined]
     _, events = await AuditLog(services.db).search(AuditFilter(), start_at=0, max_results=5000)
     return list(reversed(events))
-
-
-def _decision(**fields: object) -> Decision:
-    base: dict[str, object] = {
-        "allowed": False,
-        "reason": "r",
-        "status": 401,
-        "method": "GET",
-        "path": "/rest/x",
-        "client": None,
-    }
-    return Decision(**{**base, **fields})  # type: ignore[arg-type]
 
 
 async def test_a_lone_surrogate_client_id_does_not_hide_other_callers(
