@@ -7,11 +7,15 @@ import io
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from jiraguard.auth.authenticator import hash_password
 from jiraguard.logs import resolve_format, text_formatter
-from tests.conftest import HarnessFactory, bearer, jwt_provider
+from tests.conftest import BASE_URL, HarnessFactory, bearer, jwt_provider
 from tests.support.idp import TestProvider
 from tests.support.logs import Captured, capture_logs
 
@@ -142,3 +146,25 @@ def test_auto_format_is_text_on_a_terminal_only() -> None:
     assert resolve_format("auto", io.StringIO()) == "json"
     assert resolve_format("json", _Terminal()) == "json"
     assert resolve_format("text", io.StringIO()) == "text"
+
+
+async def test_a_500_carries_its_request_id_and_no_traceback(
+    harness: HarnessFactory, captured: Captured
+) -> None:
+    """A bug's 500 is the one answer a user most needs to quote: it has its request id too."""
+    h = await harness()
+    app = h.client._transport.app  # type: ignore[attr-defined]
+
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("a bug")
+
+    app.router.routes.insert(0, Route("/broken", broken))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        response = await client.get("/broken", headers={"X-Request-Id": "req-500"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "req-500"
+    assert response.json() == {"errorMessages": ["Internal server error."], "errors": {}}
+    assert "a bug" not in response.text
+    (line,) = [r for r in captured.requests() if r["request_id"] == "req-500"]
+    assert line["status"] == 500
