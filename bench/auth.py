@@ -5,7 +5,9 @@
 1. Throughput of ``GET /rest/api/2/serverInfo`` on identical server processes: the route left
    open; protected (a cached valid JWT on every request); protected with 20 access rules and
    rate limiting on. Measured with wrk, alternating, several rounds. Targets: auth/open
-   >= 0.90, rules/auth >= 0.85.
+   >= 0.90, rules/auth >= 0.85. In the same rounds, ``GET /rest/api/2/myself`` with the same
+   JWT on the protected server against a bare ASGI app (``bench.peer:upstream``: a user JSON
+   for every request) on the same uvicorn, loop and HTTP parser. Target: myself/bare >= 0.5.
 2. Microseconds per cold JWT validation (every token distinct, so nothing is cached) through
    jiraguard's router and validator, against a bare ``jwt.decode`` of the same tokens with the
    key already in hand. Target <= 1.3x.
@@ -42,6 +44,7 @@ from tests.support.idp import RESOURCE, TestProvider, ensure_node_modules, free_
 from tests.support.servers import wait_until_serving
 
 JIRAGUARD = str(Path(sys.executable).with_name("jiraguard"))
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _pinned(core: int) -> list[str]:
@@ -90,6 +93,24 @@ def _server(
     return process
 
 
+def _bare(port: int) -> subprocess.Popen[bytes]:
+    """The ceiling: a bare ASGI app answering a user JSON, on uvicorn as ``jiraguard serve``
+    runs it (the same loop and HTTP parser, no access log), pinned to core 1."""
+    command = [sys.executable, "-m", "uvicorn", "bench.peer:upstream", "--app-dir", str(ROOT)]
+    command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(
+        [*_pinned(1), *command, "--lifespan", "off", "--no-server-header"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/", process)
+    except RuntimeError:
+        process.kill()
+        raise
+    return process
+
+
 RULES = (
     "".join(
         f'[[rules]]\nname = "rule {i}"\nmethods = ["POST"]\npaths = ["/rest/api/2/project/{i}*"]\n'
@@ -120,6 +141,8 @@ def throughput(idp: TestProvider, workdir: Path, duration: int, rounds: int) -> 
     auth = {"Authorization": f"Bearer {token}"}
     path = "/rest/api/2/serverInfo"
     servers: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+    bare_port = free_port()
+    bare = _bare(bare_port)
     try:
         for name, variant in VARIANTS.items():
             config = workdir / f"{name}.toml"
@@ -127,23 +150,36 @@ def throughput(idp: TestProvider, workdir: Path, duration: int, rounds: int) -> 
             env = {k: v for k, v in variant.items() if k.startswith("JIRAGUARD_")}
             if name == "open":
                 subprocess.run(
-                    [JIRAGUARD, "user", "add", "alice", "--config", str(config)],
+                    [
+                        JIRAGUARD,
+                        "user",
+                        "add",
+                        "alice",
+                        "--config",
+                        str(config),
+                        "--create-database",
+                    ],
                     check=True,
                     capture_output=True,
                 )
             port = free_port()
             servers[name] = (f"http://127.0.0.1:{port}{path}", _server(config, port, env))
-        for url, _ in servers.values():
+        targets = {name: url for name, (url, _) in servers.items()}
+        targets["myself"] = targets["auth"].replace(path, "/rest/api/2/myself")
+        targets["bare"] = f"http://127.0.0.1:{bare_port}/rest/api/2/myself"
+        for url in targets.values():
             assert httpx.get(url, headers=auth).is_success
         assert httpx.get(servers["auth"][0]).status_code == 401
         # Every server gets the same request bytes; only what jiraguard does with them differs.
-        results: dict[str, list[float]] = {name: [] for name in servers}
-        for url, _ in servers.values():
+        results: dict[str, list[float]] = {name: [] for name in targets}
+        for url in targets.values():
             _wrk(url, auth, 1, 32)  # warm-up
         for _ in range(rounds):
-            for name, (url, _) in servers.items():
+            for name, url in targets.items():
                 results[name].append(_wrk(url, auth, duration, 32))
     finally:
+        bare.terminate()
+        bare.wait(10)
         for _, process in servers.values():
             process.terminate()
             process.wait(10)
@@ -246,6 +282,10 @@ def main() -> None:
     print(
         f"  auth/open: {rps['auth'] / rps['open']:.3f} (target >= 0.90)"
         f"  rules/auth: {rps['rules'] / rps['auth']:.3f} (target >= 0.85)"
+    )
+    print(
+        f"myself req/s  auth (cached JWT): {rps['myself']:.0f}  bare ASGI app: {rps['bare']:.0f}"
+        f"  myself/bare: {rps['myself'] / rps['bare']:.3f} (target >= 0.5)"
     )
     rounds = {name: [round(v) for v in values] for name, values in tp["rounds"].items()}
     print(f"  rounds: {rounds}")

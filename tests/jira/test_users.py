@@ -88,3 +88,26 @@ async def test_group_ranges_out_of_bounds(api: JiraApi) -> None:
         assert response.status_code == 200, expand
         users = response.json()["users"]
         assert (users["size"], [u["name"] for u in users["items"]]) == (size, names), expand
+
+
+async def test_myself_kept_answer_is_the_rendered_one(api: JiraApi) -> None:
+    """``myself`` answers a body kept from an earlier request: byte for byte, headers
+    included, what rendering it afresh gives."""
+    from jiraguard.jira.routes import server
+    from jiraguard.responses import JiraJSONResponse
+
+    for user in ("alice", "bob", "carol", "dave"):
+        server._myself_bodies.clear()
+        first = await api.call("GET", "/myself", user=user)
+        kept = await api.call("GET", "/myself", user=user)
+        assert first.status_code == kept.status_code == 200
+        assert kept.content == first.content
+        other = {"x-request-id"}  # one per request
+        assert [h for h in kept.headers.items() if h[0] not in other] == [
+            h for h in first.headers.items() if h[0] not in other
+        ]
+        body = first.json()
+        fresh = JiraJSONResponse(body)
+        assert fresh.body == first.content
+        assert fresh.headers["content-type"] == first.headers["content-type"]
+        assert fresh.headers["content-length"] == first.headers["content-length"]

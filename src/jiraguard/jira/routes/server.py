@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from jiraguard.auth.principal import Principal
 from jiraguard.jira.views import jira_datetime, user_json
-from jiraguard.responses import JiraJSONResponse
+from jiraguard.responses import JSON_MEDIA_TYPE, JiraJSONResponse, dump_json
 
 JIRA_VERSION = (9, 12, 2)
 BUILD_DATE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -33,21 +33,46 @@ async def server_info(request: Request) -> Response:
     )
 
 
+_MYSELF_KEPT = 10_000
+"""Most ``myself`` bodies kept; past that the kept ones are dropped and built again."""
+
+_myself_bodies: dict[tuple[str, str, str, str, str, frozenset[str]], bytes] = {}
+"""Serialised ``myself`` answers by everything they show: the answer is a function of the
+principal, which the authentication step already carries (no query), and building it is most
+of the route's work. Keyed by the shown fields, so a changed user is a new key, never a stale
+body."""
+
+
 async def myself(request: Request) -> Response:
     principal: Principal = request.user
-    body = user_json(
-        request.app.state.base_url,
-        name=principal.username,
-        key=principal.key,
-        display_name=principal.display_name,
-        email=principal.email,
+    base_url: str = request.app.state.base_url
+    shown = (
+        base_url,
+        principal.username,
+        principal.key,
+        principal.display_name,
+        principal.email,
+        principal.groups,
     )
-    body["groups"] = {
-        "size": len(principal.groups),
-        "items": [{"name": g} for g in sorted(principal.groups)],
-    }
-    body["locale"] = "en_US"
-    return JiraJSONResponse(body)
+    content = _myself_bodies.get(shown)
+    if content is None:
+        body = user_json(
+            base_url,
+            name=principal.username,
+            key=principal.key,
+            display_name=principal.display_name,
+            email=principal.email,
+        )
+        body["groups"] = {
+            "size": len(principal.groups),
+            "items": [{"name": g} for g in sorted(principal.groups)],
+        }
+        body["locale"] = "en_US"
+        content = dump_json(body)
+        if len(_myself_bodies) >= _MYSELF_KEPT:
+            _myself_bodies.clear()
+        _myself_bodies[shown] = content
+    return Response(content, media_type=JSON_MEDIA_TYPE)
 
 
 routes = [
