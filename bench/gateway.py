@@ -118,7 +118,16 @@ def run(
 ) -> dict[str, list[dict[str, float]]]:
     upstream_config, gateway_config, upstream_port, gateway_port = _configs(idp, workdir)
     subprocess.run(
-        [JIRAGUARD, "user", "add", "alice", "--admin", "--config", str(upstream_config)],
+        [
+            JIRAGUARD,
+            "user",
+            "add",
+            "alice",
+            "--admin",
+            "--config",
+            str(upstream_config),
+            "--create-database",
+        ],
         check=True,
         capture_output=True,
     )

@@ -106,7 +106,16 @@ def run(
 ) -> dict[str, list[dict[str, float]]]:
     upstream_config, gateways, ports = _configs(idp, workdir)
     subprocess.run(
-        [JIRAGUARD, "user", "add", "alice", "--admin", "--config", str(upstream_config)],
+        [
+            JIRAGUARD,
+            "user",
+            "add",
+            "alice",
+            "--admin",
+            "--config",
+            str(upstream_config),
+            "--create-database",
+        ],
         check=True,
         capture_output=True,
     )

@@ -91,7 +91,16 @@ def measure(
         f'audience = ["{RESOURCE}"]\n'
     )
     subprocess.run(
-        [JIRAGUARD, "user", "add", "bench-admin", "--admin", "--config", str(config)],
+        [
+            JIRAGUARD,
+            "user",
+            "add",
+            "bench-admin",
+            "--admin",
+            "--config",
+            str(config),
+            "--create-database",
+        ],
         capture_output=True,
         check=False,  # exists already on a reused database
     )

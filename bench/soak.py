@@ -87,7 +87,16 @@ def soak(minutes: float, load: float) -> dict[str, Any]:
             },
         )
         subprocess.run(
-            [JIRAGUARD, "user", "add", "alice", "--admin", "--config", str(config)],
+            [
+                JIRAGUARD,
+                "user",
+                "add",
+                "alice",
+                "--admin",
+                "--config",
+                str(config),
+                "--create-database",
+            ],
             check=True,
             capture_output=True,
         )

@@ -47,7 +47,7 @@ def throughput(
         f'audience = ["{RESOURCE}"]\n'
     )
     subprocess.run(
-        [JIRAGUARD, "user", "add", "alice", "--config", str(config)],
+        [JIRAGUARD, "user", "add", "alice", "--config", str(config), "--create-database"],
         check=True,
         capture_output=True,
     )
