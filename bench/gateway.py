@@ -30,6 +30,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.directory import add_user
 from tests.support.idp import RESOURCE, TestProvider, ensure_node_modules, free_port
 from tests.support.servers import wait_until_serving
 
@@ -117,20 +118,7 @@ def run(
     path: str = PATH,
 ) -> dict[str, list[dict[str, float]]]:
     upstream_config, gateway_config, upstream_port, gateway_port = _configs(idp, workdir)
-    subprocess.run(
-        [
-            JIRAGUARD,
-            "user",
-            "add",
-            "alice",
-            "--admin",
-            "--config",
-            str(upstream_config),
-            "--create-database",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    add_user(upstream_config, "alice", admin=True)
     token = idp.jwt_token("alice")
     processes = [_serve(upstream_config, 1), _serve(gateway_config, 0)]
     direct = f"http://127.0.0.1:{upstream_port}{path}"

@@ -22,7 +22,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,11 +30,11 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bench.directory import add_user
 from bench.gateway import SECRET, _seed, _serve, _wrk
 from tests.support.idp import RESOURCE, TestProvider, ensure_node_modules, free_port
 from tests.support.servers import wait_until_serving
 
-JIRAGUARD = str(Path(sys.executable).with_name("jiraguard"))
 PATH = "/rest/api/2/issue/BENCH-1"
 MODES = ("trusted_header", "oauth1_impersonation")
 
@@ -105,20 +104,7 @@ def run(
     idp: TestProvider, workdir: Path, duration: int, rounds: int, connections: int
 ) -> dict[str, list[dict[str, float]]]:
     upstream_config, gateways, ports = _configs(idp, workdir)
-    subprocess.run(
-        [
-            JIRAGUARD,
-            "user",
-            "add",
-            "alice",
-            "--admin",
-            "--config",
-            str(upstream_config),
-            "--create-database",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    add_user(upstream_config, "alice", admin=True)
     token = idp.jwt_token("alice")
     servers = {"upstream": _serve(upstream_config, 1)}
     servers.update({mode: _serve(gateways[mode], 0) for mode in MODES})

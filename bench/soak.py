@@ -28,8 +28,9 @@ from typing import Any
 import httpx
 
 from bench.auth import _pinned, _server
+from bench.directory import add_user
 from tests.support.idp import RESOURCE, TestProvider, free_port
-from tests.support.processes import JIRAGUARD, write_config
+from tests.support.processes import write_config
 
 CONNECTIONS = 32
 _DELAY_SCRIPT = (
@@ -86,20 +87,7 @@ def soak(minutes: float, load: float) -> dict[str, Any]:
                 ],
             },
         )
-        subprocess.run(
-            [
-                JIRAGUARD,
-                "user",
-                "add",
-                "alice",
-                "--admin",
-                "--config",
-                str(config),
-                "--create-database",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        add_user(config, "alice", admin=True)
         port = free_port()
         server = _server(config, port, {})
         try:

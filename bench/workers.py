@@ -25,7 +25,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.auth import JIRAGUARD, _server, _wrk
+from bench.auth import _server, _wrk
+from bench.directory import add_user
 from tests.support.idp import RESOURCE, TestProvider, ensure_node_modules, free_port
 
 PATH = "/rest/api/2/serverInfo"
@@ -46,11 +47,7 @@ def throughput(
         f'[[providers]]\nname = "corp"\nmethod = "jwt"\nissuer = "{idp.issuer}"\n'
         f'audience = ["{RESOURCE}"]\n'
     )
-    subprocess.run(
-        [JIRAGUARD, "user", "add", "alice", "--config", str(config), "--create-database"],
-        check=True,
-        capture_output=True,
-    )
+    add_user(config, "alice")
     auth = {"Authorization": f"Bearer {idp.jwt_token('alice')}"}
     servers: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
     try:
