@@ -140,6 +140,22 @@ class ServicesCollector(Collector):
                 "Token checks left to another process that was checking the same token",
                 value=services.flight.waits,
             )
+        if services.audit is not None:
+            yield CounterMetricFamily(
+                "jiraguard_audit_dropped_records",
+                "Audit records lost: the queue was full, or the database refused or failed",
+                value=services.audit.dropped,
+            )
+            yield CounterMetricFamily(
+                "jiraguard_audit_rejected_rows",
+                "Audit rows the database refused one by one (the rest of their batch was written)",
+                value=services.audit.rejected,
+            )
+            yield GaugeMetricFamily(
+                "jiraguard_audit_pending_records",
+                "Audit records and tallies waiting to be written",
+                value=services.audit.pending,
+            )
         yield CounterMetricFamily(
             "jiraguard_configuration_reloads",
             "Configurations applied (start-up, admin UI saves, SIGHUP)",
@@ -158,6 +174,11 @@ class ServicesCollector(Collector):
             lookups.add_metric([level.name, "hit"], level.hits)
             lookups.add_metric([level.name, "miss"], level.misses)
         yield lookups
+        yield CounterMetricFamily(
+            "jiraguard_principal_cache_forged_entries",
+            "Shared cache entries refused because their authentication code did not match",
+            value=sum(level.forged for level in levels),
+        )
         local = next((level for level in levels if level.name == "local"), None)
         if local is not None and local.entries is not None:
             yield GaugeMetricFamily(

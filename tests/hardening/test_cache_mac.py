@@ -64,6 +64,11 @@ async def test_a_planted_principal_is_not_accepted(
         assert (
             cache.shared.forged >= 2
         )  # each read of the entry counts (the single flight reads twice)
+        metrics = (await h.client.get("/metrics")).text
+        line = next(
+            x for x in metrics.splitlines() if x.startswith("jiraguard_principal_cache_forged")
+        )
+        assert float(line.split()[-1]) == cache.shared.forged
 
 
 async def test_entries_written_with_another_key_are_misses() -> None:

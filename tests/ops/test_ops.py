@@ -172,6 +172,10 @@ async def test_metrics_after_a_few_requests(idp: TestProvider, harness: HarnessF
         'jiraguard_http_requests_total{method="GET",route="/rest/api/2/myself",status="401"} 1.0',
         'jiraguard_http_requests_total{method="GET",route="/rest/api/2/issue/{issue}",status="404"}',
         "jiraguard_http_request_duration_seconds_bucket",
+        "jiraguard_audit_dropped_records_total 0.0",
+        "jiraguard_audit_rejected_rows_total 0.0",
+        "jiraguard_audit_pending_records",
+        "jiraguard_principal_cache_forged_entries_total 0.0",
     ):
         assert name in text, name
     assert "TEST-1" not in text  # the template, never the raw path

@@ -41,6 +41,9 @@ class CacheLevel:
     misses: int
     entries: int | None = None
     """Entries held, where the level can say without a round trip (memory only)."""
+    forged: int = 0
+    """Entries found whose authentication code did not match (shared level only): planted
+    by someone who can write to Redis, and treated as misses."""
 
 
 class PrincipalCache(Protocol):

@@ -204,7 +204,7 @@ class RedisPrincipalCache:
         self.use_namespace(namespace)
 
     def levels(self) -> list[CacheLevel]:
-        return [CacheLevel("shared", self.hits, self.misses)]
+        return [CacheLevel("shared", self.hits, self.misses, forged=self.forged)]
 
     async def put(self, key: str, entry: CacheEntry, ttl: float) -> None:
         try:
