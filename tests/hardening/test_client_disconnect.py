@@ -10,6 +10,7 @@ import pytest
 
 from jiraguard.app import create_app
 from tests.conftest import HarnessFactory
+from tests.support.asgi import post_scope
 from tests.support.tokens import claims_for, hmac_provider, signed
 
 pytestmark = pytest.mark.anyio
@@ -35,26 +36,14 @@ async def test_a_half_closed_body_logs_no_error(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"jira.test"),
+    scope = post_scope(
+        path,
+        [
             (b"authorization", b"Bearer " + token),
             (b"content-type", b"application/json"),
             (b"content-length", b"200"),
         ],
-        "client": ("127.0.0.1", 5000),
-        "server": ("jira.test", 80),
-        "state": {},
-    }
+    )
     with caplog.at_level(logging.INFO):
         await app(scope, receive, send)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

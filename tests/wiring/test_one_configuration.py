@@ -19,6 +19,7 @@ from jiraguard.services import Services
 from jiraguard.settings import validate_settings
 from jiraguard.store.db import run_migrations
 from tests.conftest import BASE_URL, bearer, jwt_provider
+from tests.support.asgi import post_scope
 from tests.support.idp import RESOURCE, TestProvider
 
 pytestmark = pytest.mark.anyio
@@ -59,24 +60,13 @@ async def test_a_reload_between_steps_does_not_mix_configurations(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/rest/api/2/myself",
-        "raw_path": b"/rest/api/2/myself",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"jira.test"),
+    scope = post_scope(
+        "/rest/api/2/myself",
+        [
             (b"content-type", b"application/x-www-form-urlencoded"),
             (b"content-length", str(len(body)).encode()),
         ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("jira.test", 80),
-    }
+    )
     try:
         request = asyncio.create_task(app(scope, receive, send))
         await asyncio.wait_for(asked.wait(), 10)
