@@ -155,7 +155,7 @@ class UpstreamPool:
         except aiohttp.ClientError as exc:
             raise UpstreamError(type(exc).__name__) from exc
         finally:
-            response.close()
+            response.release()  # back to the pool once read to the end, else closed
         return response.status, bytes(body)
 
     async def aclose(self) -> None:
@@ -400,7 +400,7 @@ class UpstreamProxy:
         try:
             await self._respond(scope, receive, send, response, protected)
         finally:
-            response.close()
+            response.release()  # back to the pool once read to the end, else closed
 
     async def _failed(
         self,
