@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator
 
+import anyio
 import httpx
 import pytest
 from starlette.types import Message
@@ -443,3 +446,55 @@ async def test_header_values_go_on_byte_for_byte_or_are_refused(
     refused = await h.client.get("/echo/x", headers=[(b"X-Name", b"Zo\xeb")])
     assert refused.status_code == 400
     assert refused.json()["errorMessages"] == ["A header value is not valid UTF-8."]
+
+
+async def test_an_upstream_that_stops_reading_the_body_is_504_in_read_timeout() -> None:
+    """A Jira that takes the connection but neither reads a large body nor answers (a fault
+    no working server shows, hence a bare socket): the wait is bounded by ``read_timeout``,
+    never a hang."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    settings = validate_settings(
+        {"upstream": {"url": f"http://127.0.0.1:{port}", "shared_secret": "s", "read_timeout": 0.5}}
+    ).upstream
+    pool = UpstreamPool(settings)
+    proxy = UpstreamProxy(
+        settings,
+        pool,
+        client_address=ClientAddress([]),
+        auth=lambda: validate_settings({}).auth,
+        public_url=None,
+    )
+    sent: list[Message] = []
+    chunks = iter([b"z" * 1024 * 1024] * 64)  # 64 MiB: far more than socket buffers hold
+
+    async def receive() -> Message:
+        chunk = next(chunks, b"")
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunk)}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/echo/upload",
+        "raw_path": b"/echo/upload",
+        "query_string": b"",
+        "headers": [(b"transfer-encoding", b"chunked")],
+        "client": ("127.0.0.1", 1),
+        "scheme": "http",
+    }
+    started = time.monotonic()
+    try:
+        with anyio.fail_after(10):
+            await proxy(scope, receive, send)
+    finally:
+        await pool.aclose()
+        listener.close()
+        for connection in accepted:
+            connection.close()
+    assert sent[0]["status"] == 504
+    assert time.monotonic() - started < 5

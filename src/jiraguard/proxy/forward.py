@@ -16,11 +16,13 @@ no decoding, no redirects followed).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import quote
 
 import aiohttp
@@ -259,11 +261,16 @@ class _ClientBody:
         self.receive = receive
         self.limit = limit
         self.failure: _TooLarge | _ClientGone | None = None
+        self.handed: float | None = time.monotonic()
+        """When Jira was last handed a chunk (or the request began); None while the client is
+        the one awaited."""
 
     async def chunks(self) -> AsyncIterator[bytes]:
         received = 0
         while True:
+            self.handed = None
             message = await self.receive()
+            self.handed = time.monotonic()
             if message["type"] == "http.disconnect":
                 self.failure = _ClientGone()
                 raise self.failure
@@ -276,6 +283,30 @@ class _ClientBody:
                 yield chunk
             if not message.get("more_body", False):
                 return
+
+
+async def _while_taken(
+    sending: Awaitable[aiohttp.ClientResponse], body: _ClientBody | None, idle: float
+) -> aiohttp.ClientResponse:
+    """Await ``sending`` (a request with a body) while Jira takes the body or answers:
+    :class:`UpstreamTimeout` once it has done neither for ``idle`` seconds. This is the
+    write timeout aiohttp lacks: a Jira that stops reading would otherwise hold the request
+    for ever. Time spent waiting for the client's own bytes does not count."""
+    started = time.monotonic()
+    task = asyncio.ensure_future(sending)
+    try:
+        while True:
+            done, _ = await asyncio.wait((task,), timeout=idle)
+            if done:
+                return task.result()
+            handed = started if body is None else body.handed
+            if handed is not None and time.monotonic() - handed >= idle:
+                raise UpstreamTimeout("Jira stopped taking the request body")
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, UpstreamError):
+                await task
 
 
 _TARGET = re.compile(rb"/[!\x24-~\x22]*")
@@ -385,9 +416,13 @@ class UpstreamProxy:
         streamed = _ClientBody(receive, self.max_request) if has_body and form is None else None
         content = form if form is not None else streamed.chunks() if streamed else None
         try:
-            response = await self.pool.send(
+            sending = self.pool.send(
                 scope["method"], upstream_target, headers, content, self.timeout
             )
+            if content is None:
+                response = await sending
+            else:
+                response = await _while_taken(sending, streamed, self.settings.read_timeout)
         except UnicodeDecodeError:
             # aiohttp writes header values as UTF-8; other bytes (obs-text) would change.
             await error_response(400, ["A header value is not valid UTF-8."])(scope, receive, send)
