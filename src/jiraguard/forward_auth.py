@@ -15,18 +15,25 @@ rules, rate limits, audit — through an :class:`~jiraguard.auth.middleware.Auth
 its own. An accepted request is answered ``200`` with the identity headers Jira needs (the
 signed ``trusted_header`` triple over the target Jira receives, or the service account's
 ``Authorization`` and audit header) for the engine to copy; a refusal with its real status,
-challenge, ``Retry-After``/``RateLimit-*`` headers and Jira's JSON body. nginx shows only
-401 and 403 of an ``auth_request`` (anything else becomes 500), so its configuration asks a
-second time for the body of a refusal: refusals are kept ``refusal_ttl`` seconds by
-``X-Request-Id`` and answered again from there, never judged (nor counted) twice. Its first
-ask says ``X-Jiraguard-Refusal: fetch-again``, and gets no challenge (nginx would copy a
-401's into its own answer, then add the one fetched again).
+challenge, ``Retry-After``/``RateLimit-*`` headers and Jira's JSON body.
+
+nginx shows only 401 and 403 of an ``auth_request`` (anything else becomes 500) and never its
+body, so the shipped nginx configuration asks with ``X-Jiraguard-Refusal: in-headers``: a
+refusal is then answered ``403`` with everything the client must see in headers the
+configuration copies into its own answer: ``X-Jiraguard-Status``, ``X-Jiraguard-Body`` (the
+JSON body on one line of ASCII), ``X-Jiraguard-Challenge`` (every ``WWW-Authenticate`` value
+in one field, RFC 9110 §11.6.1), ``Retry-After`` and ``RateLimit-*``. One ask per request.
+
+An earlier arrangement (``X-Jiraguard-Refusal: fetch-again``) still works: the refusal comes
+without its challenge, and is kept ``refusal_ttl`` seconds by ``X-Request-Id`` for a second
+ask that fetches it, never judged (nor counted) twice.
 
 Only ``forward_auth.trusted_peers`` may ask: the asker says which request is judged.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -50,6 +57,15 @@ _TARGET_HEADERS = (b"x-original-uri", b"x-forwarded-uri")
 _REQUEST_ID = b"x-request-id"
 _REFUSAL = b"x-jiraguard-refusal"
 _MAX_REFUSALS = 10_000
+_IN_HEADERS = "in-headers"
+_FETCH_AGAIN = "fetch-again"
+_COPIED = frozenset(
+    {b"retry-after", b"ratelimit-limit", b"ratelimit-remaining", b"ratelimit-reset"}
+)
+"""Refusal headers an engine copies under their own names (``in-headers``)."""
+_MAX_BODY_IN_HEADER = 8 * 1024
+"""Longest refusal body sent in ``X-Jiraguard-Body`` (the shipped nginx configuration reads
+answers' headers into 16 KiB); a longer one is replaced by its first error message."""
 _Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
@@ -112,8 +128,13 @@ class ForwardAuthMiddleware:
             "jiraguard.forward_target": target,
         }
         judged.pop("endpoint", None)
+        mode = _header(scope, _REFUSAL)
+        if mode == _IN_HEADERS:
+            answer = await _judged_answer(self.judge, judged)
+            await _answer(send, _in_headers(answer) if answer[0] >= 400 else answer)
+            return
         captured: list[Message] = []
-        lean = _header(scope, _REFUSAL) == "fetch-again"
+        lean = mode == _FETCH_AGAIN
 
         async def sending(message: Message) -> None:
             captured.append(message)
@@ -163,17 +184,65 @@ class ForwardAuthMiddleware:
         return found[1]
 
     def _keep(self, request_id: str, messages: list[Message]) -> None:
-        start = next((m for m in messages if m["type"] == "http.response.start"), None)
-        if start is None or start["status"] < 400 or self.ttl <= 0:
+        status, headers, body = _collected(messages)
+        if status < 400 or self.ttl <= 0:
             return
-        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
         now = self.clock()
         while self._refusals and (
             len(self._refusals) >= _MAX_REFUSALS or next(iter(self._refusals.values()))[0] <= now
         ):
             self._refusals.popitem(last=False)
-        headers = [(n, v) for n, v in start.get("headers", []) if n != b"x-request-id"]
-        self._refusals[request_id] = (now + self.ttl, (start["status"], headers, body))
+        headers = [(n, v) for n, v in headers if n != b"x-request-id"]
+        self._refusals[request_id] = (now + self.ttl, (status, headers, body))
+
+
+async def _judged_answer(judge: ASGIApp, scope: Scope) -> _Answer:
+    """What the judge answers ``scope``, collected whole (an answer here is small)."""
+    messages: list[Message] = []
+
+    async def collect(message: Message) -> None:
+        messages.append(message)
+
+    await judge(scope, _no_body, collect)
+    return _collected(messages)
+
+
+def _collected(messages: list[Message]) -> _Answer:
+    start = next((m for m in messages if m["type"] == "http.response.start"), None)
+    if start is None:
+        return 500, [], b""
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return start["status"], list(start.get("headers", [])), body
+
+
+def _in_headers(refusal: _Answer) -> _Answer:
+    """A refusal as a 403 whose headers say everything (``X-Jiraguard-Refusal: in-headers``)."""
+    status, headers, body = refusal
+    carried = [(b"x-jiraguard-status", str(status).encode("ascii"))]
+    carried.append((b"x-jiraguard-body", _one_line(body)))
+    challenges = [v for n, v in headers if n == b"www-authenticate"]
+    if challenges:
+        carried.append((b"x-jiraguard-challenge", b", ".join(challenges)))
+    carried += [(n, v) for n, v in headers if n in _COPIED]
+    carried += [(b"content-length", b"0"), (b"cache-control", b"no-store")]
+    return 403, carried, b""
+
+
+def _one_line(body: bytes) -> bytes:
+    """Jira's JSON error body as one line of ASCII a header can carry, the same JSON."""
+    if len(body) <= _MAX_BODY_IN_HEADER and all(0x20 <= byte < 0x7F for byte in body):
+        return body  # as the built-in gateway sends it, byte for byte
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = {"errorMessages": ["The request was refused."], "errors": {}}
+    line = json.dumps(document, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    if len(line) > _MAX_BODY_IN_HEADER:
+        messages = document.get("errorMessages") if isinstance(document, dict) else None
+        first = messages[0] if isinstance(messages, list) and messages else "Refused."
+        short = {"errorMessages": [str(first)[:1024]], "errors": {}}
+        line = json.dumps(short, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return line
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -9,6 +10,7 @@ import jwt
 import pytest
 
 from jiraguard.auth.signed_identity import sign
+from jiraguard.forward_auth import _one_line
 from tests.conftest import Harness, HarnessFactory, bearer, jwt_provider
 from tests.gateway.conftest import SECRET
 from tests.support.idp import TestProvider, free_port
@@ -159,3 +161,57 @@ async def test_oauth1_impersonation_cannot_be_expressed_by_an_engine(
                 "private_key": keys.private_pem,
             },
         )
+
+
+async def test_in_headers_a_refusal_is_a_403_whose_headers_carry_it_whole(
+    harness: HarnessFactory, idp: TestProvider
+) -> None:
+    """``X-Jiraguard-Refusal: in-headers`` (the shipped nginx configuration): one ask per
+    request; a refusal comes back 403 (one of the two statuses ``auth_request`` passes on)
+    with its real status, body, challenge and limit headers in headers nginx can copy."""
+    h = await _judge(harness, idp, rate_limits={"per_user": "1/minute"})
+    lean = {"X-Jiraguard-Refusal": "in-headers"}
+    missing = await h.client.get(ASK, headers=_asking("GET", "/rest/api/2/myself", **lean))
+    plain = await h.client.get(ASK, headers=_asking("GET", "/rest/api/2/myself"))
+    assert (missing.status_code, missing.content) == (403, b"")
+    assert missing.headers["x-jiraguard-status"] == "401"
+    assert missing.headers["x-jiraguard-body"].encode() == plain.content  # byte for byte
+    assert missing.headers["x-jiraguard-challenge"] == plain.headers["www-authenticate"]
+    assert "www-authenticate" not in missing.headers  # nginx would copy a 401's only
+    dave = {**bearer(idp.jwt_token("dave")), **lean}
+    accepted = await h.client.get(ASK, headers=_asking("GET", "/rest/api/2/myself", **dave))
+    assert accepted.status_code == 200
+    assert accepted.headers["x-forwarded-user"] == "dave"
+    limited = await h.client.get(ASK, headers=_asking("GET", "/rest/api/2/myself", **dave))
+    assert limited.status_code == 403
+    assert limited.headers["x-jiraguard-status"] == "429"
+    assert int(limited.headers["retry-after"]) > 0
+    assert limited.headers["ratelimit-limit"] == "1"
+    assert limited.headers["ratelimit-remaining"] == "0"
+    assert json.loads(limited.headers["x-jiraguard-body"])["errorMessages"] == [
+        "Rate limit exceeded. Try again later."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            b'{"errorMessages":["caf\xc3\xa9"],"errors":{}}',
+            {"errorMessages": ["café"], "errors": {}},
+        ),
+        (b'{"errorMessages":["a\\nb"],\n"errors":{}}', {"errorMessages": ["a\nb"], "errors": {}}),
+        (b"<html>\nnot json</html>", {"errorMessages": ["The request was refused."], "errors": {}}),
+    ],
+)
+def test_a_refusal_body_a_header_cannot_hold_is_sent_as_the_same_json_on_one_line(
+    body: bytes, expected: dict[str, Any]
+) -> None:
+    line = _one_line(body)
+    assert all(0x20 <= byte < 0x7F for byte in line)
+    assert json.loads(line) == expected
+
+
+def test_a_refusal_body_too_long_for_a_header_keeps_its_first_message() -> None:
+    long = json.dumps({"errorMessages": ["first", "x" * 20_000], "errors": {}}).encode()
+    assert json.loads(_one_line(long)) == {"errorMessages": ["first"], "errors": {}}

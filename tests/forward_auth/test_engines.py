@@ -242,5 +242,7 @@ def test_refusals_are_the_built_in_gateways(front: Front, idp: TestProvider, cas
     assert engine.status_code == built_in.status_code == expected, engine.text
     assert engine.json() == built_in.json()
     assert engine.headers["content-type"] == "application/json;charset=UTF-8"
-    for name in ("www-authenticate", "retry-after"):
+    shown = ("www-authenticate", "retry-after", "ratelimit-limit", "ratelimit-remaining")
+    for name in shown:
         assert engine.headers.get(name) == built_in.headers.get(name), name
+    assert not [name for name in engine.headers if name.startswith("x-jiraguard-")]

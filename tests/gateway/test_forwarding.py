@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator
 
+import anyio
 import httpx
 import pytest
 from starlette.types import Message
@@ -343,8 +346,10 @@ async def test_slow_upstream_is_504(
     assert time.monotonic() - started < 0.9
 
 
-async def test_target_no_url_can_hold_is_400_not_500(upstream: str) -> None:
-    """No client input causes a 500: raw bytes on the request line are refused."""
+@pytest.mark.parametrize("target", [b"/x\xff", b"/x#y", b"/x y", b"/x\x7f", b"/x\x00"])
+async def test_target_no_url_can_hold_is_400_not_500(upstream: str, target: bytes) -> None:
+    """No client input causes a 500: bytes no request line may hold (RFC 3986 §2, and the
+    fragment, §3.5) are refused."""
     settings = validate_settings({"upstream": {"url": upstream, "shared_secret": "s"}}).upstream
     pool = UpstreamPool(settings)
     proxy = UpstreamProxy(
@@ -365,8 +370,8 @@ async def test_target_no_url_can_hold_is_400_not_500(upstream: str) -> None:
     scope = {
         "type": "http",
         "method": "GET",
-        "path": "/x\xff",
-        "raw_path": b"/x\xff",
+        "path": target.decode("latin-1"),
+        "raw_path": target,
         "query_string": b"",
         "headers": [],
         "client": ("127.0.0.1", 1),
@@ -377,6 +382,7 @@ async def test_target_no_url_can_hold_is_400_not_500(upstream: str) -> None:
     finally:
         await pool.aclose()
     assert sent[0]["status"] == 400
+    assert b"The request target is not valid." in sent[1]["body"]
 
 
 async def test_upstream_latency_is_in_the_metrics(
@@ -402,3 +408,93 @@ async def test_protected_paths_saved_at_run_time_apply_to_the_proxy_too(
     after = await h.client.get("/echo/servlet/x", headers=bearer(token))
     assert after.status_code == 200
     assert _headers(after)["x-forwarded-user"] == ["alice"]  # now protected: identity signed
+
+
+async def test_the_hop_adds_no_header_of_its_own(
+    harness: HarnessFactory, idp: TestProvider, upstream: str
+) -> None:
+    """A transparent proxy sends the client's end-to-end fields and its forwarding fields,
+    nothing else: no User-Agent, Accept, Accept-Encoding or Content-Type of the HTTP
+    client's own, and no cookie from an earlier caller."""
+    h = await gateway(harness, idp, upstream)
+    await h.client.get("/jira/secure/Dashboard.jspa")  # Jira sets a cookie: not kept
+    request = h.client.build_request("POST", "/echo/x", content=b"{}", headers={"X-Custom": "v"})
+    for name in ("user-agent", "accept", "accept-encoding", "connection"):
+        del request.headers[name]
+    response = await h.client.send(request)
+    names = sorted(name for name, _ in response.json()["headers"])
+    assert names == [
+        "content-length",
+        "host",
+        "via",
+        "x-custom",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+    ]
+
+
+async def test_header_values_go_on_byte_for_byte_or_are_refused(
+    harness: HarnessFactory, idp: TestProvider, upstream: str
+) -> None:
+    """UTF-8 header values reach Jira unchanged; bytes that are not UTF-8 (obs-text, RFC 9110
+    §5.5) are refused with 400 rather than sent altered."""
+    h = await gateway(harness, idp, upstream)
+    zoe = "Zoë ☃".encode()
+    echoed = await h.client.get("/echo/x", headers=[(b"X-Name", zoe)])
+    assert _headers(echoed)["x-name"] == [zoe.decode("latin-1")]  # the stand-in reads latin-1
+    refused = await h.client.get("/echo/x", headers=[(b"X-Name", b"Zo\xeb")])
+    assert refused.status_code == 400
+    assert refused.json()["errorMessages"] == ["A header value is not valid UTF-8."]
+
+
+async def test_an_upstream_that_stops_reading_the_body_is_504_in_read_timeout() -> None:
+    """A Jira that takes the connection but neither reads a large body nor answers (a fault
+    no working server shows, hence a bare socket): the wait is bounded by ``read_timeout``,
+    never a hang."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    settings = validate_settings(
+        {"upstream": {"url": f"http://127.0.0.1:{port}", "shared_secret": "s", "read_timeout": 0.5}}
+    ).upstream
+    pool = UpstreamPool(settings)
+    proxy = UpstreamProxy(
+        settings,
+        pool,
+        client_address=ClientAddress([]),
+        auth=lambda: validate_settings({}).auth,
+        public_url=None,
+    )
+    sent: list[Message] = []
+    chunks = iter([b"z" * 1024 * 1024] * 64)  # 64 MiB: far more than socket buffers hold
+
+    async def receive() -> Message:
+        chunk = next(chunks, b"")
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunk)}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/echo/upload",
+        "raw_path": b"/echo/upload",
+        "query_string": b"",
+        "headers": [(b"transfer-encoding", b"chunked")],
+        "client": ("127.0.0.1", 1),
+        "scheme": "http",
+    }
+    started = time.monotonic()
+    try:
+        with anyio.fail_after(10):
+            await proxy(scope, receive, send)
+    finally:
+        await pool.aclose()
+        listener.close()
+        for connection in accepted:
+            connection.close()
+    assert sent[0]["status"] == 504
+    assert time.monotonic() - started < 5

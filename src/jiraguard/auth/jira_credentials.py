@@ -13,44 +13,15 @@ to the caller as to everyone else.
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
-
-import httpx
+from typing import Any
 
 from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
 from jiraguard.auth.principal import Principal
+from jiraguard.upstream import Upstream, UpstreamError
 
 METHOD = "jira"
 """The :attr:`Principal.method` of a caller that Jira's own credentials identified: the
 gateway forwards its ``Authorization`` unchanged (and never a provider token's)."""
-
-_MAX_BODY = 1024 * 1024
-"""Largest ``myself`` answer read (a user with very many groups stays far below)."""
-
-
-class Upstream(Protocol):
-    """Whatever sends a request to Jira (the gateway's connection pool)."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
-
-
-class AnswerTooLarge(Exception):
-    """Jira's answer to a question of ours is larger than any sensible one."""
-
-
-async def ask(upstream: Upstream, request: httpx.Request) -> tuple[int, bytes]:
-    """Send one request of jiraguard's own to Jira: its status and body (at most 1 MiB, else
-    :class:`AnswerTooLarge`); ``httpx.HTTPError`` when Jira could not be reached."""
-    response = await upstream.handle_async_request(request)
-    try:
-        body = bytearray()
-        async for chunk in response.aiter_raw():
-            body += chunk
-            if len(body) > _MAX_BODY:
-                raise AnswerTooLarge()
-    finally:
-        await response.aclose()
-    return response.status_code, bytes(body)
 
 
 class JiraCredentials:
@@ -59,21 +30,16 @@ class JiraCredentials:
     def __init__(self, upstream: Upstream, base_url: str, timeout: float) -> None:
         """``base_url``: the upstream Jira with its context path (``upstream.url``)."""
         self.upstream = upstream
-        self.url = httpx.URL(base_url.rstrip("/") + "/rest/api/2/myself?expand=groups")
-        self.timeout = httpx.Timeout(timeout).as_dict()
+        self.url = base_url.rstrip("/") + "/rest/api/2/myself?expand=groups"
+        self.timeout = timeout
 
     async def principal(self, authorization: bytes) -> Principal:
         """The user Jira says the credential belongs to; InvalidToken when Jira refuses it,
         ProviderUnavailable when Jira could not be asked."""
-        request = httpx.Request(
-            "GET",
-            self.url,
-            headers=[(b"authorization", authorization), (b"accept", b"application/json")],
-            extensions={"timeout": self.timeout},
-        )
+        headers = [(b"authorization", authorization), (b"accept", b"application/json")]
         try:
-            status, body = await ask(self.upstream, request)
-        except (httpx.HTTPError, AnswerTooLarge) as exc:
+            status, body = await self.upstream.ask("GET", self.url, headers, self.timeout)
+        except UpstreamError as exc:
             raise ProviderUnavailable(f"Jira could not be asked ({type(exc).__name__})") from exc
         if status in (401, 403):
             raise InvalidToken("Jira does not accept these credentials")

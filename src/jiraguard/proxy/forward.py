@@ -9,24 +9,26 @@ Failures toward the upstream become Jira-format errors (:func:`error_response`):
 status line has been sent a failure can only end the connection (the client sees a short
 body), which is what happens when the upstream breaks mid-body or a body outgrows its limit.
 
-The connection pool (:class:`UpstreamPool`) is shared by the process and made of
-:class:`httpx.AsyncHTTPTransport` (the pool inside every ``httpx.AsyncClient``), used directly:
-the client layer would keep a cookie jar shared by all callers (one user's Jira session
-leaking into another's requests) and merge default headers (``Accept-Encoding``,
-``User-Agent``) a transparent proxy must not add.
+The connection pool (:class:`UpstreamPool`) is shared by the process: an aiohttp client
+session set up as a transparent hop (no cookie jar shared by callers, no header of its own,
+no decoding, no redirects followed).
 """
 
 from __future__ import annotations
 
-import itertools
+import asyncio
+import contextlib
 import logging
+import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import quote
 
+import aiohttp
 import anyio
 import httpx
+import yarl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiraguard.auth.clientip import ClientAddress
@@ -36,13 +38,20 @@ from jiraguard.auth.jira_credentials import METHOD as JIRA_METHOD
 from jiraguard.auth.note import NOTE, RequestNote
 from jiraguard.auth.principal import Principal
 from jiraguard.oauth1 import OAuth1Error
-from jiraguard.proxy.headers import ContextPath, RawHeaders, hop_by_hop, without_access_token
+from jiraguard.proxy.headers import ContextPath, hop_by_hop, without_access_token
 from jiraguard.proxy.identity_headers import IdentityHeaders, UnsendableUsername
 from jiraguard.proxy.known_users import JiraUnavailable, KnownUsers
 from jiraguard.proxy.oauth1_signer import OAuth1Impersonation, form_names_identity
 from jiraguard.responses import error_response
 from jiraguard.settings import AuthSettings, UpstreamSettings
 from jiraguard.telemetry import Telemetry
+from jiraguard.upstream import (
+    MAX_ANSWER_BYTES,
+    AnswerTooLarge,
+    RawHeaders,
+    UpstreamError,
+    UpstreamTimeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,51 +69,122 @@ _SESSION = frozenset({b"cookie"})
 _UPSTREAM_DATE = frozenset({b"date"})
 
 
-_SHARD_CONNECTIONS = 4
-"""Connections per shard of the pool. httpcore's pool does work quadratic in its size on every
-request (it rescans all connections, polling each idle socket), so the process's pool is a
-set of small pools used in turn: the same number of connections at a fraction of the cost."""
-
-
 class UpstreamPool:
-    """The process's one connection pool to the upstream: keep-alive, no retries, no cookie jar,
-    made of small :class:`httpx.AsyncHTTPTransport` shards taken round-robin."""
+    """The process's one connection pool to the upstream (``upstream.url``): keep-alive, no
+    retries, no redirects followed, no cookie jar, bodies passed as they are (no decoding).
+
+    Made of aiohttp's client (its C HTTP parser and writer): the hop to Jira costs about a
+    fifth of the CPU it did through httpx (``bench/README.md``). The session is opened on
+    first use, inside the running event loop.
+    """
 
     def __init__(self, settings: UpstreamSettings, telemetry: Telemetry | None = None) -> None:
+        if settings.url is None:
+            raise ValueError("the upstream pool needs upstream.url")
         self.telemetry = telemetry
-        per = min(_SHARD_CONNECTIONS, settings.max_connections)
-        limits = httpx.Limits(
-            max_connections=per, max_keepalive_connections=per, keepalive_expiry=30.0
-        )
-        count = -(-settings.max_connections // per)
-        tls = _tls_context(settings)  # once: loading CA certificates takes milliseconds
-        self._shards = [
-            httpx.AsyncHTTPTransport(verify=tls, limits=limits, retries=0, trust_env=False)
-            for _ in range(count)
-        ]
-        self._turn = itertools.cycle(self._shards)
+        self.origin = _origin(settings.url)
+        """``scheme://host[:port]`` of ``upstream.url``, the part every target is put after."""
+        self._limit = settings.max_connections
+        self._tls = _tls_context(settings)  # once: loading CA certificates takes milliseconds
+        self._session: aiohttp.ClientSession | None = None
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request``; the response's body is still to be read (and closed)."""
-        if self.telemetry is None:
-            return await next(self._turn).handle_async_request(request)
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._limit, limit_per_host=0, keepalive_timeout=30.0, ssl=self._tls
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),  # one user's Jira session is not another's
+                auto_decompress=False,  # the body goes on as Jira encoded it
+                skip_auto_headers=_NOT_ADDED,  # a transparent proxy adds no header of its own
+                trust_env=False,
+                max_line_size=_MAX_HEADER_BYTES,
+                max_field_size=_MAX_HEADER_BYTES,
+            )
+        return self._session
+
+    async def send(
+        self,
+        method: str,
+        target: bytes,
+        headers: RawHeaders,
+        body: bytes | AsyncIterator[bytes] | None,
+        timeouts: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        """Send a request for ``target`` (path and query, already valid on the request line);
+        the response's body is still to be read, then the response released.
+        :class:`UpstreamError` (or :class:`UpstreamTimeout`) when Jira did not answer."""
         started = time.perf_counter()
         status = "error"
         try:
-            response = await next(self._turn).handle_async_request(request)
-            status = f"{response.status_code // 100}xx"
+            response = await self._client().request(
+                method,
+                yarl.URL(self.origin + target.decode("ascii"), encoded=True),
+                headers=[(n.decode("utf-8"), v.decode("utf-8")) for n, v in headers],
+                data=body,
+                timeout=timeouts,
+                allow_redirects=False,
+            )
+            status = f"{response.status // 100}xx"
             return response
+        except TimeoutError as exc:
+            raise UpstreamTimeout(type(exc).__name__) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(type(exc).__name__) from exc
         finally:
-            self.telemetry.upstream.labels(status).observe(time.perf_counter() - started)
+            if self.telemetry is not None:
+                self.telemetry.upstream.labels(status).observe(time.perf_counter() - started)
+
+    async def ask(
+        self, method: str, url: str, headers: RawHeaders, seconds: float
+    ) -> tuple[int, bytes]:
+        """A question of jiraguard's own (:class:`jiraguard.upstream.Upstream`)."""
+        if not url.startswith(self.origin + "/"):
+            raise ValueError("a question for another server than upstream.url")
+        target = url[len(self.origin) :].encode("ascii")
+        response = await self.send(
+            method, target, headers, None, aiohttp.ClientTimeout(total=seconds)
+        )
+        body = bytearray()
+        try:
+            async for chunk in response.content.iter_any():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise AnswerTooLarge()
+        except TimeoutError as exc:
+            raise UpstreamTimeout(type(exc).__name__) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(type(exc).__name__) from exc
+        finally:
+            response.release()  # back to the pool once read to the end, else closed
+        return response.status, bytes(body)
 
     async def aclose(self) -> None:
-        for shard in self._shards:
-            await shard.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+_NOT_ADDED = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+"""Headers aiohttp would add to a request that lacks them."""
+
+_MAX_HEADER_BYTES = 64 * 1024
+"""Longest response header line read from Jira (aiohttp's default, 8 KiB, is below what
+Jira's own large cookies and CSP headers may reach)."""
+
+
+def _origin(url: str) -> str:
+    """``scheme://authority`` of ``url``, as written (lower-cased scheme and host)."""
+    parsed = yarl.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
+        raise ValueError("upstream.url must be an http or https URL")
+    return str(parsed.origin())
 
 
 def _tls_context(settings: UpstreamSettings) -> ssl.SSLContext:
     """How the gateway speaks TLS to Jira: trusting ``ca_bundle`` (else the system's CA
-    certificates, as httpx ships them), presenting ``client_cert`` when mutual TLS is set."""
+    certificates), presenting ``client_cert`` when mutual TLS is set."""
     if settings.ca_bundle is not None:
         context = ssl.create_default_context(cafile=str(settings.ca_bundle))
     else:
@@ -172,6 +252,68 @@ class _ClientGone(Exception):
     """The client disconnected before its request body ended."""
 
 
+class _ClientBody:
+    """The client's body on its way to Jira, chunk by chunk, refused once it passes the
+    limit. The HTTP client sends it from a task of its own and reports only a broken
+    connection, so the reason it stopped early is kept here (:attr:`failure`)."""
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self.receive = receive
+        self.limit = limit
+        self.failure: _TooLarge | _ClientGone | None = None
+        self.handed: float | None = time.monotonic()
+        """When Jira was last handed a chunk (or the request began); None while the client is
+        the one awaited."""
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        received = 0
+        while True:
+            self.handed = None
+            message = await self.receive()
+            self.handed = time.monotonic()
+            if message["type"] == "http.disconnect":
+                self.failure = _ClientGone()
+                raise self.failure
+            chunk: bytes = message.get("body", b"")
+            received += len(chunk)
+            if received > self.limit:
+                self.failure = _TooLarge()
+                raise self.failure
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+
+async def _while_taken(
+    sending: Awaitable[aiohttp.ClientResponse], body: _ClientBody | None, idle: float
+) -> aiohttp.ClientResponse:
+    """Await ``sending`` (a request with a body) while Jira takes the body or answers:
+    :class:`UpstreamTimeout` once it has done neither for ``idle`` seconds. This is the
+    write timeout aiohttp lacks: a Jira that stops reading would otherwise hold the request
+    for ever. Time spent waiting for the client's own bytes does not count."""
+    started = time.monotonic()
+    task = asyncio.ensure_future(sending)
+    try:
+        while True:
+            done, _ = await asyncio.wait((task,), timeout=idle)
+            if done:
+                return task.result()
+            handed = started if body is None else body.handed
+            if handed is not None and time.monotonic() - handed >= idle:
+                raise UpstreamTimeout("Jira stopped taking the request body")
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, UpstreamError):
+                await task
+
+
+_TARGET = re.compile(rb"/[!\x24-~\x22]*")
+"""A request-target the upstream may be sent: a path and query of visible ASCII without
+``#`` (RFC 3986 §3: the fragment is never sent)."""
+
+
 class UpstreamProxy:
     """Forwards HTTP requests to ``settings.url``; the auth middleware runs in front of it."""
 
@@ -195,22 +337,24 @@ class UpstreamProxy:
         self.auth = auth
         self.public_url = public_url.rstrip("/") if public_url else None
         """``server.base_url``: the origin redirects are rewritten to (else the request's)."""
-        self.base = httpx.URL(settings.url)
-        self.context = ContextPath(self.base)
+        self.context = ContextPath(httpx.URL(settings.url))
         self.identity = IdentityHeaders(settings)
         self.realm = realm
-        self.timeout = httpx.Timeout(
-            connect=settings.connect_timeout,
-            read=settings.read_timeout,
-            write=settings.read_timeout,
-            pool=settings.connect_timeout,
-        ).as_dict()
+        # aiohttp's sock_read bounds each wait for Jira's bytes (the status line, then every
+        # chunk); connect bounds the wait for a pooled connection and the TCP/TLS handshake.
+        self.timeout = aiohttp.ClientTimeout(
+            total=None, connect=settings.connect_timeout, sock_read=settings.read_timeout
+        )
         self.oauth1: OAuth1Impersonation | None = None
         self.known_users: KnownUsers | None = None
         if settings.identity == "oauth1_impersonation":
             self.oauth1 = OAuth1Impersonation.from_settings(settings)
             self.known_users = KnownUsers(
-                pool, self.base, self.oauth1, ttl=settings.user_check_ttl, timeout=self.timeout
+                pool,
+                settings.url,
+                self.oauth1,
+                ttl=settings.user_check_ttl,
+                timeout=settings.connect_timeout + settings.read_timeout,
             )
         self.max_request = settings.max_request_bytes
         self.max_response = settings.max_response_bytes
@@ -259,45 +403,61 @@ class UpstreamProxy:
             await error_response(413, ["The request body is too large."])(scope, receive, send)
             return
         has_body = length is not None or any(n == b"transfer-encoding" for n, _ in scope["headers"])
-        try:
-            url = self.base.copy_with(raw_path=upstream_target)
-        except (httpx.InvalidURL, ValueError):  # bytes no URL may hold (RFC 3986 §2)
+        if _TARGET.fullmatch(upstream_target) is None:  # bytes no URL may hold (RFC 3986 §2)
             await error_response(400, ["The request target is not valid."])(scope, receive, send)
             return
         if principal is not None and not own and self.oauth1 is not None:
+            url = self.pool.origin + upstream_target.decode("ascii")
             signed = await self._impersonate(scope, receive, send, principal, url, has_body)
             if signed is None:
                 return  # refused, the answer sent
             authorization, form = signed
             headers.append((b"authorization", authorization))
-        request = httpx.Request(
-            scope["method"],
-            url,
-            headers=headers,
-            content=form if form is not None else self._body(receive) if has_body else None,
-            extensions={"timeout": self.timeout},
-        )
+        streamed = _ClientBody(receive, self.max_request) if has_body and form is None else None
+        content = form if form is not None else streamed.chunks() if streamed else None
         try:
-            response = await self.pool.handle_async_request(request)
-        except _TooLarge:
-            await error_response(413, ["The request body is too large."])(scope, receive, send)
+            sending = self.pool.send(
+                scope["method"], upstream_target, headers, content, self.timeout
+            )
+            if content is None:
+                response = await sending
+            else:
+                response = await _while_taken(sending, streamed, self.settings.read_timeout)
+        except UnicodeDecodeError:
+            # aiohttp writes header values as UTF-8; other bytes (obs-text) would change.
+            await error_response(400, ["A header value is not valid UTF-8."])(scope, receive, send)
             return
-        except _ClientGone:
+        except UpstreamError as exc:
+            await self._failed(scope, receive, send, exc, streamed)
             return
-        except httpx.TimeoutException:
-            log.warning("upstream did not answer in time: %s %s", scope["method"], scope["path"])
-            await error_response(504, ["Jira did not answer in time."])(scope, receive, send)
-            return
-        except httpx.TransportError as exc:
-            log.warning("upstream unreachable: %s", type(exc).__name__)
-            await error_response(502, ["Jira could not be reached."])(scope, receive, send)
-            return
-        if response.status_code == 401 and self.known_users is not None and principal is not None:
+        if response.status == 401 and self.known_users is not None and principal is not None:
             self.known_users.forget(principal.username)  # ask Jira again next time
         try:
             await self._respond(scope, receive, send, response, protected)
         finally:
-            await response.aclose()
+            response.release()  # back to the pool once read to the end, else closed
+
+    async def _failed(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        exc: UpstreamError,
+        streamed: _ClientBody | None,
+    ) -> None:
+        """The answer when no response came from Jira: the client's body was the cause
+        (too large: 413; the client left: nothing), else 504 or 502."""
+        failure = streamed.failure if streamed is not None else None
+        if isinstance(failure, _TooLarge):
+            await error_response(413, ["The request body is too large."])(scope, receive, send)
+        elif isinstance(failure, _ClientGone):
+            return
+        elif isinstance(exc, UpstreamTimeout):
+            log.warning("upstream did not answer in time: %s %s", scope["method"], scope["path"])
+            await error_response(504, ["Jira did not answer in time."])(scope, receive, send)
+        else:
+            log.warning("upstream unreachable: %s", exc)
+            await error_response(502, ["Jira could not be reached."])(scope, receive, send)
 
     def _requestor_target(self, target: bytes, principal: Principal) -> bytes:
         """The upstream target with the caller as the OAuth requestor in the query (and every
@@ -312,7 +472,7 @@ class UpstreamProxy:
         receive: Receive,
         send: Send,
         principal: Principal,
-        url: httpx.URL,
+        url: str,
         has_body: bool,
     ) -> tuple[bytes, bytes | None] | None:
         """``oauth1_impersonation``: the ``Authorization`` for this request and its form body
@@ -346,7 +506,7 @@ class UpstreamProxy:
             await refusal.response(self.realm)(scope, receive, send)
             return None
         try:
-            return self.oauth1.authorization(scope["method"], str(url), form), form
+            return self.oauth1.authorization(scope["method"], url, form), form
         except OAuth1Error:
             await error_response(400, ["The request cannot be signed."])(scope, receive, send)
             return None
@@ -410,22 +570,6 @@ class UpstreamProxy:
         headers.append((b"via", b"1.1 jiraguard"))
         return headers, length
 
-    async def _body(self, receive: Receive) -> AsyncIterator[bytes]:
-        """The client's body, chunk by chunk, refused once it passes ``max_request_bytes``."""
-        received = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _ClientGone()
-            chunk: bytes = message.get("body", b"")
-            received += len(chunk)
-            if received > self.max_request:
-                raise _TooLarge()
-            if chunk:
-                yield chunk
-            if not message.get("more_body", False):
-                return
-
     def _public_origin(self, scope: Scope) -> str:
         if self.public_url is not None:
             return self.public_url
@@ -433,9 +577,9 @@ class UpstreamProxy:
         return f"{scope.get('scheme', 'http')}://{host}"
 
     def _response_headers(
-        self, scope: Scope, response: httpx.Response, protected: bool
+        self, scope: Scope, response: aiohttp.ClientResponse, protected: bool
     ) -> tuple[RawHeaders, int | None]:
-        raw = response.headers.raw
+        raw = response.raw_headers
         # Date is one field (RFC 9110 §6.6.1): the server jiraguard runs in writes its own.
         drop = hop_by_hop(raw) | _UPSTREAM_DATE
         headers: RawHeaders = []
@@ -461,7 +605,7 @@ class UpstreamProxy:
         scope: Scope,
         receive: Receive,
         send: Send,
-        response: httpx.Response,
+        response: aiohttp.ClientResponse,
         protected: bool,
     ) -> None:
         headers, length = self._response_headers(scope, response, protected)
@@ -471,7 +615,7 @@ class UpstreamProxy:
             return
         start: Message = {
             "type": "http.response.start",
-            "status": response.status_code,
+            "status": response.status,
             "headers": headers,
         }
         if length is not None and length <= _WATCH_ABOVE:
@@ -490,17 +634,17 @@ class UpstreamProxy:
             await self._stream(send, start, response)
             group.cancel_scope.cancel()
 
-    async def _stream(self, send: Send, start: Message, response: httpx.Response) -> None:
+    async def _stream(self, send: Send, start: Message, response: aiohttp.ClientResponse) -> None:
         await send(start)
         sent = 0
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.content.iter_any():
                 sent += len(chunk)
                 if sent > self.max_response:
                     log.warning("upstream response cut at max_response_bytes")
                     return  # the connection ends without completing the response
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except httpx.TransportError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("upstream broke off its response: %s", type(exc).__name__)
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -16,8 +16,6 @@ from urllib.parse import unquote_plus
 
 import httpx
 
-RawHeaders = list[tuple[bytes, bytes]]
-
 HOP_BY_HOP = frozenset(
     {
         b"connection",

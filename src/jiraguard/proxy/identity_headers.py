@@ -22,8 +22,8 @@ from collections.abc import Callable
 
 from jiraguard.auth.principal import Principal
 from jiraguard.auth.signed_identity import sign
-from jiraguard.proxy.headers import RawHeaders
 from jiraguard.settings import UpstreamSettings
+from jiraguard.upstream import RawHeaders
 
 
 class UnsendableUsername(ValueError):

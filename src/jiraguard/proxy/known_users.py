@@ -17,10 +17,8 @@ import logging
 import time
 from collections.abc import Callable
 
-import httpx
-
-from jiraguard.auth.jira_credentials import AnswerTooLarge, Upstream, ask
 from jiraguard.proxy.oauth1_signer import OAuth1Impersonation
+from jiraguard.upstream import Upstream, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +37,16 @@ class KnownUsers:
     def __init__(
         self,
         pool: Upstream,
-        base: httpx.URL,
+        base: str,
         signer: OAuth1Impersonation,
         *,
         ttl: float,
-        timeout: dict[str, float | None],
+        timeout: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``pool`` sends requests (``handle_async_request``); ``base`` is the upstream URL
-        with its context path."""
+        """``pool`` asks Jira; ``base`` is the upstream URL with its context path."""
         self.pool = pool
-        self.myself = base.copy_with(raw_path=base.raw_path.rstrip(b"/") + b"/rest/api/2/myself")
+        self.myself = base.rstrip("/") + "/rest/api/2/myself"
         self.signer = signer
         self.ttl = ttl
         self.timeout = timeout
@@ -79,20 +76,14 @@ class KnownUsers:
 
     async def _ask(self, username: str) -> bool:
         self.checks += 1
-        query = self.signer.requestor_query(b"", username)
-        url = self.myself.copy_with(query=query)
-        request = httpx.Request(
-            "GET",
-            url,
-            headers=[
-                (b"authorization", self.signer.authorization("GET", str(url), None)),
-                (b"accept", b"application/json"),
-            ],
-            extensions={"timeout": self.timeout},
-        )
+        url = self.myself + "?" + self.signer.requestor_query(b"", username).decode("ascii")
+        headers = [
+            (b"authorization", self.signer.authorization("GET", url, None)),
+            (b"accept", b"application/json"),
+        ]
         try:
-            status, body = await ask(self.pool, request)
-        except (httpx.HTTPError, AnswerTooLarge) as exc:
+            status, body = await self.pool.ask("GET", url, headers, self.timeout)
+        except UpstreamError as exc:
             raise JiraUnavailable(f"Jira could not be asked ({type(exc).__name__})") from exc
         if status >= 500:
             raise JiraUnavailable(f"Jira answered HTTP {status} about the user")

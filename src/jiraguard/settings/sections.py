@@ -383,8 +383,9 @@ class ForwardAuthSettings(Section):
     trusted_peers: list[Network] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
     """Only these peers (the engines' addresses) may ask: they say which request is judged."""
     refusal_ttl: Seconds = 10.0
-    """Seconds a refusal is kept by request id (``X-Request-Id``), so the engine can fetch
-    its body and headers a second time (nginx) without the request being judged twice."""
+    """Seconds a refusal is kept by request id (``X-Request-Id``), for an engine configured
+    to fetch its body and headers a second time (``X-Jiraguard-Refusal: fetch-again``, an
+    earlier nginx arrangement) without the request being judged twice."""
 
 
 class SignedIdentitySettings(Section):
