@@ -91,9 +91,13 @@ class AuthMiddleware:
                     principal = await self._basic(current, credentials, method, path, address)
                 else:
                     principal = await current.authenticator.bearer(credentials)
+                    await current.sender.check(scope, credentials, principal)
             rule = policy.authorize(principal, method, path, address)
             await policy.limit(principal, rule)
         except AuthError as exc:
+            if isinstance(credentials, BearerToken) and credentials.scheme == "DPoP":
+                exc.scheme = "DPoP"
+            exc.dpop_algs = current.sender.algs
             _refused(current, note, scope, address, credentials, principal, exc)
             await exc.response(auth.realm)(scope, receive, send)
             return
