@@ -95,9 +95,10 @@ class AuthMiddleware:
             rule = policy.authorize(principal, method, path, address)
             await policy.limit(principal, rule)
         except AuthError as exc:
-            if isinstance(credentials, BearerToken) and credentials.scheme == "DPoP":
-                exc.scheme = "DPoP"
             exc.dpop_algs = current.sender.algs
+            dpop = isinstance(credentials, BearerToken) and credentials.scheme == "DPoP"
+            if dpop and exc.dpop_algs is not None:  # answered in the scheme it was asked in
+                exc.scheme = "DPoP"
             _refused(current, note, scope, address, credentials, principal, exc)
             await exc.response(auth.realm)(scope, receive, send)
             return
