@@ -86,7 +86,8 @@ class TLSServer(Server):
     def wait(self) -> None:
         deadline = time.monotonic() + 30
         while True:
-            assert self.process is not None and self.process.poll() is None, "server exited"
+            assert self.process is not None
+            assert self.process.poll() is None, "server exited"
             try:
                 httpx.get(self.url + "/healthz", verify=self.trust(), timeout=1)
                 return

@@ -169,6 +169,7 @@ const provider = new Provider(config.issuer, {
       Object.entries(claims).filter(([name, value]) => !RESERVED_CLAIMS.has(name) && value !== undefined),
     );
   },
+  enabledJWA: { dPoPSigningAlgValues: ['ES256', 'EdDSA', 'PS256', 'RS256'] },
   features: {
     // Sender-constrained tokens: DPoP (RFC 9449) and certificate-bound ones (RFC 8705).
     dPoP: { enabled: true },

@@ -9,16 +9,23 @@ import uuid
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
-from jwt.algorithms import ECAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 
 class DPoPKey:
-    """A fresh ES256 key pair; :meth:`proof` signs one proof per call (a new ``jti``)."""
+    """A fresh key pair (ES256, or RS256 / PS256 with a 2048-bit RSA key); :meth:`proof`
+    signs one proof per call (a new ``jti``)."""
 
-    def __init__(self) -> None:
-        self.private = ec.generate_private_key(ec.SECP256R1())
-        self.jwk: dict[str, Any] = ECAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
+    def __init__(self, alg: str = "ES256") -> None:
+        self.alg = alg
+        self.private: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+        if alg == "ES256":
+            self.private = ec.generate_private_key(ec.SECP256R1())
+            self.jwk: dict[str, Any] = ECAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
+        else:
+            self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.jwk = RSAAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
 
     def proof(
         self,
@@ -43,7 +50,8 @@ class DPoPKey:
             claims["ath"] = ath or token_hash(token)
         if nonce is not None:
             claims["nonce"] = nonce
-        return jwt.encode(claims, self.private, "ES256", headers={"typ": typ, "jwk": self.jwk})
+        headers = {"typ": typ, "jwk": self.jwk}
+        return jwt.encode(claims, self.private, self.alg, headers=headers)
 
 
 def token_hash(token: str) -> str:

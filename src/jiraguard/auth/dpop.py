@@ -16,6 +16,7 @@ LRU), so a client that reuses its key pays no key parsing after its first reques
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import math
@@ -31,8 +32,7 @@ import jwt
 from jiraguard.auth.confirmation import access_token_hash, b64url, jwk_thumbprint
 from jiraguard.auth.errors import InvalidDPoPProof, InvalidToken, UseDPoPNonce
 from jiraguard.auth.replay import ReplayCache
-from jiraguard.auth.validators.jwt import unverified_header
-from jiraguard.untrusted import load_json
+from jiraguard.auth.validators.jwt import unverified_claims, unverified_header
 
 MAX_PROOF_BYTES = 8 * 1024
 """Largest DPoP header read (a proof with a 4096-bit RSA key is about 1.5 KiB)."""
@@ -113,6 +113,8 @@ class DPoPVerifier:
         """When set, every proof must carry a current nonce."""
         self.clock = clock
         self._keys: OrderedDict[tuple[str, str], jwt.PyJWK] = OrderedDict()
+        self._headers: OrderedDict[str, tuple[str, jwt.PyJWK]] = OrderedDict()
+        """Header segments already checked: the same bytes always pass the same checks."""
 
     async def verify(self, proofs: list[bytes], method: str, uri: str, token: str) -> str:
         """The thumbprint of the key that signed the request's one valid proof; raises
@@ -125,6 +127,32 @@ class DPoPVerifier:
         if len(raw) > MAX_PROOF_BYTES or not raw.isascii():
             raise InvalidDPoPProof("The DPoP proof is malformed")
         proof = raw.decode("ascii").strip()
+        segment = proof.partition(".")[0]
+        known = self._headers.get(segment)  # a client's proofs share one header
+        if known is None:
+            known = self._checked_header(proof)
+            self._headers[segment] = known
+            if len(self._headers) > _KEY_CACHE_SIZE:
+                self._headers.popitem(last=False)
+        jkt, key = known
+        signing_input, _, signature = proof.rpartition(".")
+        try:
+            # PyJWT's algorithm object checks the signature (DER conversion for ECDSA
+            # included); the segments are decoded here, once, with the bounded readers.
+            verified = key.Algorithm.verify(signing_input.encode("ascii"), key.key, _raw(signature))
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise InvalidDPoPProof("The DPoP proof is malformed") from exc
+        if not verified:
+            raise InvalidDPoPProof("The DPoP proof's signature does not verify")
+        try:
+            claims = unverified_claims(proof)
+        except InvalidToken as exc:
+            raise InvalidDPoPProof("The DPoP proof is malformed") from exc
+        await self._claims(claims, method, uri, token, jkt)
+        return jkt
+
+    def _checked_header(self, proof: str) -> tuple[str, jwt.PyJWK]:
+        """RFC 9449 §4.3 checks 3 to 6 on the JOSE header: the key's thumbprint and object."""
         header = _header(proof)
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self.algorithms:
@@ -132,18 +160,7 @@ class DPoPVerifier:
         typ = header.get("typ")
         if not isinstance(typ, str) or typ.lower() != "dpop+jwt":  # media types: any case
             raise InvalidDPoPProof("The DPoP proof's typ is not dpop+jwt")
-        jkt, key = self._key(header.get("jwk"), alg)
-        try:
-            payload = jwt.api_jws.decode(proof, key, algorithms=[alg])
-            claims = load_json(payload, max_bytes=MAX_PROOF_BYTES)
-        except (jwt.PyJWTError, ValueError) as exc:
-            if isinstance(exc, jwt.InvalidSignatureError):
-                raise InvalidDPoPProof("The DPoP proof's signature does not verify") from exc
-            raise InvalidDPoPProof("The DPoP proof is malformed") from exc
-        if not isinstance(claims, dict):
-            raise InvalidDPoPProof("The DPoP proof is malformed")
-        await self._claims(claims, method, uri, token, jkt)
-        return jkt
+        return self._key(header.get("jwk"), alg)
 
     def _key(self, jwk: Any, alg: str) -> tuple[str, jwt.PyJWK]:
         """RFC 9449 §4.3 check 6: ``jwk`` a public key (no private member), usable with ``alg``."""
@@ -196,6 +213,13 @@ class DPoPVerifier:
         replay_key = hashlib.sha256(f"{jkt}\0{jti}".encode()).hexdigest()
         if not await self.replay.first_use(replay_key, self.max_age + 2 * self.leeway):
             raise InvalidDPoPProof("The DPoP proof was already used (jti)")
+
+
+def _raw(segment: str) -> bytes:
+    """A base64url segment's bytes (ValueError when it is not base64url)."""
+    if not segment or len(segment) > MAX_PROOF_BYTES:
+        raise ValueError("no signature")
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def _header(proof: str) -> dict[str, Any]:
