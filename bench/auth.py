@@ -13,6 +13,10 @@
    key already in hand. Target <= 1.3x.
 3. Provider calls per 1,000 requests spread over 10 distinct opaque tokens (introspection).
    Target: 10.
+4. ``GET /rest/api/2/myself`` with a cached DPoP-bound JWT and a fresh proof per request
+   against the same request with a cached plain bearer JWT, on one in-process app, driven
+   through ASGI directly (the proofs are made beforehand: their cost is the client's).
+   Alternating, several rounds, same run. Target: dpop/bearer >= 0.7.
 
 Needs Node.js (for the test OpenID provider) and wrk (``apt-get install wrk``).
 """
@@ -40,6 +44,7 @@ from jiraguard.auth.router import ProviderRouter
 from jiraguard.services import Services
 from jiraguard.settings import validate_settings
 from jiraguard.store.db import run_migrations
+from tests.support.dpop import DPoPKey
 from tests.support.idp import RESOURCE, TestProvider, ensure_node_modules, free_port
 from tests.support.servers import wait_until_serving
 
@@ -258,6 +263,82 @@ async def provider_calls(idp: TestProvider, workdir: Path) -> int:
     return idp.stats().get("/token/introspection", 0)
 
 
+async def _drive(app: Any, headers: list[list[tuple[bytes, bytes]]]) -> float:
+    """Seconds to serve ``GET /rest/api/2/myself`` once per header list, one after another."""
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    path = "/rest/api/2/myself"
+    started = time.perf_counter()
+    for extra in headers:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"bench"), *extra],
+            "client": ("127.0.0.1", 50000),
+            "server": ("bench", 80),
+            "state": {},
+        }
+        await app(scope, receive, send)
+    elapsed = time.perf_counter() - started
+    if set(status) != {200}:
+        raise RuntimeError(f"statuses {sorted(set(status))}")
+    return elapsed
+
+
+async def dpop_ratio(
+    idp: TestProvider, workdir: Path, count: int, rounds: int, alg: str = "ES256"
+) -> dict[str, float]:
+    url = f"sqlite:///{workdir}/dpop-{alg}.db"
+    run_migrations(url)
+    provider = {"name": "corp", "method": "jwt", "issuer": idp.issuer, "audience": [RESOURCE]}
+    settings = validate_settings(
+        {
+            "server": {"base_url": "http://bench"},
+            "storage": {"url": url},
+            "audit": {"record_allowed": False},
+            "providers": [{**provider, "dpop": "allowed"}],
+        }
+    )
+    services = Services.build(settings)
+    await services.users.add("alice")
+    app = create_app(settings, services)
+    key = DPoPKey(alg)
+    bound = idp.user_token("alice", resource=RESOURCE, dpop=key)
+    plain = idp.jwt_token("alice")
+    htu = "http://bench/rest/api/2/myself"
+    bearer = [[(b"authorization", f"Bearer {plain}".encode())]] * count
+    per_round = []
+    for _ in range(rounds + 1):  # the first round warms the cache and the key
+        proofs = [key.proof("GET", htu, token=bound) for _ in range(count)]
+        per_round.append(
+            [[(b"authorization", f"DPoP {bound}".encode()), (b"dpop", p.encode())] for p in proofs]
+        )
+    await _drive(app, bearer[:10])
+    await _drive(app, per_round[0][:10])
+    dpop_s, bearer_s = [], []
+    for headers in per_round[1:]:
+        bearer_s.append(await _drive(app, bearer))
+        dpop_s.append(await _drive(app, headers))
+    await services.aclose()
+    bearer_rps = count / statistics.median(bearer_s)
+    dpop_rps = count / statistics.median(dpop_s)
+    return {"bearer_rps": bearer_rps, "dpop_rps": dpop_rps, "ratio": dpop_rps / bearer_rps}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
@@ -273,6 +354,10 @@ def main() -> None:
             tp = throughput(idp, workdir, args.duration, args.rounds)
             cold = asyncio.run(cold_validation(idp, args.tokens, args.rounds))
             calls = asyncio.run(provider_calls(idp, workdir))
+            dpop = {
+                alg: asyncio.run(dpop_ratio(idp, workdir, 2000, args.rounds, alg))
+                for alg in ("ES256", "PS256")
+            }
     rps = tp["rps"]
     print(
         f"serverInfo req/s  open: {rps['open']:.0f}  auth (cached JWT): {rps['auth']:.0f}"
@@ -294,6 +379,12 @@ def main() -> None:
         f"{cold['pyjwt_us']:.1f} us  ratio: {cold['ratio']:.3f}  (target <= 1.3)"
     )
     print(f"provider calls per 1,000 requests over 10 opaque tokens: {calls}  (target 10)")
+    for alg, found in dpop.items():
+        print(
+            f"myself req/s in process  cached bearer JWT: {found['bearer_rps']:.0f}  cached DPoP "
+            f"JWT + {alg} proof: {found['dpop_rps']:.0f}  dpop/bearer: {found['ratio']:.3f}"
+            "  (target >= 0.7)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from jiraguard.auth.authenticator import Authenticator
 from jiraguard.auth.cache import MemoryPrincipalCache, PrincipalCache
 from jiraguard.auth.cache_redis import RedisPrincipalCache, TieredPrincipalCache, cache_mac_key
 from jiraguard.auth.clientip import ClientAddress
+from jiraguard.auth.dpop import DPoPNonces, DPoPVerifier
 from jiraguard.auth.fences import Fences
 from jiraguard.auth.flight_redis import RedisFlight
 from jiraguard.auth.identity import IdentityMapper, unreachable_admin
@@ -37,8 +38,10 @@ from jiraguard.auth.policy import Policy
 from jiraguard.auth.provider_http import ProviderClients
 from jiraguard.auth.ratelimit import MemoryRateLimiter, RateLimiter
 from jiraguard.auth.ratelimit_redis import RedisRateLimiter
+from jiraguard.auth.replay import MemoryReplayCache, RedisReplayCache, ReplayCache
 from jiraguard.auth.request_path import RequestPath
 from jiraguard.auth.router import ProviderRouter
+from jiraguard.auth.sender import SenderConstraints
 from jiraguard.auth.signed_identity import SignedIdentity
 from jiraguard.auth.validators.pat import PATValidator
 from jiraguard.changes import CONFIG, USER, ChangeEvent, ChangeFeed, wake
@@ -98,6 +101,8 @@ class Services:
     """Failed Redis calls, shared by the cache and the rate limiter."""
     flight: RedisFlight | None = None
     """Single flight across processes (with Redis)."""
+    replay: ReplayCache | None = None
+    """DPoP proof ids seen (shared through Redis when configured)."""
     provider_calls: ProviderCalls | None = None
     """Requests sent to providers, for ``/metrics``."""
     provider_clients: ProviderClients | None = None
@@ -156,6 +161,7 @@ class Services:
         cache: PrincipalCache = MemoryPrincipalCache(settings.auth.cache_size)
         limiter: RateLimiter = MemoryRateLimiter()
         redis, outage, flight = None, None, None
+        replay: ReplayCache = MemoryReplayCache(settings.auth.dpop_replay_cache_size)
         if settings.redis.url:
             redis = make_redis(settings.redis.url, settings.redis.socket_timeout)
             outage = RedisOutage()
@@ -168,6 +174,9 @@ class Services:
             limiter = RedisRateLimiter(redis, prefix, outage=outage)
             flight = RedisFlight(
                 redis, prefix, hold=settings.auth.provider_timeout + 1.0, outage=outage
+            )
+            replay = RedisReplayCache(
+                redis, prefix, MemoryReplayCache(settings.auth.dpop_replay_cache_size), outage
             )
         if source is None:
             source = ConfigSource(settings_data(settings), {})
@@ -189,6 +198,7 @@ class Services:
                 policy,
                 DecisionLog(audit, record_allowed=settings.audit.record_allowed),
                 ClientAddress(settings.server.trusted_proxies),
+                _sender(settings, replay),
                 (
                     SignedIdentity(settings.signed_identity, users)
                     if settings.signed_identity.enabled
@@ -222,6 +232,7 @@ class Services:
             redis=redis,
             redis_outage=outage,
             flight=flight,
+            replay=replay,
             provider_calls=provider_calls,
             provider_clients=clients,
             telemetry=telemetry,
@@ -270,7 +281,12 @@ class Services:
             self.cache.reconfigured(inputs[1])
         # One assignment: a request that took the old snapshot finishes under it.
         self.path = replace(
-            old, settings=settings, router=router, authenticator=authenticator, policy=policy
+            old,
+            settings=settings,
+            router=router,
+            authenticator=authenticator,
+            policy=policy,
+            sender=_sender(settings, old.sender.verifier.replay),
         )
         self.reloads += 1
 
@@ -336,6 +352,16 @@ def _principal_inputs(settings: Settings) -> tuple[str, str]:
     per request and do not."""
     inputs = settings.model_dump_json(include={"providers", "auth"})
     return inputs, hashlib.sha256(inputs.encode()).hexdigest()[:12]
+
+
+def _sender(settings: Settings, replay: ReplayCache) -> SenderConstraints:
+    """The binding checks of ``settings`` (DPoP proofs, client certificates)."""
+    auth = settings.auth
+    nonces = DPoPNonces(cache_mac_key(settings)) if auth.dpop_nonce else None
+    verifier = DPoPVerifier(
+        auth.dpop_algorithms, auth.dpop_max_age, auth.dpop_leeway, replay, nonces
+    )
+    return SenderConstraints(settings, verifier, ClientAddress(settings.server.trusted_proxies))
 
 
 def _request_path(

@@ -11,10 +11,12 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from jiraguard.auth.confirmation import jwk_thumbprint
 from jiraguard.store.admin_sessions import AdminSessionStore
 from tests.admin_ui.support import ADMIN_PASSWORD, admin_options, csrf_of, login
 from tests.conftest import Harness, HarnessFactory, jwt_provider
-from tests.support.idp import TestProvider
+from tests.support.dpop import DPoPKey
+from tests.support.idp import RESOURCE, TestProvider
 
 pytestmark = pytest.mark.anyio
 
@@ -445,3 +447,21 @@ async def test_password_guessing_is_slowed_down(harness: HarnessFactory) -> None
     assert answers == [401] * 10 + [429]
     # The right password does not get through either until the minute is over.
     assert (await login(made.client, "root")).status_code == 429
+
+
+async def test_the_test_page_explains_a_bound_token(
+    harness: HarnessFactory, idp: TestProvider
+) -> None:
+    """The binding kind, its thumbprint and what a request must carry."""
+    made = await _app(harness, providers=[jwt_provider(idp, dpop="allowed")])
+    client = await _admin_client(made)
+    key = DPoPKey()
+    token = idp.user_token("alice", scope="openid jira:read", resource=RESOURCE, dpop=key)
+    csrf = csrf_of((await client.get("/admin/test")).text)
+    response = await client.post("/admin/test", data={"_csrf": csrf, "token": token})
+    assert response.status_code == 200
+    assert 'data-testid="binding-kind">DPoP (RFC 9449)<' in response.text
+    assert f'data-testid="binding-thumbprint">{jwk_thumbprint(key.jwk)}<' in response.text
+    assert "Authorization: DPoP" in response.text
+    plain = await client.post("/admin/test", data={"_csrf": csrf, "token": idp.jwt_token("alice")})
+    assert "binding-kind" not in plain.text

@@ -34,10 +34,15 @@ import { Provider } from 'oidc-provider/lib/provider.js';
 import * as errors from 'oidc-provider/lib/helpers/errors.js';
 // Passing the in-memory adapter explicitly skips the "development-only adapter" warning.
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
+import validateDpop, { checkDpopReplay } from 'oidc-provider/lib/helpers/validate_dpop.js';
+import { checkMtlsCert } from 'oidc-provider/lib/helpers/sender_constraints.js';
 
 const USER_TOKEN_GRANT = 'urn:jiraguard:test:user-token';
 const RESOURCE_SCOPE = 'openid profile email jira:read jira:write';
 // Every account claim goes into the token, except the ones the provider itself sets.
+// Test-only stand-in for a TLS-terminating proxy in front of the provider: the client
+// certificate of a token request, URL-escaped PEM (nginx's $ssl_client_escaped_cert).
+const CLIENT_CERT_HEADER = 'x-test-client-cert';
 const RESERVED_CLAIMS = new Set(['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'azp']);
 
 const DEFAULT_CLIENTS = [
@@ -56,6 +61,16 @@ const DEFAULT_CLIENTS = [
     response_types: [],
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_post',
+  },
+  {
+    // Its tokens are bound to the client certificate of the token request (RFC 8705 §3).
+    client_id: 'mtls-bot',
+    client_secret: 'mtls-bot-secret',
+    grant_types: ['client_credentials', USER_TOKEN_GRANT],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    tls_client_certificate_bound_access_tokens: true,
   },
   {
     // Browser login to jiraguard's admin UI: authorization code + PKCE. A native client may
@@ -145,16 +160,27 @@ const provider = new Provider(config.issuer, {
   conformIdTokenClaims: false,
   // Account claims on user access tokens: top-level claims in JWTs, and members of the
   // introspection response for opaque tokens. Client-credentials tokens get none.
-  async extraTokenClaims(_ctx, token) {
+  async extraTokenClaims(ctx, token) {
     if (token.kind !== 'AccessToken' || !token.accountId) {
       return undefined;
     }
-    const claims = accountClaims(token.accountId);
+    const claims = { ...accountClaims(token.accountId), ...signInClaims(ctx?.oidc?.params) };
     return Object.fromEntries(
       Object.entries(claims).filter(([name, value]) => !RESERVED_CLAIMS.has(name) && value !== undefined),
     );
   },
+  enabledJWA: { dPoPSigningAlgValues: ['ES256', 'EdDSA', 'PS256', 'RS256'] },
   features: {
+    // Sender-constrained tokens: DPoP (RFC 9449) and certificate-bound ones (RFC 8705).
+    dPoP: { enabled: true },
+    mTLS: {
+      enabled: true,
+      certificateBoundAccessTokens: true,
+      getCertificate(ctx) {
+        const escaped = ctx.get(CLIENT_CERT_HEADER);
+        return escaped ? decodeURIComponent(escaped) : undefined;
+      },
+    },
     // The built-in login and consent pages (any login, any password): what a browser test of
     // the authorization code flow signs in through.
     devInteractions: { enabled: true },
@@ -199,8 +225,23 @@ const provider = new Provider(config.issuer, {
   },
 });
 
+// How the user "signed in", for step-up tests (RFC 9470): acr, amr (space-separated) and
+// auth_time (seconds since the epoch) given to the custom grant go into the token as claims.
+function signInClaims(params) {
+  if (!params) {
+    return {};
+  }
+  const found = {};
+  if (params.acr) found.acr = params.acr;
+  if (params.amr) found.amr = params.amr.split(' ').filter(Boolean);
+  if (params.auth_time) found.auth_time = Number(params.auth_time);
+  return found;
+}
+
 // Custom grant: a user access token without any browser interaction.
 //   grant_type=urn:jiraguard:test:user-token&account=<id>&scope=<scopes>[&resource=<uri>]
+//   [&acr=<acr>&amr=<methods>&auth_time=<seconds>]; a DPoP header binds the token to its key,
+//   a client with tls_client_certificate_bound_access_tokens binds it to its certificate.
 // resource = the configured resource -> JWT access token, otherwise opaque. Each token gets its
 // own Grant, so introspection, userinfo and revocation work and revoking one token does not
 // revoke others.
@@ -245,6 +286,15 @@ provider.registerGrantType(
     if (resourceServer) {
       token.resourceServer = resourceServer;
     }
+    const cert = checkMtlsCert(provider, ctx);
+    if (cert) {
+      token.setThumbprint('x5t', cert);
+    }
+    const dPoP = await validateDpop(provider, ctx);
+    if (dPoP) {
+      await checkDpopReplay(provider, ctx, dPoP, client.clientId);
+      token.setThumbprint('jkt', dPoP.thumbprint);
+    }
     ctx.oidc.entity('AccessToken', token);
     const value = await token.save();
 
@@ -255,7 +305,7 @@ provider.registerGrantType(
       scope: token.scope || undefined,
     };
   },
-  ['account', 'scope', 'resource'],
+  ['account', 'scope', 'resource', 'acr', 'amr', 'auth_time'],
 );
 
 provider.on('server_error', (_ctx, err) => {

@@ -28,10 +28,13 @@ import weakref
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
+from urllib.parse import quote
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from tests.support.dpop import DPoPKey
 
 IDP_DIR = Path(__file__).resolve().parent.parent / "idp"
 """The folder with ``server.mjs``, ``package.json`` and ``package-lock.json``."""
@@ -47,6 +50,10 @@ DEFAULT_CLIENT = ("jiraguard", "jiraguard-secret")
 
 SERVICE_CLIENT = ("service-bot", "service-bot-secret")
 """A second client, for tokens issued to someone other than the product."""
+
+MTLS_CLIENT = ("mtls-bot", "mtls-bot-secret")
+"""A client whose tokens are bound to the certificate of its token request (RFC 8705 §3);
+the certificate goes to the provider as ``user_token(client_cert=...)``."""
 
 ADMIN_LOGIN_CLIENT = ("jiraguard-admin", "jiraguard-admin-secret")
 """The client of the admin UI's browser login (authorization code + PKCE, loopback redirect)."""
@@ -332,16 +339,29 @@ class TestProvider:
         scope: str = "openid profile email",
         resource: str | None = None,
         client: tuple[str, str] = DEFAULT_CLIENT,
+        dpop: DPoPKey | None = None,
+        client_cert: str | None = None,
+        sign_in: dict[str, str] | None = None,
     ) -> str:
         """Issue a user access token for ``account`` to ``client`` (no interaction).
 
         Opaque unless ``resource`` is :data:`RESOURCE`, in which case it is a JWT. Any other
-        ``resource`` is refused by the provider (``invalid_target``).
+        ``resource`` is refused by the provider (``invalid_target``). With ``dpop`` the token
+        request carries a proof of that key and the token is DPoP-bound (``cnf.jkt``); with
+        ``client_cert`` (PEM, for :data:`MTLS_CLIENT`) it is bound to that certificate
+        (``cnf.x5t#S256``). ``sign_in`` sets ``acr``, ``amr`` (space-separated) and
+        ``auth_time`` claims.
         """
         data = {"grant_type": USER_TOKEN_GRANT, "account": account, "scope": scope}
+        data.update(sign_in or {})
         if resource is not None:
             data["resource"] = resource
-        return self._token_request(data, client)
+        headers = {}
+        if dpop is not None:
+            headers["DPoP"] = dpop.proof("POST", self.token_endpoint)
+        if client_cert is not None:
+            headers["X-Test-Client-Cert"] = quote(client_cert, safe="")
+        return self._token_request(data, client, headers)
 
     def jwt_token(self, account: str, scope: str = "openid profile email jira:read") -> str:
         """Issue a JWT user access token for ``account`` with ``aud`` = :data:`RESOURCE`."""
@@ -447,8 +467,12 @@ class TestProvider:
                 )
             time.sleep(0.05)
 
-    def _token_request(self, data: dict[str, str], client: tuple[str, str]) -> str:
-        response = self._client.post(self.token_endpoint, data=data, auth=httpx.BasicAuth(*client))
+    def _token_request(
+        self, data: dict[str, str], client: tuple[str, str], headers: dict[str, str] | None = None
+    ) -> str:
+        response = self._client.post(
+            self.token_endpoint, data=data, auth=httpx.BasicAuth(*client), headers=headers
+        )
         self._check(response)
         token: str = response.json()["access_token"]
         return token
@@ -467,6 +491,7 @@ __all__ = [
     "DEFAULT_ACCOUNTS",
     "DEFAULT_CLIENT",
     "IDP_DIR",
+    "MTLS_CLIENT",
     "RESOURCE",
     "SERVICE_CLIENT",
     "USER_TOKEN_GRANT",

@@ -89,7 +89,7 @@ def unseal(mac_key: bytes, name: str, value: bytes | str) -> bytes:
     return payload
 
 
-_SET_FIELDS = ("groups", "scopes")
+_SET_FIELDS = ("groups", "scopes", "amr")
 
 
 def encode(entry: CacheEntry, expires_at: float) -> bytes:

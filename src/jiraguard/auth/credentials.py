@@ -1,8 +1,11 @@
-"""Step 1 of the request path: find the credentials a request carries (RFC 6750, RFC 7617).
+"""Step 1 of the request path: find the credentials a request carries (RFC 6750, RFC 7617,
+RFC 9449).
 
 A bearer token may arrive in the ``Authorization`` header (RFC 6750 §2.1) and, only when the
 configuration allows it, in the form body (§2.2) or the query string (§2.3). A request that
 uses more than one method is malformed (§2: "Clients MUST NOT use more than one method").
+A DPoP-bound token comes as ``Authorization: DPoP <token>`` (RFC 9449 §7.1), with its proof
+in the ``DPoP`` header (checked later, by :mod:`.sender`).
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ class BearerToken:
     token: str
     source: str
     """Where it came from: header, form or query."""
+    scheme: str = "Bearer"
+    """``Bearer`` (RFC 6750) or ``DPoP`` (RFC 9449 §7.1: a proof must come with it)."""
 
     def __repr__(self) -> str:  # never print the secret
-        return f"BearerToken(source={self.source!r})"
+        return f"BearerToken(source={self.source!r}, scheme={self.scheme!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +53,14 @@ class BasicCredentials:
 Credentials = BearerToken | BasicCredentials
 
 
-def _bearer(token: str, source: str) -> BearerToken:
+def _bearer(token: str, source: str, scheme: str = "Bearer") -> BearerToken:
     if not token:
         raise InvalidRequest("The bearer token is empty")
     if len(token) > _MAX_TOKEN_LENGTH:
         raise InvalidRequest("The bearer token is too long")
     if not _B64TOKEN.fullmatch(token):
         raise InvalidRequest("The bearer token has characters RFC 6750 does not allow")
-    return BearerToken(token, source)
+    return BearerToken(token, source, scheme)
 
 
 def parse_authorization(values: list[bytes]) -> Credentials | None:
@@ -81,6 +86,8 @@ def parse_authorization(values: list[bytes]) -> Credentials | None:
     rest = rest.strip(" ")
     if scheme == "bearer":
         return _bearer(rest, "header")
+    if scheme == "dpop":  # RFC 9449 §7.1: the same token68 syntax as Bearer
+        return _bearer(rest, "header", "DPoP")
     if scheme == "basic":
         return _basic(rest)
     return None

@@ -9,6 +9,9 @@ handler (:func:`AuthError.response`) renders them all in Jira's error format::
     ├── InvalidRequest                400 invalid_request (malformed credentials)
     ├── InvalidToken                  401 invalid_token   ("the token is bad")
     │   └── OAuthProblem              401, an OAuth 1.0a request refused, with an OAuth challenge
+    ├── InvalidDPoPProof              401 invalid_dpop_proof (RFC 9449 §7.1)
+    │   └── UseDPoPNonce              401 use_dpop_nonce, with a fresh DPoP-Nonce (§9)
+    ├── InsufficientUserAuthentication 401, step-up: acr_values / max_age (RFC 9470 §3)
     ├── InsufficientScope             403 insufficient_scope
     ├── Forbidden                     403 (known user, not allowed)
     ├── RateLimited                   429, with Retry-After and RateLimit-* headers
@@ -17,6 +20,10 @@ handler (:func:`AuthError.response`) renders them all in Jira's error format::
 
 "The token is bad" and "we could not check" are different roots on purpose: a token is never
 called invalid because its provider is down (fail closed, but honestly).
+
+A request that used the ``DPoP`` scheme is answered with ``DPoP`` challenges (``scheme``);
+where DPoP is accepted at all, every 401 also names the accepted proof algorithms
+(``dpop_algs``, RFC 9449 §7.1), so a client learns it may, or must, bind its tokens.
 """
 
 from __future__ import annotations
@@ -50,14 +57,34 @@ class AuthError(Exception):
         self.decided_by: str | None = None
         """For an operator (the admin UI's "what would happen"), never a response: the access
         rule, or the setting, that refused, and why."""
+        self.scheme = "Bearer"
+        """The scheme the request used (``Bearer`` or ``DPoP``): its challenge's scheme."""
+        self.dpop_algs: str | None = None
+        """Where DPoP is accepted: the proof algorithms a 401's ``DPoP`` challenge names."""
+
+    def params(self) -> list[str]:
+        """The challenge's parameters after the realm (RFC 6750 §3)."""
+        if self.error_code is None:
+            return []
+        return [
+            f"error={_quoted(self.error_code)}",
+            f"error_description={_quoted(self.description)}",
+        ]
 
     def challenge(self, realm: str) -> str | None:
         """The ``WWW-Authenticate`` value (RFC 6750 §3), or None when none is due."""
-        params = [f"realm={_quoted(realm)}"]
-        if self.error_code is not None:
-            params.append(f"error={_quoted(self.error_code)}")
-            params.append(f"error_description={_quoted(self.description)}")
-        return "Bearer " + ", ".join(params)
+        return f"{self.scheme} " + ", ".join([f"realm={_quoted(realm)}", *self.params()])
+
+    def _challenges(self, realm: str) -> str | None:
+        challenge = self.challenge(realm)
+        if challenge is None or self.status_code != 401 or self.dpop_algs is None:
+            return challenge
+        algs = f"algs={_quoted(self.dpop_algs)}"
+        if challenge.startswith("DPoP "):
+            return f"{challenge}, {algs}"
+        if challenge.startswith("Bearer "):  # RFC 7235 §4.1: challenges in one list
+            return f"{challenge}, DPoP realm={_quoted(realm)}, {algs}"
+        return challenge
 
     def messages(self) -> list[str]:
         return [self.description]
@@ -65,7 +92,7 @@ class AuthError(Exception):
     def response(self, realm: str) -> Response:
         """This error as a Jira-format JSON response with its status and headers."""
         headers: dict[str, str] = {}
-        challenge = self.challenge(realm)
+        challenge = self._challenges(realm)
         if challenge is not None:
             headers["WWW-Authenticate"] = challenge
         return error_response(self.status_code, self.messages(), headers=headers)
@@ -140,9 +167,60 @@ class InsufficientScope(AuthError):
         super().__init__(description)
         self.scope = scope
 
-    def challenge(self, realm: str) -> str:
-        base = super().challenge(realm)
-        return f"{base}, scope={_quoted(self.scope)}"
+    def params(self) -> list[str]:
+        return [*super().params(), f"scope={_quoted(self.scope)}"]
+
+
+class InvalidDPoPProof(AuthError):
+    """The ``DPoP`` proof is missing, malformed, replayed, for another request or key
+    (RFC 9449 §7.1: 401 ``invalid_dpop_proof``)."""
+
+    status_code = 401
+    error_code = "invalid_dpop_proof"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.scheme = "DPoP"
+
+
+class UseDPoPNonce(InvalidDPoPProof):
+    """The proof lacks the server's current nonce (RFC 9449 §9): retry with ``DPoP-Nonce``."""
+
+    error_code = "use_dpop_nonce"
+
+    def __init__(self, description: str, nonce: str) -> None:
+        super().__init__(description)
+        self.nonce = nonce
+
+    def response(self, realm: str) -> Response:
+        answer = super().response(realm)
+        answer.headers["DPoP-Nonce"] = self.nonce
+        return answer
+
+
+class InsufficientUserAuthentication(AuthError):
+    """The token is good but its user did not sign in strongly or recently enough for this
+    request (RFC 9470 §3): the challenge says what to ask the provider for."""
+
+    status_code = 401
+    error_code = "insufficient_user_authentication"
+
+    def __init__(
+        self, description: str, *, acr_values: str | None = None, max_age: int | None = None
+    ) -> None:
+        super().__init__(description)
+        self.acr_values = acr_values
+        """Space-separated ``acr`` values any of which would do (RFC 9470 §3)."""
+        self.max_age = max_age
+        """Largest acceptable time since the user's authentication, in seconds."""
+
+    def params(self) -> list[str]:
+        found = super().params()
+        if self.acr_values:
+            found.append(f"acr_values={_quoted(self.acr_values)}")
+        if self.max_age is not None:
+            found.append(f'max_age="{self.max_age}"')
+        return found
 
 
 class Forbidden(AuthError):

@@ -166,4 +166,28 @@ async def explain(settings: Settings, token: str) -> dict[str, Any]:
             "scopes": sorted(principal.scopes),
             "clientId": principal.client_id,
         },
+        **_binding(principal.jkt, principal.x5t),
     }
+
+
+def _binding(jkt: str | None, x5t: str | None) -> dict[str, Any]:
+    """What a request with a sender-constrained token must carry (nothing for a bearer one)."""
+    if jkt is not None:
+        return {
+            "binding": {
+                "kind": "DPoP (RFC 9449)",
+                "thumbprint": jkt,
+                "requires": "Authorization: DPoP <token> and a DPoP proof header signed with "
+                "the key of this JWK thumbprint (cnf.jkt), a new one per request",
+            }
+        }
+    if x5t is not None:
+        return {
+            "binding": {
+                "kind": "client certificate (RFC 8705)",
+                "thumbprint": x5t,
+                "requires": "a TLS connection with the client certificate of this SHA-256 "
+                "thumbprint (cnf.x5t#S256), to jiraguard or to a trusted proxy that passes it on",
+            }
+        }
+    return {}

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from jiraguard.auth.confirmation import confirmation_of, sign_in_of
 from jiraguard.auth.errors import InvalidToken
 from jiraguard.auth.principal import Principal
 from jiraguard.auth.validators.base import ValidatedToken
@@ -200,6 +201,8 @@ class IdentityMapper:
 
     async def principal(self, validated: ValidatedToken) -> Principal:
         provider, claims = validated.provider, validated.claims
+        confirmation = confirmation_of(claims)  # before any lookup: an unusable cnf refuses
+        sign_in = sign_in_of(claims)
         client_id = client_id_from(claims)
         username = self._rule(provider).apply(claims)
         mapped_client = client_id is not None and client_id in provider.client_users
@@ -233,6 +236,11 @@ class IdentityMapper:
             provider=provider.name,
             client_id=client_id,
             expires_at=validated.expires_at,
+            jkt=confirmation.jkt,
+            x5t=confirmation.x5t,
+            acr=sign_in.acr,
+            amr=sign_in.amr,
+            auth_time=sign_in.auth_time,
         )
 
     async def _service_user(self, provider: ProviderSettings, client_id: str) -> UserRecord:

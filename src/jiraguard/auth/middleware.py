@@ -91,9 +91,14 @@ class AuthMiddleware:
                     principal = await self._basic(current, credentials, method, path, address)
                 else:
                     principal = await current.authenticator.bearer(credentials)
+                    await current.sender.check(scope, credentials, principal)
             rule = policy.authorize(principal, method, path, address)
             await policy.limit(principal, rule)
         except AuthError as exc:
+            exc.dpop_algs = current.sender.algs
+            dpop = isinstance(credentials, BearerToken) and credentials.scheme == "DPoP"
+            if dpop and exc.dpop_algs is not None:  # answered in the scheme it was asked in
+                exc.scheme = "DPoP"
             _refused(current, note, scope, address, credentials, principal, exc)
             await exc.response(auth.realm)(scope, receive, send)
             return

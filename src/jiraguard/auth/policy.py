@@ -8,6 +8,12 @@ Three questions, each answered from configuration compiled once at start:
   :class:`~jiraguard.settings.Rule`). No match: ``auth.default_policy``.
 * **Rate limits**: per user, per client, per token, and per rule.
 
+A rule may also ask how the token is held and how its user signed in: sender-constrained
+(DPoP-bound or certificate-bound, checked by :mod:`.sender` before this step), and step-up
+(RFC 9470): ``acr`` one of some values, ``amr`` containing methods, ``auth_time`` recent
+enough. Failing those is 401 (``invalid_token``; ``insufficient_user_authentication`` with
+``acr_values``/``max_age``), so a client knows to get another token, not that it is refused.
+
 A refusal of a known, authenticated user is 403 (``insufficient_scope`` when a scope is what is
 missing), never 401 and never 400; too many requests is 429.
 """
@@ -16,13 +22,21 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from ipaddress import ip_address
 
-from jiraguard.auth.errors import AuthError, Forbidden, InsufficientScope, RateLimited
+from jiraguard.auth.errors import (
+    AuthError,
+    Forbidden,
+    InsufficientScope,
+    InsufficientUserAuthentication,
+    InvalidToken,
+    RateLimited,
+)
 from jiraguard.auth.principal import Principal
 from jiraguard.auth.ratelimit import RateLimiter, headers
 from jiraguard.settings import AuthSettings, Network, RateLimits, Rule, parse_rate
@@ -79,9 +93,15 @@ class Policy:
     """The compiled access policy of one configuration."""
 
     def __init__(
-        self, auth: AuthSettings, rules: Sequence[Rule], limits: RateLimits, limiter: RateLimiter
+        self,
+        auth: AuthSettings,
+        rules: Sequence[Rule],
+        limits: RateLimits,
+        limiter: RateLimiter,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.auth = auth
+        self.clock = clock
         self.exceptions = auth.basic_exceptions
         self._exception_users = frozenset(u.lower() for u in self.exceptions.users)
         self._exception_groups = frozenset(self.exceptions.groups)
@@ -179,10 +199,38 @@ class Policy:
                 raise _refused(
                     scope, f"rule '{rule.name}' requires the scope(s) {' '.join(missing)}"
                 )
+            if rule.require_sender_constrained and principal.jkt is None and principal.x5t is None:
+                refusal = InvalidToken(
+                    "This request needs a sender-constrained token (DPoP-bound, or bound to "
+                    "the client certificate)"
+                )
+                raise _refused(refusal, f"rule '{rule.name}' requires a sender-constrained token")
+            self._step_up(rule, principal)
             return compiled
         if self.auth.default_policy == "deny":
             raise _refused(Forbidden(_FORBIDDEN), "no rule matches: auth.default_policy = deny")
         return None
+
+    def _step_up(self, rule: Rule, principal: Principal) -> None:
+        """RFC 9470 §3: what the token's sign-in lacks for this rule, as one challenge."""
+        lacking: list[str] = []
+        if rule.require_acr and principal.acr not in rule.require_acr:
+            lacking.append(f"an acr of {', '.join(rule.require_acr)}")
+        missing = [m for m in rule.require_amr if m not in principal.amr]
+        if missing:
+            lacking.append(f"the authentication method(s) {', '.join(missing)}")
+        age = rule.max_auth_age
+        if age is not None and (
+            principal.auth_time is None or self.clock() - principal.auth_time > age
+        ):
+            lacking.append(f"a sign-in within the last {age:g} seconds")
+        if lacking:
+            error = InsufficientUserAuthentication(
+                "Authentication is not strong or recent enough: this needs " + "; ".join(lacking),
+                acr_values=" ".join(rule.require_acr) or None,
+                max_age=int(age) if age is not None else None,
+            )
+            raise _refused(error, f"rule '{rule.name}' requires {'; '.join(lacking)}")
 
     # Rate limits -------------------------------------------------------------------------
 

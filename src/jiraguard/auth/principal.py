@@ -47,6 +47,18 @@ class Principal:
     """The personal access token's id, when one was used."""
     admin: bool = False
     """The user's ``admin`` flag in the directory."""
+    jkt: str | None = None
+    """DPoP (RFC 9449): the thumbprint (RFC 7638) of the key the token is bound to
+    (``cnf.jkt``); every request must then carry a proof signed with that key."""
+    x5t: str | None = None
+    """RFC 8705: the SHA-256 thumbprint of the client certificate the token is bound to
+    (``cnf.x5t#S256``); every request must come over a connection with that certificate."""
+    acr: str | None = None
+    """The token's authentication context class (``acr``), for step-up rules (RFC 9470)."""
+    amr: frozenset[str] = frozenset()
+    """The token's authentication methods (``amr``), e.g. ``pwd``, ``mfa``."""
+    auth_time: float | None = None
+    """Unix time the user last authenticated (``auth_time``), when the token says."""
     checked_at: float = field(default=0.0, compare=False)
     """Unix time the credentials were checked: a cached principal checked before a change
     that concerns it (see :class:`~jiraguard.auth.fences.Fences`) is checked again."""

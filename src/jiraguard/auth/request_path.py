@@ -17,6 +17,7 @@ from jiraguard.auth.clientip import ClientAddress
 from jiraguard.auth.oauth1_login import OAuth1Login
 from jiraguard.auth.policy import Policy
 from jiraguard.auth.router import ProviderRouter
+from jiraguard.auth.sender import SenderConstraints
 from jiraguard.auth.signed_identity import SignedIdentity
 from jiraguard.settings import Settings
 
@@ -31,6 +32,8 @@ class RequestPath:
     policy: Policy
     decisions: DecisionLog
     client_address: ClientAddress
+    sender: SenderConstraints
+    """The DPoP and client-certificate binding checks (every bound token, every request)."""
     signed_identity: SignedIdentity | None
     """A trusted gateway's signed identity header's verifier, when enabled."""
     oauth1: OAuth1Login | None = None

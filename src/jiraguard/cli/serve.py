@@ -49,6 +49,7 @@ def serve(
     import uvicorn
 
     from jiraguard.logs import logging_config, resolve_format
+    from jiraguard.tls_server import uvicorn_tls_options
 
     # The workers build their app from the environment (jiraguard.app.app_from_environment):
     # the overrides go there as settings variables, so every process reads the same settings.
@@ -89,6 +90,7 @@ def serve(
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=settings.server.shutdown_timeout,
+        **uvicorn_tls_options(settings.server),
     )
 
 
@@ -126,6 +128,7 @@ def startup_summary(loaded: Loaded) -> str:
     return (
         f"jiraguard {__version__}: config {file}; storage {storage_label(settings.storage.url)}; "
         f"redis {redis}; providers {providers or 'none'}; shape {shape}; "
-        f"listening on http://{server.host}:{server.port} ({server.workers} worker"
+        f"listening on {'https' if server.tls_cert else 'http'}://{server.host}:{server.port} "
+        f"({server.workers} worker"
         f"{'s' if server.workers != 1 else ''})"
     )

@@ -15,6 +15,10 @@ Algorithm = Literal[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
     "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512",
 ]  # fmt: skip
+DPoPAlgorithm = Literal[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+]  # fmt: skip
+"""Asymmetric JWS algorithms only: a DPoP proof is signed with the client's private key."""
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 Seconds = Annotated[float, Field(ge=0)]
 Network = IPv4Network | IPv6Network

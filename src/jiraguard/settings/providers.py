@@ -18,6 +18,7 @@ from jiraguard.settings.common import (
 )
 
 ClientBinding = Literal["none", "google_tokeninfo", "github_token_check", "gitlab_token_info"]
+DPoPMode = Literal["off", "allowed", "required"]
 
 
 class ProviderSettings(Section):
@@ -65,6 +66,10 @@ class ProviderSettings(Section):
     when the client is configured; see ``auth/validators/client_binding.py``."""
     token_info_endpoint: str | None = None
     """Where ``client_binding`` asks (filled by the presets)."""
+    dpop: DPoPMode = "off"
+    """DPoP (RFC 9449): ``off`` refuses ``Authorization: DPoP``; ``allowed`` accepts DPoP-bound
+    tokens with a valid proof beside plain bearer tokens; ``required`` accepts only DPoP-bound
+    ones. A token bound to a key (``cnf.jkt``) is never accepted as a plain bearer token."""
     username_attribute: list[str] = ["preferred_username"]
     """Dotted path(s) into the claims or provider response; the first present one wins."""
     username_transforms: list[Literal["lowercase", "strip_domain"]] = []

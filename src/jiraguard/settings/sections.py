@@ -13,6 +13,7 @@ from pydantic import Field, FilePath, SecretStr, field_validator, model_validato
 from jiraguard.oauth1 import OAuth1Error, load_rsa_private_key, load_rsa_public_key
 from jiraguard.settings.common import (
     CABundle,
+    DPoPAlgorithm,
     HttpMethod,
     Network,
     Seconds,
@@ -43,10 +44,41 @@ class ServerSettings(Section):
     shutdown_timeout: int = Field(30, ge=1, le=3600)
     """On SIGTERM or SIGINT: seconds in-flight requests get to finish (no new ones are
     accepted) before they are cut off."""
+    tls_cert: FilePath | None = None
+    """PEM certificate (with its chain) to serve HTTPS with; unset = plain HTTP."""
+    tls_key: FilePath | None = None
+    """PEM private key of ``tls_cert``, when it is not in the same file."""
+    tls_client_ca: CABundle | None = None
+    """PEM file of the CAs whose client certificates are asked for during the TLS handshake
+    (for certificate-bound tokens, RFC 8705)."""
+    tls_client_auth: Literal["optional", "required"] = "optional"
+    """With ``tls_client_ca``: whether a connection without a client certificate is refused
+    at the handshake (``required``) or served (``optional``: only bound tokens need one)."""
+    client_cert_header: str | None = None
+    """Behind a proxy that terminates TLS: the header it puts the client certificate in, URL
+    escaped PEM (nginx ``$ssl_client_escaped_cert``). Read only from ``trusted_proxies``."""
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> ServerSettings:
+        if self.tls_key is not None and self.tls_cert is None:
+            raise ValueError("tls_key needs tls_cert")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_client_ca needs tls_cert (client certificates need TLS)")
+        if self.tls_cert is not None:
+            try:
+                context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                key = str(self.tls_key) if self.tls_key is not None else None
+                context.load_cert_chain(str(self.tls_cert), key)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(
+                    "tls_cert (with tls_key) is not a PEM certificate and its key"
+                ) from exc
+        return self
 
     @property
     def public_url(self) -> str:
-        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+        scheme = "https" if self.tls_cert is not None else "http"
+        return (self.base_url or f"{scheme}://{self.host}:{self.port}").rstrip("/")
 
 
 class StorageSettings(Section):
@@ -110,6 +142,19 @@ class AuthSettings(Section):
     ca_bundle: CABundle | None = None
     """PEM file of the CA certificates to trust for every provider (an internal CA), instead
     of the system's; a provider's own ``ca_bundle`` wins."""
+    dpop_algorithms: list[DPoPAlgorithm] = ["ES256", "EdDSA", "PS256", "RS256"]
+    """Signature algorithms accepted on DPoP proofs (RFC 9449 §4.2; asymmetric only), also
+    announced in the ``DPoP algs`` challenge."""
+    dpop_max_age: Seconds = Field(300.0, gt=0, le=3600)
+    """A DPoP proof's ``iat`` may be this many seconds old at most (``leeway`` into the
+    future); its ``jti`` is remembered as long, so a proof is accepted once."""
+    dpop_leeway: Seconds = Field(5.0, le=300)
+    """Clock skew allowed on a DPoP proof's ``iat``."""
+    dpop_nonce: bool = False
+    """Require a server nonce in DPoP proofs (RFC 9449 §9): a proof without a current one is
+    refused with ``use_dpop_nonce`` and a fresh ``DPoP-Nonce`` header."""
+    dpop_replay_cache_size: int = Field(100_000, ge=100)
+    """Most proof ids remembered in this process without Redis (with Redis: shared there)."""
 
 
 class RateLimits(Section):
@@ -142,6 +187,15 @@ class Rule(Section):
     require_groups: list[str] = []
     deny_groups: list[str] = []
     require_scopes: list[str] = []
+    require_sender_constrained: bool = False
+    """Admit only sender-constrained tokens here (DPoP-bound with a valid proof, or bound to
+    the connection's client certificate); others get 401 ``invalid_token``."""
+    require_acr: list[str] = []
+    """Step-up (RFC 9470): the token's ``acr`` must be one of these."""
+    require_amr: list[str] = []
+    """Step-up: the token's ``amr`` must contain all of these methods (e.g. ``mfa``)."""
+    max_auth_age: Seconds | None = None
+    """Step-up: the user must have authenticated (``auth_time``) at most this long ago."""
     rate_limit: str | None = None
     """A per-user limit for requests this rule admits, on top of the global ones."""
 
@@ -150,7 +204,14 @@ class Rule(Section):
     @model_validator(mode="after")
     def _public_needs_no_user(self) -> Rule:
         if self.action == "public" and (
-            self.groups or self.require_groups or self.deny_groups or self.require_scopes
+            self.groups
+            or self.require_groups
+            or self.deny_groups
+            or self.require_scopes
+            or self.require_sender_constrained
+            or self.require_acr
+            or self.require_amr
+            or self.max_auth_age is not None
         ):
             raise ValueError("a public rule cannot depend on the user (groups, scopes)")
         return self
