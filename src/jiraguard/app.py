@@ -44,6 +44,7 @@ from jiraguard.observe import ObservationMiddleware
 from jiraguard.ops import ServicesCollector, metrics_endpoint, readyz
 from jiraguard.proxy import OriginalTargetMiddleware, UpstreamProxy
 from jiraguard.responses import error_response
+from jiraguard.routing import IndexedRouter
 from jiraguard.services import ConfigSource, Services
 from jiraguard.settings import Settings, config_path, load_settings, read_config_file
 
@@ -141,9 +142,9 @@ def create_app(
         + (
             _gateway_routes(settings, services)
             or [
-                Mount("/rest/api/2", routes=api),
-                Mount("/rest/pat/latest", routes=pat_api.routes),
-                Mount("/rest/jiraguard/1", routes=audit_api.routes),
+                Mount("/rest/api/2", app=IndexedRouter(api)),
+                Mount("/rest/pat/latest", app=IndexedRouter(pat_api.routes)),
+                Mount("/rest/jiraguard/1", app=IndexedRouter(audit_api.routes)),
             ]
         )
     )
@@ -187,7 +188,7 @@ def create_app(
         },
         lifespan=lifespan,
     )
-    app.router.redirect_slashes = False
+    app.router = IndexedRouter(routes, lifespan=lifespan, redirect_slashes=False)
     app.state.services = services
     app.state.base_url = settings.server.public_url
     return app

@@ -4,18 +4,28 @@ The configuration names a plain URL (``sqlite:///jiraguard.db``, ``postgresql://
 module picks the drivers: aiosqlite or psycopg (async) for serving, the sync drivers for
 Alembic migrations. SQLite runs in WAL mode with a busy timeout so readers never block the
 writer and concurrent writers wait instead of failing.
+
+Units of work (:meth:`Database.run`): on a SQLite file, a request's reads run as one unit in
+a worker thread on the sync ``sqlite3`` driver, one thread hop for the whole unit instead of
+one per statement through aiosqlite (about 0.75 ms each). The unit is the same ``async``
+code the query functions are written in: on the sync driver nothing in it ever waits, so the
+thread runs its coroutine to the end in one go. Elsewhere (PostgreSQL, an in-memory SQLite)
+the unit runs on the event loop through the async session, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.to_thread
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from anyio import CapacityLimiter
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -25,6 +35,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+T = TypeVar("T")
+Unit = Callable[[AsyncSession], Awaitable[T]]
+"""A unit of work: an ``async`` function of one session, returning what the caller needs."""
 
 
 def driver_urls(url: str) -> tuple[str, str]:
@@ -65,17 +79,63 @@ def run_migrations(url: str) -> None:
     command.upgrade(config, "head")
 
 
+def _sqlite_file(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+
+
+class _UnitCursor(sqlite3.Cursor):
+    """The sync driver's cursor with the one method the async session calls on a cursor
+    after a Core statement (it lets the async drivers close theirs early)."""
+
+    async def _async_soft_close(self) -> None:
+        """Nothing to do: the sync cursor is read in the same thread, after the call."""
+
+
+class _UnitConnection(sqlite3.Connection):
+    def cursor(self, factory: Any = _UnitCursor) -> Any:
+        return super().cursor(factory)
+
+
+class UnitWaited(RuntimeError):
+    """A unit of work run in a worker thread waited on something other than the database."""
+
+
+def _to_the_end(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never waits (its session is on a sync driver) to its result."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    coroutine.close()
+    raise UnitWaited("a unit of work on a sync driver awaited something else")
+
+
 class Database:
-    """The async engine and session factory the server shares."""
+    """The async engine and session factory the server shares, and the units of work."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
-        async_url, _ = driver_urls(url)
+        async_url, sync_url = driver_urls(url)
         options: dict[str, Any] = {}
         if not async_url.startswith("sqlite"):
             options = {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
         self.engine: AsyncEngine = create_async_engine(async_url, **options)
         _configure(self.engine.sync_engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._threads = pool_size
+        self._limiter: CapacityLimiter | None = None
+        self.units: Engine | None = None
+        """The sync engine units of work run on in worker threads (SQLite files only)."""
+        if _sqlite_file(url):
+            # As many connections as threads may run units at once, so none waits for one.
+            self.units = create_engine(
+                sync_url,
+                pool_size=pool_size,
+                max_overflow=0,
+                connect_args={"factory": _UnitConnection},
+            )
+            _configure(self.units)
 
     @property
     def dialect(self) -> str:
@@ -91,5 +151,42 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    async def run(self, unit: Unit[T], *, write: bool = False) -> T:
+        """Run ``unit`` with a session of its own and return its result: reads, or with
+        ``write`` one transaction committed when the unit returns (rolled back if it raises).
+
+        On a SQLite file the unit runs in a worker thread on the sync driver (at most
+        ``pool_size`` at once); it must await only the session's methods.
+        """
+        if self.units is None:
+            if write:
+                async with self.transaction() as session:
+                    return await unit(session)
+            async with self.session() as session:
+                return await unit(session)
+        if self._limiter is None:  # made on the event loop, on first use
+            self._limiter = CapacityLimiter(self._threads)
+        return await anyio.to_thread.run_sync(
+            self._run_in_thread, unit, write, limiter=self._limiter
+        )
+
+    def _run_in_thread(self, unit: Unit[T], write: bool) -> T:
+        return _to_the_end(self._unit(unit, write))
+
+    async def _unit(self, unit: Unit[T], write: bool) -> T:
+        # Not ``async with``: the session's context managers put their cleanup in a task of
+        # the event loop, and there is none in this thread; close() itself never waits here.
+        session = AsyncSession(expire_on_commit=False)
+        session.sync_session.bind = self.units
+        try:
+            if write:
+                async with session.begin():
+                    return await unit(session)
+            return await unit(session)
+        finally:
+            await session.close()
+
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.units is not None:
+            self.units.dispose()

@@ -38,12 +38,13 @@ async def get(request: Request) -> Response:
     """GET /issue/{k}: ``fields`` (repeated or comma list, ``*all`` by default), ``expand``."""
     fields = select_fields(query_list(request, "fields"), "*all")
     changelog = wants_changelog(query_list(request, "expand"))
-    async with database(request).session() as session:
-        issue = await issue_or_404(session, request.path_params["issue"])
-        rendered = await render_issue(
-            session, base_url(request), issue, fields, changelog=changelog
-        )
-    return JiraJSONResponse(rendered)
+    key, base = request.path_params["issue"], base_url(request)
+
+    async def read(session: AsyncSession) -> dict[str, Any]:
+        issue = await issue_or_404(session, key)
+        return await render_issue(session, base, issue, fields, changelog=changelog)
+
+    return JiraJSONResponse(await database(request).run(read))
 
 
 def _reference(value: Any) -> tuple[str | None, str | None]:

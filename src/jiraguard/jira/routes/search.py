@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -47,7 +48,9 @@ async def _search(
     applied = min(max_results, MAX_RESULTS_CAP)
     selected = select_fields(fields, "*navigable")
     changelog = wants_changelog(expand)
-    async with database(request).session() as session:
+    base = base_url(request)
+
+    async def read(session: AsyncSession) -> tuple[int, list[dict[str, Any]]]:
         me = await acting_user(session, request)
         try:
             total, ids = await search_issues(
@@ -55,9 +58,9 @@ async def _search(
             )
         except JQLError as exc:
             raise JiraError(400, [str(exc)]) from exc
-        issues = await render_issues(
-            session, base_url(request), list(ids), selected, changelog=changelog
-        )
+        return total, await render_issues(session, base, list(ids), selected, changelog=changelog)
+
+    total, issues = await database(request).run(read)
     return JiraJSONResponse(
         {
             "expand": "schema,names",

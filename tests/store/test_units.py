@@ -1,0 +1,173 @@
+"""Units of work (``Database.run``): the same answers whatever runs them.
+
+On a SQLite file a unit runs in a worker thread on the sync driver; on PostgreSQL on the
+event loop through the async session. The issue JSON they render is compared byte for byte
+with the JSON the async session renders, and with the loading that asks for every related
+table without first checking which have rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jiraguard.jira.fields import select_fields
+from jiraguard.jira.rendering import render_issues
+from jiraguard.responses import dump_json
+from jiraguard.store import issues as issue_queries
+from jiraguard.store.db import Database, UnitWaited
+from jiraguard.store.models import (
+    Attachment,
+    ChangeGroup,
+    ChangeItem,
+    IssueLink,
+    User,
+    Worklog,
+)
+from tests.jql.dataset import NOW, Seeded, seed
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def seeded(database_url: str) -> AsyncIterator[tuple[Database, Seeded]]:
+    database = Database(database_url)
+    try:
+        data = await seed(database)
+        ids = data.issues
+        async with database.transaction() as session:
+            session.add(
+                Worklog(
+                    issue_id=ids["ALPHA-1"],
+                    author_id=data.users["alice"],
+                    comment="looked",
+                    started=NOW,
+                    time_spent_seconds=600,
+                )
+            )
+            session.add(
+                IssueLink(
+                    link_type_id=10000,
+                    inward_issue_id=ids["ALPHA-1"],
+                    outward_issue_id=ids["BETA-3"],
+                )
+            )
+            session.add(
+                Attachment(
+                    issue_id=ids["BETA-3"],
+                    author_id=data.users["bob"],
+                    filename="trace.txt",
+                    mime_type="text/plain",
+                    size=3,
+                    content=b"abc",
+                    created_at=NOW - timedelta(hours=1),
+                )
+            )
+            group = ChangeGroup(
+                issue_id=ids["ALPHA-2"], author_id=data.users["bob"], created_at=NOW
+            )
+            group.items = [ChangeItem(field="summary", from_string="a", to_string="b")]
+            session.add(group)
+        yield database, data
+    finally:
+        await database.close()
+
+
+def _render(ids: list[int]) -> Callable[[AsyncSession], Awaitable[bytes]]:
+    """A unit rendering ``ids`` with every field and the changelog, serialised."""
+    fields = select_fields([], "*all")
+
+    async def unit(session: AsyncSession) -> bytes:
+        rendered = await render_issues(session, "http://jira.test", ids, fields, changelog=True)
+        return dump_json(rendered)
+
+    return unit
+
+
+async def test_a_unit_renders_the_issues_as_the_async_session_does(
+    seeded: tuple[Database, Seeded],
+) -> None:
+    database, data = seeded
+    ids = list(data.issues.values())
+    for page in (ids, ids[:1], [data.issues["BETA-3"]], [data.issues["ALPHA-2"]]):
+        async with database.session() as session:
+            before = await _render(page)(session)
+        assert await database.run(_render(page)) == before
+
+
+async def test_checking_for_rows_first_changes_no_byte(
+    seeded: tuple[Database, Seeded], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loading asks only for related tables with rows; asking for all gives the same."""
+    database, data = seeded
+    ids = list(data.issues.values())
+    pages = [ids, *([i] for i in ids)]
+    checked = [await database.run(_render(page)) for page in pages]
+
+    async def every_part(_session: AsyncSession, _keys: list[int], wanted: set[str]) -> set[str]:
+        return wanted
+
+    monkeypatch.setattr(issue_queries, "_with_rows", every_part)
+    assert [await database.run(_render(page)) for page in pages] == checked
+    for shown in (b'"worklogs":[{', b"trace.txt", b'"issuelinks":[{', b'"histories":[{'):
+        assert shown in checked[0]
+
+
+async def test_sqlite_units_run_in_a_worker_thread_and_postgresql_ones_on_the_loop(
+    seeded: tuple[Database, Seeded],
+) -> None:
+    database, _ = seeded
+
+    async def where(session: AsyncSession) -> int:
+        await session.execute(select(func.count()).select_from(User))
+        return threading.get_ident()
+
+    ran_in = await database.run(where)
+    on_loop = ran_in == threading.get_ident()
+    assert on_loop is (database.dialect == "postgresql")
+
+
+async def test_a_write_unit_commits_and_a_failing_one_rolls_back(
+    seeded: tuple[Database, Seeded],
+) -> None:
+    database, _ = seeded
+
+    async def users(session: AsyncSession) -> int:
+        return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+    before = await database.run(users)
+
+    async def add(name: str, fail: bool) -> None:
+        async def unit(session: AsyncSession) -> None:
+            session.add(User(name=name, lower_name=name, key=name, display_name=name))
+            await session.flush()
+            if fail:
+                raise LookupError("after the insert")
+
+        await database.run(unit, write=True)
+
+    await add("dora", fail=False)
+    with pytest.raises(LookupError):
+        await add("emil", fail=True)
+    assert await database.run(users) == before + 1
+
+
+async def test_a_sqlite_unit_that_waits_on_something_else_is_refused(
+    seeded: tuple[Database, Seeded],
+) -> None:
+    database, _ = seeded
+
+    async def sleeps(session: AsyncSession) -> None:
+        await asyncio.sleep(0)
+
+    if database.dialect == "postgresql":
+        await database.run(sleeps)  # on the loop, waiting is fine
+        return
+    with pytest.raises(UnitWaited):
+        await database.run(sleeps)

@@ -1,0 +1,92 @@
+"""IndexedRouter picks exactly the route Starlette's Router picks, for every path and method.
+
+The embedded API's own route table (every path template of ``jira/routes``), under the same
+mounts as the app, is served twice, once by each router, with endpoints that name the route
+they are; a table of paths (each template filled in, unknown paths, trailing slashes, wrong
+methods, a catch-all mount) must get the same status and the same route from both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, Router
+
+from jiraguard.jira.routes import (
+    attachment,
+    comment,
+    issue,
+    link,
+    meta,
+    project,
+    search,
+    server,
+    transition,
+    user,
+    worklog,
+)
+from jiraguard.routing import IndexedRouter
+
+pytestmark = pytest.mark.anyio
+
+MODULES = (server, meta, project, issue, comment, transition, worklog, attachment, search)
+API = [r for module in (*MODULES, user, link) for r in module.routes if isinstance(r, Route)]
+
+
+def _named(route: Route) -> Route:
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse(f"{route.path} {sorted(route.methods or ())}")
+
+    return Route(route.path, endpoint, methods=list(route.methods or ()))
+
+
+def _app(router: Callable[..., Router]) -> Starlette:
+    api = [_named(r) for r in API]
+    routes: list[BaseRoute] = [
+        Route("/healthz", _named(Route("/healthz", lambda r: None)).endpoint),
+        Mount("/rest/api/2", app=router(api)),
+        Mount("/rest/pat/latest", app=router([_named(Route("/tokens", lambda r: None))])),
+        Mount("/", app=PlainTextResponse("catch-all")),
+    ]
+    app = Starlette()
+    app.router = router(routes, redirect_slashes=False)
+    return app
+
+
+def _paths() -> list[str]:
+    paths = ["/", "/healthz", "/healthz/", "/rest", "/rest/api/2", "/rest/api/2/", "/nope"]
+    paths += ["/rest/api/2/nope", "/rest/api/2//myself", "/rest/pat/latest/tokens", "/x/y/z"]
+    for route in API:
+        filled = re.sub(r"\{[^}]+\}", "TEST-1", route.path)
+        paths += [f"/rest/api/2{filled}", f"/rest/api/2{filled}/", f"/rest/api/2{filled}/x"]
+        paths.append("/rest/api/2" + re.sub(r"\{[^}]+\}", "10001", route.path))
+    return sorted(set(paths))
+
+
+async def test_the_indexed_router_routes_like_starlettes() -> None:
+    plain = httpx.AsyncClient(transport=httpx.ASGITransport(app=_app(Router)), base_url="http://t")
+    indexed = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_app(IndexedRouter)), base_url="http://t"
+    )
+    wrong = []
+    checked = 0
+    async with plain, indexed:
+        for path in _paths():
+            for method in ("GET", "POST", "PUT", "DELETE"):
+                a = await plain.request(method, path)
+                b = await indexed.request(method, path)
+                checked += 1
+                if (a.status_code, a.text, a.headers.get("location")) != (
+                    b.status_code,
+                    b.text,
+                    b.headers.get("location"),
+                ):
+                    wrong.append(f"{method} {path}: {a.status_code} {a.text!r} / {b.text!r}")
+    assert not wrong, "\n".join(wrong)
+    assert checked > 400
