@@ -17,6 +17,7 @@ They raise :class:`UntrustedInput` (a ``ValueError``), never ``RecursionError``,
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -153,3 +154,27 @@ def db_text(value: Any, limit: int) -> str:
     if _SURROGATE.search(text):
         text = _SURROGATE.sub("\ufffd", text)
     return text[:limit]
+
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def base64url(segment: str) -> bytes:
+    """The bytes of a base64url segment (RFC 4648 §5) as JOSE writes it (RFC 7515 §2): only
+    the URL-safe alphabet, no padding but up to two ``=`` (some issuers send them), and the
+    one canonical spelling of its bytes. :class:`UntrustedInput` otherwise.
+
+    ``base64.urlsafe_b64decode`` alone skips characters outside the alphabet, so ``ab!!cd``
+    would read as ``abcd``; PyJWT checks the alphabet a character at a time in Python (about
+    60 µs for a 2048-bit RSA signature), this does it in one regular-expression match.
+    """
+    stripped = segment.rstrip("=")
+    padding = len(segment) - len(stripped)
+    if padding > 2 or (padding and len(segment) % 4) or len(stripped) % 4 == 1:
+        raise UntrustedInput("not base64url: its length or padding")
+    if _BASE64URL.fullmatch(stripped) is None:
+        raise UntrustedInput("not base64url: a character outside its alphabet")
+    raw = base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
+    if base64.urlsafe_b64encode(raw).rstrip(b"=") != stripped.encode("ascii"):
+        raise UntrustedInput("not base64url: unused bits set")  # one spelling per value
+    return raw

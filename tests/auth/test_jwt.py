@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from typing import Any
 
 import jwt
@@ -223,17 +224,18 @@ async def test_two_providers_route_by_issuer(fresh_idp: Any, harness: HarnessFac
 async def test_key_rotation_without_restart(fresh_idp: Any, harness: HarnessFactory) -> None:
     provider = fresh_idp()
     h = await harness(
-        [jwt_provider(provider)], auth={"jwks_min_refresh_interval": 0, "cache_ttl": 1}
+        [jwt_provider(provider)], auth={"jwks_min_refresh_interval": 0, "cache_ttl": 4}
     )
     await h.add_user("alice")
     old = provider.jwt_token("alice")
     assert (await h.client.get("/rest/api/2/myself", headers=bearer(old))).status_code == 200
-    provider.restart(rotate_keys=True)
+    cached = time.monotonic()
+    provider.restart(rotate_keys=True)  # seconds on a loaded machine: within the 4 s entry
     new = provider.jwt_token("alice")
     assert (await h.client.get("/rest/api/2/myself", headers=bearer(new))).status_code == 200
     # The old token is still served from the cache until its entry ends, then refused.
     assert (await h.client.get("/rest/api/2/myself", headers=bearer(old))).status_code == 200
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(max(0.0, cached + 4.1 - time.monotonic()))
     refused = await h.client.get("/rest/api/2/myself", headers=bearer(old))
     assert refused.status_code == 401
     assert "key" in refused.headers["www-authenticate"]
@@ -267,3 +269,30 @@ async def test_first_contact_with_provider_down_is_503(
     assert "www-authenticate" not in response.headers
     assert response.json()["errorMessages"][0].startswith("The identity provider could not")
     assert RESOURCE not in response.text
+
+
+async def test_a_signature_spelled_outside_base64url_is_malformed(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    """A character outside the alphabet is not skipped (``base64.urlsafe_b64decode`` would):
+    the token is refused as malformed, as PyJWT refuses it."""
+    h = await harness([jwt_provider(idp)])
+    await h.add_user("alice")
+    token = idp.jwt_token("alice")
+    assert (await h.client.get("/rest/api/2/myself", headers=bearer(token))).status_code == 200
+    head, _, signature = token.rpartition(".")
+    for spelled in (signature[:10] + "~" + signature[10:], signature[:-1] + "+", signature + "="):
+        response = await h.client.get("/rest/api/2/myself", headers=bearer(f"{head}.{spelled}"))
+        assert response.status_code == 401
+        assert "malformed" in response.headers["www-authenticate"]
+
+
+async def test_a_forged_token_is_refused_for_its_signature_before_its_claims_are_read(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    h = await harness([jwt_provider(idp)])
+    header, claims, signature = _parts(idp.jwt_token("alice"))
+    forged = f"{_b64(header)}.{_b64({**claims, 'exp': 'soon'})}.{signature}"
+    response = await h.client.get("/rest/api/2/myself", headers=bearer(forged))
+    assert response.status_code == 401
+    assert "signature" in response.headers["www-authenticate"]

@@ -16,7 +16,6 @@ LRU), so a client that reuses its key pays no key parsing after its first reques
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import math
@@ -33,6 +32,7 @@ from jiraguard.auth.confirmation import access_token_hash, b64url, jwk_thumbprin
 from jiraguard.auth.errors import InvalidDPoPProof, InvalidToken, UseDPoPNonce
 from jiraguard.auth.replay import ReplayCache
 from jiraguard.auth.validators.jwt import unverified_claims, unverified_header
+from jiraguard.untrusted import base64url
 
 MAX_PROOF_BYTES = 8 * 1024
 """Largest DPoP header read (a proof with a 4096-bit RSA key is about 1.5 KiB)."""
@@ -219,7 +219,7 @@ def _raw(segment: str) -> bytes:
     """A base64url segment's bytes (ValueError when it is not base64url)."""
     if not segment or len(segment) > MAX_PROOF_BYTES:
         raise ValueError("no signature")
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    return base64url(segment)
 
 
 def _header(proof: str) -> dict[str, Any]:

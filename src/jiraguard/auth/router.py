@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ from jiraguard.auth.validators.jwt import MAX_SEGMENT_BYTES, JWTValidator
 from jiraguard.auth.validators.userinfo import UserinfoValidator
 from jiraguard.settings import AuthSettings, ProviderSettings
 from jiraguard.telemetry import Telemetry
-from jiraguard.untrusted import load_json
+from jiraguard.untrusted import base64url, load_json
 
 
 def peek_issuer(token: str) -> str | None:
@@ -38,13 +36,9 @@ def peek_issuer(token: str) -> str | None:
     parts = token.split(".")
     if len(parts) != 3:
         return None
-    payload = parts[1]
     try:
-        claims = load_json(
-            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)),
-            max_bytes=MAX_SEGMENT_BYTES,
-        )
-    except (ValueError, binascii.Error):  # UntrustedInput (depth, size, numbers) included
+        claims = load_json(base64url(parts[1]), max_bytes=MAX_SEGMENT_BYTES)
+    except ValueError:  # UntrustedInput (alphabet, depth, size, numbers) included
         return None
     issuer = claims.get("iss") if isinstance(claims, dict) else None
     return issuer if isinstance(issuer, str) else None

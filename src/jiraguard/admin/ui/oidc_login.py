@@ -39,7 +39,7 @@ from jiraguard.auth.identity import IdentityMapper
 from jiraguard.auth.provider_http import call
 from jiraguard.auth.router import build_validator
 from jiraguard.settings import ProviderSettings
-from jiraguard.untrusted import load_json
+from jiraguard.untrusted import base64url, load_json
 
 COOKIE = "jiraguard_oidc"
 CALLBACK = f"{PREFIX}/login/callback"
@@ -105,7 +105,7 @@ async def start(request: Request) -> Response:
 def _pending(request: Request) -> dict[str, str]:
     raw = request.cookies.get(COOKIE, "")
     try:
-        data = load_json(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), max_bytes=4096)
+        data = load_json(base64url(raw), max_bytes=4096)
     except ValueError:  # binascii.Error and UntrustedInput (too deep, too large) included
         data = None
     if not isinstance(data, dict) or not all(
