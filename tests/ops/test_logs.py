@@ -9,12 +9,15 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from jiraguard.auth.authenticator import hash_password
-from jiraguard.logs import resolve_format, text_formatter
+from jiraguard.auth.note import RequestNote
+from jiraguard.logs import json_formatter, log_request, request_log, resolve_format, text_formatter
 from tests.conftest import BASE_URL, HarnessFactory, bearer, jwt_provider
 from tests.support.idp import TestProvider
 from tests.support.logs import Captured, capture_logs
@@ -168,3 +171,38 @@ async def test_a_500_carries_its_request_id_and_no_traceback(
     assert "a bug" not in response.text
     (line,) = [r for r in captured.requests() if r["request_id"] == "req-500"]
     assert line["status"] == 500
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_the_json_request_line_is_python_json_loggers_object(refused: bool) -> None:
+    """The request line's direct JSON is, byte for byte, what python-json-logger writes for
+    the same record."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep, level = Keep(), request_log.level
+    request_log.addHandler(keep)
+    request_log.setLevel(logging.INFO)
+    note = RequestNote()
+    if refused:
+        note.refuse("invalid_token", "mallory", None)
+    try:
+        log_request({"method": "GET", "headers": [(b"authorization", b"Bearer x")]}, "r-1",
+                    "/rest/api/2/myself", "/rest/api/2/myself", 401 if refused else 200, note,
+                    0.0042, "192.0.2.7")  # fmt: skip
+    finally:
+        request_log.removeHandler(keep)
+        request_log.setLevel(level)
+    (record,) = records
+    reference = JsonFormatter(
+        "%(levelname)s %(name)s %(process)d %(message)s",
+        timestamp="time",
+        rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
+        reserved_attrs=[*RESERVED_ATTRS, "color_message", "taskName", "jiraguard_request_fields"],
+    )
+    line = json_formatter().format(record)
+    assert line == reference.format(record)
+    assert ("mallory" in line) is refused
