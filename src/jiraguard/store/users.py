@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.audit import add_event
 from jiraguard.store.changes import USER, record
 from jiraguard.store.db import Database
 from jiraguard.store.models import WITH_GROUPS, Group, User, user_groups
@@ -79,8 +80,10 @@ class UserDirectory:
         groups: Iterable[str] = (),
         admin: bool = False,
         password_hash: str | None = None,
+        event: Mapping[str, Any] | None = None,
     ) -> UserRecord:
-        """Create a user; raises :class:`UserExists` when the name is taken."""
+        """Create a user; raises :class:`UserExists` when the name is taken. ``event``: its
+        audit row, written in the same transaction (``username`` set to the new user)."""
         try:
             async with self.db.transaction() as session:
                 user = User(
@@ -97,6 +100,8 @@ class UserDirectory:
                 session.add(user)
                 await session.flush()
                 user.key = f"JIRAUSER{10000 + user.id}"
+                if event is not None:
+                    await add_event(session, {**event, "username": user.name})
             return UserRecord.of(user)
         except IntegrityError as exc:
             raise UserExists(name) from exc
@@ -183,14 +188,32 @@ class UserDirectory:
             fresh = await _by_name(session, name)
             return UserRecord.of(fresh) if fresh is not None else None
 
-    async def set_active(self, name: str, active: bool) -> bool:
-        """Enable or disable a user; False when there is no such user."""
+    async def set_active(
+        self, name: str, active: bool, *, event: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Enable or disable a user; False when there is no such user. The change is recorded
+        in the change feed (running servers re-check the user's cached decisions) and, with
+        ``event``, in the audit log, in the same transaction."""
+        return await self._change(name, {"active": active}, event)
+
+    async def set_admin(
+        self, name: str, admin: bool, *, event: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Give or take the ``admin`` flag; recorded like :meth:`set_active`."""
+        return await self._change(name, {"admin": admin}, event)
+
+    async def _change(
+        self, name: str, values: Mapping[str, bool], event: Mapping[str, Any] | None
+    ) -> bool:
         async with self.db.transaction() as session:
             user = await _by_name(session, name)
             if user is None:
                 return False
-            user.active = active
+            for column, value in values.items():
+                setattr(user, column, value)
             await record(session, USER, user.name)
+            if event is not None:
+                await add_event(session, {**event, "username": user.name})
             return True
 
 
