@@ -78,7 +78,7 @@ async def test_login_sets_a_strict_httponly_session_cookie_and_pages_are_locked_
     page = await made.client.get("/admin/status")
     assert page.status_code == 200
     assert "Readiness" in page.text
-    assert "denied 401: 1" in page.text
+    assert "1 request refused: not authenticated (401)" in page.text
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
