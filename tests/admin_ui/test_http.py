@@ -20,14 +20,15 @@ pytestmark = pytest.mark.anyio
 
 PAGES = ["/admin/status", "/admin/providers", "/admin/providers/new", "/admin/test",
          "/admin/rules", "/admin/tokens", "/admin/audit", "/admin/audit.csv", "/admin/config",
-         "/admin/config.toml"]  # fmt: skip
+         "/admin/config.toml", "/admin/users", "/admin/users/detail?name=root"]  # fmt: skip
 FORMS = ["/admin/tokens", "/admin/tokens/1/revoke", "/admin/test", "/admin/rules/what-if",
          "/admin/logout", "/admin/login", "/admin/status/probe", "/admin/providers/save",
          "/admin/providers/discover", "/admin/providers/corp/delete",
          "/admin/providers/corp/toggle", "/admin/providers/corp/attribute", "/admin/rules/add",
          "/admin/rules/0/move", "/admin/rules/0/delete", "/admin/rules/basic",
          "/admin/rules/limits", "/admin/config/import",
-         "/admin/test/client-credentials"]  # fmt: skip
+         "/admin/test/client-credentials", "/admin/users/add", "/admin/users/active",
+         "/admin/users/admin"]  # fmt: skip
 
 
 async def _app(harness: HarnessFactory, **sections: dict[str, object]) -> Harness:
@@ -163,6 +164,11 @@ async def test_forms_without_the_right_csrf_token_are_rejected(
     assert response.status_code == 403
     assert (await made.services.tokens.list(None)) == []
     assert await made.services.config.overlay() == {}
+    assert [(u.name, u.active, u.admin) for u in await made.services.users.list()] == [
+        ("alice", True, False),
+        ("grace", True, False),
+        ("root", True, True),
+    ]
     assert (await client.get("/admin/status")).status_code == 200  # still logged in
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jiraguard.store.audit import add_event
 from jiraguard.store.changes import USER, record
 from jiraguard.store.db import Database
+from jiraguard.store.directory import escape_like
 from jiraguard.store.models import WITH_GROUPS, Group, User, user_groups
 
 SYNC_ATTEMPTS = 4
@@ -70,6 +71,34 @@ class UserDirectory:
             query = select(User).options(WITH_GROUPS).order_by(User.lower_name)
             users = (await session.scalars(query)).all()
             return [UserRecord.of(u) for u in users]
+
+    async def find(
+        self, text: str, *, start_at: int = 0, max_results: int = 50
+    ) -> tuple[int, Sequence[UserRecord]]:
+        """(how many match, one page of them by name): users whose name, display name or
+        e-mail contains ``text`` (case-insensitive); everyone when ``text`` is empty."""
+        conditions = []
+        if text:
+            pattern = f"%{escape_like(text.lower())}%"
+            conditions.append(
+                or_(
+                    User.lower_name.like(pattern, escape="\\"),
+                    func.lower(User.display_name).like(pattern, escape="\\"),
+                    func.lower(User.email).like(pattern, escape="\\"),
+                )
+            )
+        async with self.db.session() as session:
+            total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
+            query = (
+                select(User)
+                .options(WITH_GROUPS)
+                .where(*conditions)
+                .order_by(User.lower_name)
+                .offset(start_at)
+                .limit(max_results)
+            )
+            users = (await session.scalars(query)).all()
+            return int(total or 0), [UserRecord.of(u) for u in users]
 
     async def add(
         self,
