@@ -125,7 +125,7 @@ async def test_a_failed_discovery_is_not_headed_not_saved(started: Started) -> N
             "preset": "custom",
             "name": "x",
             "issuer": "http://127.0.0.1:9",
-        },  # fmt: skip
+        },
     )
     assert found.status_code == 400
     assert "Nothing was discovered" in found.text
