@@ -28,7 +28,7 @@ FORMS = ["/admin/tokens", "/admin/tokens/1/revoke", "/admin/test", "/admin/rules
          "/admin/rules/0/move", "/admin/rules/0/delete", "/admin/rules/basic",
          "/admin/rules/limits", "/admin/config/import",
          "/admin/test/client-credentials", "/admin/users/add", "/admin/users/active",
-         "/admin/users/admin"]  # fmt: skip
+         "/admin/users/admin", "/admin/rules/default"]  # fmt: skip
 
 
 async def _app(harness: HarnessFactory, **sections: dict[str, object]) -> Harness:
@@ -157,7 +157,7 @@ async def test_forms_without_the_right_csrf_token_are_rejected(
     data = {"owner": "root", "name": "x", "token": "abc", "path": "/rest/", "method": "GET",
             "username": "root", "password": ADMIN_PASSWORD, "action": "deny",
             "toml": '[rate_limits]\nper_user = "1/second"\n', "per_user": "1/second",
-            "block_basic": "on"}  # fmt: skip
+            "block_basic": "on", "default_policy": "deny"}  # fmt: skip
     if token is not None:
         data["_csrf"] = token
     response = await client.post(path, data=data)
@@ -451,3 +451,34 @@ async def test_password_guessing_is_slowed_down(harness: HarnessFactory) -> None
     assert answers == [401] * 10 + [429]
     # The right password does not get through either until the minute is over.
     assert (await login(made.client, "root")).status_code == 429
+
+
+async def test_the_default_policy_is_its_own_form_not_part_of_basic_auth(
+    harness: HarnessFactory,
+) -> None:
+    made = await _app(harness)
+    client = await _admin_client(made)
+    page = await client.get("/admin/rules")
+    basic = page.text.split('action="/admin/rules/basic"', 1)[1].split("</form>", 1)[0]
+    assert "default_policy" not in basic
+    assert 'action="/admin/rules/default"' in page.text
+    csrf = csrf_of(page.text)
+    saved = await client.post(
+        "/admin/rules/default", data={"_csrf": csrf, "default_policy": "deny"}
+    )
+    assert saved.status_code == 303
+    assert made.services.settings.auth.default_policy == "deny"
+    # Saving the Basic settings leaves the default alone.
+    await client.post("/admin/rules/basic", data={"_csrf": csrf, "block_basic": "on"})
+    assert made.services.settings.auth.default_policy == "deny"
+    refused = await client.post("/admin/rules/default", data={"_csrf": csrf, "default_policy": "x"})
+    assert refused.status_code == 400
+
+
+async def test_pages_have_a_favicon(harness: HarnessFactory) -> None:
+    made = await _app(harness)
+    login_page = await made.client.get("/admin/login")
+    assert '<link rel="icon" href="/admin/static/favicon.svg"' in login_page.text
+    icon = await made.client.get("/admin/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")

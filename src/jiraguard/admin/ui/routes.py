@@ -55,6 +55,7 @@ routes: list[BaseRoute] = [
     Route("/rules/add", rules.add_rule, methods=["POST"]),
     Route("/rules/basic", rules.save_basic, methods=["POST"]),
     Route("/rules/limits", rules.save_limits, methods=["POST"]),
+    Route("/rules/default", rules.save_default, methods=["POST"]),
     Route("/rules/{index}/move", rules.move_rule, methods=["POST"]),
     Route("/rules/{index}/delete", rules.delete_rule, methods=["POST"]),
     Route("/tokens", tokens.tokens_page, methods=["GET"]),
