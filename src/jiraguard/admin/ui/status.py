@@ -58,7 +58,7 @@ def _by_outcome(services: Services) -> list[str]:
     """This process's decisions since start in words, by outcome."""
     totals: Counter[tuple[bool, int]] = Counter()
     for key, count in services.decisions.counts.items():
-        totals[(key[0], key[1])] += count
+        totals[(key[0], 0 if key[0] else key[1])] += count  # accepted is accepted, any status
     return [
         f"{plural(count, 'request')} {outcome_words(allowed, status)}"
         for (allowed, status), count in sorted(
