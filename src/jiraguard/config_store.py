@@ -31,9 +31,13 @@ from sqlalchemy import select
 
 from jiraguard import changes
 from jiraguard.settings import (
+    ENV_PREFIX,
     ConfigError,
+    ProviderSettings,
     Settings,
     apply_environment,
+    environment_paths,
+    provider_key,
     read_config_file,
     validate_settings,
 )
@@ -45,6 +49,9 @@ log = logging.getLogger(__name__)
 
 MANAGED_SECTIONS = ("providers", "auth", "rules", "rate_limits")
 _ROW = 1
+
+FILE, UI, ENVIRONMENT, PRESET, DEFAULT = "file", "ui", "environment", "preset", "default"
+"""Where a value came from (see :func:`provider_origins`)."""
 
 
 def settings_data(settings: Settings) -> dict[str, Any]:
@@ -101,6 +108,45 @@ def compose(
     server's composition, and every command's); ConfigError lists every problem."""
     check_overlay(overlay)
     return validate_settings(apply_environment(merge(file_data, overlay), environ))
+
+
+def provider_origins(
+    file_data: Mapping[str, Any],
+    overlay: Mapping[str, Any],
+    environ: Mapping[str, str],
+    providers: list[ProviderSettings],
+) -> dict[str, dict[str, str]]:
+    """Per provider name, per key: where its value came from. ``file`` or ``ui`` (the source
+    whose list is in force: a list saved from the admin UI replaces the file's whole),
+    ``environment`` (the whole list, or that key, set by a variable), ``preset`` (filled by
+    the provider's preset) or ``default``. ``{}`` when the sources no longer compose."""
+    whole_env = f"{ENV_PREFIX}PROVIDERS" in environ
+    base = ENVIRONMENT if whole_env else UI if "providers" in overlay else FILE
+    try:
+        raw = apply_environment(merge(file_data, overlay), environ).get("providers") or []
+    except ConfigError:
+        return {}
+    addressed = [p[1:] for p in environment_paths(environ) if p[0] == "providers" and len(p) > 2]
+    out: dict[str, dict[str, str]] = {}
+    for index, provider in enumerate(providers):
+        given = raw[index] if index < len(raw) and isinstance(raw[index], Mapping) else {}
+        from_env = {
+            key
+            for selector, key, *_ in addressed
+            if selector in (provider_key(provider.name), str(index))
+        }
+        fields: dict[str, str] = {}
+        for key in ProviderSettings.model_fields:
+            if key in from_env:
+                fields[key] = ENVIRONMENT
+            elif key in given:
+                fields[key] = base
+            elif key in provider.model_fields_set:
+                fields[key] = PRESET
+            else:
+                fields[key] = DEFAULT
+        out[provider.name] = fields
+    return out
 
 
 class ConfigStore:

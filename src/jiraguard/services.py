@@ -48,6 +48,7 @@ from jiraguard.changes import CONFIG, USER, ChangeEvent, ChangeFeed, wake
 from jiraguard.config_store import ConfigStore, settings_data
 from jiraguard.proxy import UpstreamPool, make_upstream_pool
 from jiraguard.redis_client import RedisOutage, make_redis
+from jiraguard.sampling import Sampler, read_sample
 from jiraguard.settings import ConfigError, Settings
 from jiraguard.store.db import Database
 from jiraguard.store.users import UserDirectory
@@ -110,6 +111,8 @@ class Services:
     one); None when built by hand."""
     telemetry: Telemetry = field(default_factory=Telemetry)
     """Latencies and errors off the hot path, for ``/metrics``."""
+    sampler: Sampler | None = None
+    """This process's cache and provider counters over the last hour (the status page)."""
     reloads: int = 0
     """Configurations applied since start, the first one included (for tests and metrics)."""
     _signals: list[int] = field(default_factory=list)
@@ -238,6 +241,7 @@ class Services:
             telemetry=telemetry,
         )
         config.after_save = services.announce
+        services.sampler = Sampler(lambda at: read_sample(cache, telemetry, at))
         return services
 
     async def start(self, *, reload_on_sighup: bool = False) -> None:
@@ -247,6 +251,8 @@ class Services:
             self.audit.start()
         await self.reload()
         await self.changes.start()
+        if self.sampler is not None:
+            self.sampler.start()
         if reload_on_sighup:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reread()))
@@ -332,6 +338,8 @@ class Services:
         for signum in self._signals:
             loop.remove_signal_handler(signum)
         await self.changes.stop()
+        if self.sampler is not None:
+            await self.sampler.stop()
         await self.pats.aclose()
         if self.audit is not None:
             await self.audit.stop()  # writes what is still queued, while the database is open

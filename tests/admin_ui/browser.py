@@ -1,7 +1,7 @@
 """A real headless Chromium (Debian's) driven by Playwright, with screenshots kept.
 
 Never downloads a browser: it launches ``/usr/bin/chromium``. Screenshots go to
-``artifacts/screenshots/`` at desktop (1280 px) and phone (390 px) widths.
+``test-artifacts/screenshots/`` at desktop (1280 px) and phone (360 px) widths.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.support.services import missing
 
 CHROMIUM = Path(os.environ.get("JIRAGUARD_TEST_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+PHONE = {"width": 360, "height": 780}
 
 
 @contextmanager

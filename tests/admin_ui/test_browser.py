@@ -4,9 +4,10 @@ jiraguard server, the real test provider and a real database.
 One walk through what an administrator does on day one: log in as the bootstrap admin made
 by ``jiraguard user add --admin --password``, add the real provider from a preset with its
 endpoints discovered, test a real token and pick the username attribute by clicking a claim,
-add a rule and see a request denied, create and revoke a personal access token, and find all
-of it in the audit log. Screenshots
-of every page, at 1280 px and at phone width, are kept in ``artifacts/screenshots/``.
+add a rule and see a request denied, create and revoke a personal access token, find all of
+it in the audit log, add a user and disable one (whose token is refused at once), and read
+the last hour on the status page's chart. Screenshots of every page, at 1280 px and at phone
+width (360 px), are kept in ``test-artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from tests.support.live import live_server
 pytestmark = [pytest.mark.idp, pytest.mark.timeout(180)]
 
 JIRAGUARD = Path(sys.executable).parent / "jiraguard"
-PAGES = ["status", "providers", "providers/new?preset=cognito", "test", "rules", "tokens",
-         "audit", "config"]  # fmt: skip
+PAGES = ["status", "providers", "providers/new?preset=cognito", "providers/corp/edit", "test",
+         "users", "users/detail?name=alice@example.com", "rules", "tokens", "audit",
+         "config"]  # fmt: skip
 
 
 def _bootstrap_admin(tmp_path: Path, database: str) -> None:
@@ -170,6 +172,48 @@ def test_an_administrator_runs_jiraguard_from_the_browser(
         expect(events).to_contain_text("DELETE /rest/api/2/issue/DEMO-1")
         expect(events).not_to_contain_text("created personal access token")
         screenshot(page, "audit")
+
+        # Users: add one with groups, make them an administrator; disable alice and see her
+        # token refused at once, then enable her again.
+        page.get_by_role("link", name="Users").click()
+        page.get_by_label("User name", exact=True).fill("carol")
+        page.get_by_label("Display name", exact=True).fill("Carol Danvers")
+        page.get_by_label("Groups (comma-separated)").fill("jira-users, ops")
+        page.get_by_role("button", name="Add user").click()
+        expect(page.get_by_role("heading", name="User carol")).to_be_visible()
+        expect(page.get_by_test_id("user-groups")).to_have_text("jira-users, ops")
+        page.get_by_role("button", name="Make carol an administrator").click()
+        expect(page.get_by_test_id("user-admin")).to_contain_text("yes")
+        page.get_by_role("link", name="Users", exact=True).first.click()
+        page.get_by_label("Find a user (name, display name or e-mail)").fill("alice")
+        page.get_by_role("button", name="Find").click()
+        expect(page.get_by_test_id("user-count")).to_contain_text("1 user")
+        screenshot(page, "users")
+        page.get_by_role("link", name=user).click()
+        expect(page.get_by_test_id("user-events")).to_contain_text("/issue/DEMO-1")
+        page.get_by_role("button", name=f"Disable {user}").click()
+        expect(page.get_by_role("status")).to_contain_text("disabled")
+        expect(page.get_by_test_id("user-state")).to_contain_text("disabled")
+        screenshot(page, "user-disabled")
+        refused = api.get("/rest/api/2/myself", headers={"Authorization": f"Bearer {alice}"})
+        assert refused.status_code == 401
+        page.get_by_role("button", name=f"Enable {user}").click()
+        expect(page.get_by_test_id("user-state")).to_have_text("active")
+        me = api.get("/rest/api/2/myself", headers={"Authorization": f"Bearer {alice}"})
+        assert me.status_code == 200
+
+        # Status: the last hour's decisions as a chart, in words.
+        page.get_by_role("link", name="Status").click()
+        chart = page.get_by_test_id("decisions-chart")
+        expect(chart).to_be_visible(timeout=15_000)
+        assert chart.locator("rect").count() >= 2
+        legend = page.get_by_test_id("decisions-legend")
+        expect(legend).to_contain_text("requests accepted")
+        expect(legend).to_contain_text("refused: forbidden (403)")
+        expect(legend).to_contain_text("refused: not authenticated (401)")
+        expect(page.get_by_test_id("cache-chart")).to_be_visible()
+        expect(page.get_by_test_id("provider-hosts")).to_contain_text("corp")
+        screenshot(page, "status")
 
         # Every page at desktop and phone width, without sideways scrolling on the phone.
         state = context.storage_state()

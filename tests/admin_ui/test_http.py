@@ -22,14 +22,15 @@ pytestmark = pytest.mark.anyio
 
 PAGES = ["/admin/status", "/admin/providers", "/admin/providers/new", "/admin/test",
          "/admin/rules", "/admin/tokens", "/admin/audit", "/admin/audit.csv", "/admin/config",
-         "/admin/config.toml"]  # fmt: skip
+         "/admin/config.toml", "/admin/users", "/admin/users/detail?name=root"]  # fmt: skip
 FORMS = ["/admin/tokens", "/admin/tokens/1/revoke", "/admin/test", "/admin/rules/what-if",
          "/admin/logout", "/admin/login", "/admin/status/probe", "/admin/providers/save",
          "/admin/providers/discover", "/admin/providers/corp/delete",
          "/admin/providers/corp/toggle", "/admin/providers/corp/attribute", "/admin/rules/add",
          "/admin/rules/0/move", "/admin/rules/0/delete", "/admin/rules/basic",
          "/admin/rules/limits", "/admin/config/import",
-         "/admin/test/client-credentials"]  # fmt: skip
+         "/admin/test/client-credentials", "/admin/users/add", "/admin/users/active",
+         "/admin/users/admin", "/admin/rules/default"]  # fmt: skip
 
 
 async def _app(harness: HarnessFactory, **sections: dict[str, object]) -> Harness:
@@ -80,7 +81,7 @@ async def test_login_sets_a_strict_httponly_session_cookie_and_pages_are_locked_
     page = await made.client.get("/admin/status")
     assert page.status_code == 200
     assert "Readiness" in page.text
-    assert "denied 401: 1" in page.text
+    assert "1 request refused: not authenticated (401)" in page.text
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
@@ -158,13 +159,18 @@ async def test_forms_without_the_right_csrf_token_are_rejected(
     data = {"owner": "root", "name": "x", "token": "abc", "path": "/rest/", "method": "GET",
             "username": "root", "password": ADMIN_PASSWORD, "action": "deny",
             "toml": '[rate_limits]\nper_user = "1/second"\n', "per_user": "1/second",
-            "block_basic": "on"}  # fmt: skip
+            "block_basic": "on", "default_policy": "deny"}  # fmt: skip
     if token is not None:
         data["_csrf"] = token
     response = await client.post(path, data=data)
     assert response.status_code == 403
     assert (await made.services.tokens.list(None)) == []
     assert await made.services.config.overlay() == {}
+    assert [(u.name, u.active, u.admin) for u in await made.services.users.list()] == [
+        ("alice", True, False),
+        ("grace", True, False),
+        ("root", True, True),
+    ]
     assert (await client.get("/admin/status")).status_code == 200  # still logged in
 
 
@@ -465,3 +471,34 @@ async def test_the_test_page_explains_a_bound_token(
     assert "Authorization: DPoP" in response.text
     plain = await client.post("/admin/test", data={"_csrf": csrf, "token": idp.jwt_token("alice")})
     assert "binding-kind" not in plain.text
+
+
+async def test_the_default_policy_is_its_own_form_not_part_of_basic_auth(
+    harness: HarnessFactory,
+) -> None:
+    made = await _app(harness)
+    client = await _admin_client(made)
+    page = await client.get("/admin/rules")
+    basic = page.text.split('action="/admin/rules/basic"', 1)[1].split("</form>", 1)[0]
+    assert "default_policy" not in basic
+    assert 'action="/admin/rules/default"' in page.text
+    csrf = csrf_of(page.text)
+    saved = await client.post(
+        "/admin/rules/default", data={"_csrf": csrf, "default_policy": "deny"}
+    )
+    assert saved.status_code == 303
+    assert made.services.settings.auth.default_policy == "deny"
+    # Saving the Basic settings leaves the default alone.
+    await client.post("/admin/rules/basic", data={"_csrf": csrf, "block_basic": "on"})
+    assert made.services.settings.auth.default_policy == "deny"
+    refused = await client.post("/admin/rules/default", data={"_csrf": csrf, "default_policy": "x"})
+    assert refused.status_code == 400
+
+
+async def test_pages_have_a_favicon(harness: HarnessFactory) -> None:
+    made = await _app(harness)
+    login_page = await made.client.get("/admin/login")
+    assert '<link rel="icon" href="/admin/static/favicon.svg"' in login_page.text
+    icon = await made.client.get("/admin/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")

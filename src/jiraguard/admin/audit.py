@@ -2,7 +2,7 @@
 
 Filters: ``user`` (exact user name), ``decision`` (``allowed`` or ``denied``), ``from`` and
 ``to`` (inclusive; ISO 8601 or epoch milliseconds), ``kind`` (``auth``, ``token``,
-``config``); paged with ``startAt`` and ``maxResults`` (default 50, at most 1000). Newest
+``config``, ``user``); paged with ``startAt`` and ``maxResults`` (default 50, at most 1000). Newest
 first, in Jira's paging envelope ``{"startAt", "maxResults", "total", "values"}``.
 """
 

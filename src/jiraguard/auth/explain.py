@@ -34,7 +34,7 @@ _SHOWN = 200
 """Characters of a token's claim value shown next to the configured one (CLI and admin UI)."""
 
 
-def _unverified_claims(token: str) -> dict[str, Any]:
+def unverified_claims(token: str) -> dict[str, Any]:
     """The payload of a token shaped like a JWT, not verified: to show what it says."""
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
@@ -116,7 +116,7 @@ async def explain(settings: Settings, token: str) -> dict[str, Any]:
     except AuthError as exc:
         return {**report, "outcome": "rejected", "reason": exc.description}
     trace: list[Attempt] = []
-    claims = _unverified_claims(token) if header is not None else {}
+    claims = unverified_claims(token) if header is not None else {}
     issuer = _issuer_report(settings, claims)
     if issuer is not None:
         report["issuer"] = issuer

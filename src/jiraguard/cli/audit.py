@@ -36,7 +36,7 @@ def audit(
     since: Annotated[
         str | None, typer.Option("--since", help="30m, 1h, 7d or an ISO 8601 date-time.")
     ] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="auth, token or config.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="auth, token, config or user.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     config: ConfigOption = None,

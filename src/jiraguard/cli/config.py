@@ -8,11 +8,10 @@ from typing import Any
 import typer
 
 from jiraguard.cli.common import ConfigOption, Loaded, load_config
+from jiraguard.config_store import DEFAULT, ENVIRONMENT, FILE, UI, provider_origins
 from jiraguard.settings import ENV_PREFIX, Settings, environment_paths
 
 config_app = typer.Typer(help="Check and show the configuration.", no_args_is_help=True)
-
-FILE, UI, ENVIRONMENT, DEFAULT = "file", "ui", "environment", "default"
 
 
 @config_app.command("check")
@@ -61,7 +60,7 @@ def origins(loaded: Loaded) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in Settings.model_fields:
         if key == "providers":
-            out[key] = _provider_origins(loaded, env_paths)
+            out[key] = _provider_origins(loaded)
             continue
         sources = []
         if key in loaded.file_data and key not in _replaced(loaded, key):
@@ -83,18 +82,17 @@ def _replaced(loaded: Loaded, key: str) -> set[str]:
     return set()
 
 
-def _provider_origins(loaded: Loaded, env_paths: list[list[str]]) -> dict[str, str]:
-    from jiraguard.settings import provider_key
-
-    whole_env = f"{ENV_PREFIX}PROVIDERS" in loaded.environ
-    base = ENVIRONMENT if whole_env else UI if "providers" in loaded.overlay else FILE
-    addressed = {path[1] for path in env_paths if path[0] == "providers" and len(path) > 2}
+def _provider_origins(loaded: Loaded) -> dict[str, str]:
+    """Per provider, the sources of its values (``ui+environment``: a key set by a variable)."""
+    by_key = provider_origins(
+        loaded.file_data, loaded.overlay, loaded.environ, loaded.settings.providers
+    )
     out = {}
-    for index, provider in enumerate(loaded.settings.providers):
+    for provider in loaded.settings.providers:
+        fields = by_key.get(provider.name, {})
+        base = fields.get("name", FILE)
         sources = [base]
-        if base != ENVIRONMENT and (
-            provider_key(provider.name) in addressed or str(index) in addressed
-        ):
+        if base != ENVIRONMENT and ENVIRONMENT in fields.values():
             sources.append(ENVIRONMENT)
         out[provider.name] = "+".join(sources)
     return out

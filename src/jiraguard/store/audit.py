@@ -13,15 +13,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, delete, func, insert, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    CursorResult,
+    Result,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.db import Database
 from jiraguard.store.models import AuditEvent
 from jiraguard.untrusted import db_text
 
-Kind = Literal["auth", "token", "config"]
-KINDS: tuple[Kind, ...] = ("auth", "token", "config")
+Kind = Literal["auth", "token", "config", "user"]
+KINDS: tuple[Kind, ...] = ("auth", "token", "config", "user")
 
 EXPORT_BATCH = 1000
 """Events read per query (and written per chunk) by an export."""
@@ -88,6 +99,18 @@ class AuditFilter:
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class MinuteCount:
+    """Decisions of one kind in one minute: how many requests (rows' ``count`` summed)."""
+
+    minute: int
+    """Minutes since the Unix epoch (UTC) of the rows' ``at``."""
+    allowed: bool
+    status: int
+    reason: str
+    count: int
+
+
 class AuditLog:
     """Queries on ``audit_events``."""
 
@@ -118,6 +141,32 @@ class AuditLog:
                 .limit(max_results)
             )
             return int(total or 0), page.all()
+
+    async def per_minute(self, since: datetime, *, kind: str = "auth") -> list[MinuteCount]:
+        """Events of ``kind`` since ``since`` counted per minute, decision, status and reason
+        (one grouped query: at most minutes x distinct reasons rows come back)."""
+        if self.db.engine.dialect.name == "sqlite":
+            seconds: ColumnElement[Any] = sql_cast(func.strftime("%s", AuditEvent.at), BigInteger)
+        else:
+            seconds = sql_cast(func.floor(func.extract("epoch", AuditEvent.at)), BigInteger)
+        minute = (seconds // 60).label("minute")
+        query = (
+            select(
+                minute,
+                AuditEvent.allowed,
+                AuditEvent.status,
+                AuditEvent.reason,
+                func.sum(AuditEvent.count),
+            )
+            .where(AuditEvent.kind == kind, AuditEvent.at >= _utc(since))
+            .group_by(text("minute"), AuditEvent.allowed, AuditEvent.status, AuditEvent.reason)
+        )
+        async with self.db.session() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            MinuteCount(int(m), bool(allowed), int(status), str(reason), int(total or 0))
+            for m, allowed, status, reason, total in rows
+        ]
 
     async def batches(
         self, where: AuditFilter, *, limit: int, batch_size: int = EXPORT_BATCH

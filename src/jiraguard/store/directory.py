@@ -45,7 +45,7 @@ async def search_users(
         return []
     query = select(User).order_by(User.lower_name).offset(start_at).limit(max_results)
     if text not in (".", "%", "*"):
-        prefix = _escape(text.lower()) + "%"
+        prefix = escape_like(text.lower()) + "%"
         query = query.where(
             or_(
                 User.lower_name.like(prefix, escape="\\"),
@@ -63,7 +63,7 @@ async def search_groups(session: AsyncSession, text: str) -> Sequence[Group]:
     """Groups whose name contains ``text`` (case-insensitive), by name."""
     query = select(Group).order_by(Group.lower_name)
     if text:
-        query = query.where(Group.lower_name.like(f"%{_escape(text.lower())}%", escape="\\"))
+        query = query.where(Group.lower_name.like(f"%{escape_like(text.lower())}%", escape="\\"))
     return (await session.scalars(query)).all()
 
 
@@ -93,5 +93,6 @@ async def group_members(
     return int(total or 0), (await session.scalars(page)).all()
 
 
-def _escape(text: str) -> str:
+def escape_like(text: str) -> str:
+    """``text`` matched literally in a LIKE pattern whose escape character is ``\\``."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

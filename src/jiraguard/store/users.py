@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.audit import add_event
 from jiraguard.store.changes import USER, record
 from jiraguard.store.db import Database
+from jiraguard.store.directory import escape_like
 from jiraguard.store.models import WITH_GROUPS, Group, User, user_groups
 
 SYNC_ATTEMPTS = 4
@@ -70,6 +72,34 @@ class UserDirectory:
             users = (await session.scalars(query)).all()
             return [UserRecord.of(u) for u in users]
 
+    async def find(
+        self, text: str, *, start_at: int = 0, max_results: int = 50
+    ) -> tuple[int, Sequence[UserRecord]]:
+        """(how many match, one page of them by name): users whose name, display name or
+        e-mail contains ``text`` (case-insensitive); everyone when ``text`` is empty."""
+        conditions = []
+        if text:
+            pattern = f"%{escape_like(text.lower())}%"
+            conditions.append(
+                or_(
+                    User.lower_name.like(pattern, escape="\\"),
+                    func.lower(User.display_name).like(pattern, escape="\\"),
+                    func.lower(User.email).like(pattern, escape="\\"),
+                )
+            )
+        async with self.db.session() as session:
+            total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
+            query = (
+                select(User)
+                .options(WITH_GROUPS)
+                .where(*conditions)
+                .order_by(User.lower_name)
+                .offset(start_at)
+                .limit(max_results)
+            )
+            users = (await session.scalars(query)).all()
+            return int(total or 0), [UserRecord.of(u) for u in users]
+
     async def add(
         self,
         name: str,
@@ -79,8 +109,10 @@ class UserDirectory:
         groups: Iterable[str] = (),
         admin: bool = False,
         password_hash: str | None = None,
+        event: Mapping[str, Any] | None = None,
     ) -> UserRecord:
-        """Create a user; raises :class:`UserExists` when the name is taken."""
+        """Create a user; raises :class:`UserExists` when the name is taken. ``event``: its
+        audit row, written in the same transaction (``username`` set to the new user)."""
         try:
             async with self.db.transaction() as session:
                 user = User(
@@ -97,6 +129,8 @@ class UserDirectory:
                 session.add(user)
                 await session.flush()
                 user.key = f"JIRAUSER{10000 + user.id}"
+                if event is not None:
+                    await add_event(session, {**event, "username": user.name})
             return UserRecord.of(user)
         except IntegrityError as exc:
             raise UserExists(name) from exc
@@ -183,14 +217,32 @@ class UserDirectory:
             fresh = await _by_name(session, name)
             return UserRecord.of(fresh) if fresh is not None else None
 
-    async def set_active(self, name: str, active: bool) -> bool:
-        """Enable or disable a user; False when there is no such user."""
+    async def set_active(
+        self, name: str, active: bool, *, event: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Enable or disable a user; False when there is no such user. The change is recorded
+        in the change feed (running servers re-check the user's cached decisions) and, with
+        ``event``, in the audit log, in the same transaction."""
+        return await self._change(name, {"active": active}, event)
+
+    async def set_admin(
+        self, name: str, admin: bool, *, event: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Give or take the ``admin`` flag; recorded like :meth:`set_active`."""
+        return await self._change(name, {"admin": admin}, event)
+
+    async def _change(
+        self, name: str, values: Mapping[str, bool], event: Mapping[str, Any] | None
+    ) -> bool:
         async with self.db.transaction() as session:
             user = await _by_name(session, name)
             if user is None:
                 return False
-            user.active = active
+            for column, value in values.items():
+                setattr(user, column, value)
             await record(session, USER, user.name)
+            if event is not None:
+                await add_event(session, {**event, "username": user.name})
             return True
 
 

@@ -1,10 +1,14 @@
 """Providers pages: list, add from a preset, edit, delete, enable/disable, discover.
 
-Adding starts from a preset and asks only for that preset's parameters (``presets.PARAMETERS``);
-anything left empty is filled by the preset or by discovery when the configuration is
-validated. "Discover" fetches the issuer's discovery document and fills the empty endpoints
-from it. Client and HMAC secrets are write-only: the form never shows them, and an empty
-field keeps the secret already set.
+Adding starts from a preset and asks only for that preset's parameters (``presets.PARAMETERS``),
+the provider's name, audience and client; what the preset fills (method, issuer, endpoints,
+username attribute) can be changed under "Change what the preset fills". Anything left empty
+is filled by the preset or by discovery when the configuration is validated. Each value says
+where the one in force comes from: the file, the admin UI, the environment (which wins over
+what is saved here), the preset or the default (``config_store.provider_origins``).
+"Discover" fetches the issuer's discovery document and fills the empty endpoints from it.
+Client and HMAC secrets are write-only: the form never shows them, and an empty field keeps
+the secret already set.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from jiraguard.admin.ui.render import PageError, page, secure_headers
 from jiraguard.admin.ui.session import PREFIX, AdminUser, admin_form, admin_page
 from jiraguard.auth.discovery import ProviderMetadata
 from jiraguard.auth.errors import ProviderUnavailable
+from jiraguard.config_store import provider_origins
 from jiraguard.presets import PARAMETERS, TITLES
-from jiraguard.settings import ConfigError, ProviderSettings
+from jiraguard.settings import ENV_PREFIX, ConfigError, ProviderSettings, provider_key
 
 TEXT_FIELDS = ("issuer", "jwks_uri", "introspection_endpoint", "userinfo_endpoint", "client_id")
 LIST_FIELDS = ("audience", "username_attribute", "groups_attribute")
@@ -30,6 +35,44 @@ PARAMETER_FIELDS = tuple(sorted({p for params in PARAMETERS.values() for p in pa
 SECRETS = ("client_secret", "hmac_secret")
 DISCOVERED = ("jwks_uri", "introspection_endpoint", "userinfo_endpoint")
 METHODS = ("jwt", "introspection", "userinfo")
+PRESET_FILLS = ("method", "issuer", "jwks_uri", "introspection_endpoint", "userinfo_endpoint",
+                "username_attribute", "groups_attribute")  # fmt: skip
+"""Fields a preset's form keeps folded away: the preset fills them (or they rarely matter)."""
+SOURCES = {
+    "file": "from the configuration file",
+    "ui": "saved from the admin UI",
+    "environment": "from the environment",
+    "preset": "filled by the preset",
+    "default": "the default",
+}
+
+
+async def _origins(request: Request) -> dict[str, dict[str, str]]:
+    """Per provider in force, per key: where its value comes from."""
+    shared = services(request)
+    config = shared.config
+    return provider_origins(
+        config.file_data, await config.overlay(), config.environ, shared.settings.providers
+    )
+
+
+def _summary(fields: dict[str, str]) -> str:
+    """A provider's sources in words: ``saved from the admin UI; client_secret from the
+    environment``."""
+    base = SOURCES.get(fields.get("name", "file"), SOURCES["file"])
+    pinned = sorted(k for k, v in fields.items() if v == "environment" and k != "name")
+    if pinned and base != SOURCES["environment"]:
+        return f"{base}; {', '.join(pinned)} from the environment"
+    return base
+
+
+def _pinned(name: str, fields: dict[str, str]) -> dict[str, str]:
+    """The keys the environment sets, each with the variable that does."""
+    return {
+        key: f"{ENV_PREFIX}PROVIDERS__{provider_key(name).upper()}__{key.upper()}"
+        for key, origin in fields.items()
+        if origin == "environment"
+    }
 
 
 def _find(providers: list[dict[str, Any]], name: str) -> int | None:
@@ -57,9 +100,13 @@ def _form_page(
     original: str = "",
     problems: list[str] | None = None,
     found: dict[str, str] | None = None,
+    origins: dict[str, str] | None = None,
+    heading: str = "Not saved:",
     status: int = 200,
 ) -> Response:
     preset = str(provider.get("preset") or "custom")
+    fields = origins or {}
+    overridden = [k for k in PRESET_FILLS if provider.get(k) not in (None, "")]
     return page(
         request,
         "provider_form.html",
@@ -71,7 +118,13 @@ def _form_page(
             "parameters": PARAMETERS.get(preset, ()),
             "methods": METHODS,
             "problems": problems or [],
+            "heading": heading,
             "found": found,
+            "origins": fields,
+            "sources": SOURCES,
+            "pinned": _pinned(original, fields) if original else {},
+            "fold": preset != "custom",
+            "unfolded": bool(found) or bool(problems) or bool(overridden),
         },
         status,
     )
@@ -80,10 +133,16 @@ def _form_page(
 @admin_page
 async def providers_page(request: Request, admin: AdminUser) -> Response:
     current = services(request).settings.providers
+    origins = await _origins(request)
     return page(
         request,
         "providers.html",
-        {"providers": current, "titles": TITLES, "saved": request.query_params.get("saved")},
+        {
+            "providers": current,
+            "titles": TITLES,
+            "saved": request.query_params.get("saved"),
+            "sources": {p.name: _summary(origins.get(p.name, {})) for p in current},
+        },
     )
 
 
@@ -102,7 +161,9 @@ async def edit_provider(request: Request, admin: AdminUser) -> Response:
     if index is None:
         raise PageError(404, "There is no such provider.")
     raw = providers[index]
-    return _form_page(request, _shown(raw), original=str(raw.get("name", "")))
+    name = str(raw.get("name", ""))
+    origins = (await _origins(request)).get(name)
+    return _form_page(request, _shown(raw), original=name, origins=origins)
 
 
 def _from_form(form: FormData, before: dict[str, Any]) -> dict[str, Any]:
@@ -201,6 +262,7 @@ async def discover(request: Request, admin: AdminUser, form: FormData) -> Respon
         original=original,
         problems=problems,
         found=found,
+        heading="Nothing was discovered (and nothing is saved until you save the form):",
         status=400 if problems else 200,
     )
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -33,6 +34,21 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def path_breaks(path: object) -> Markup:
+    """A request path, escaped, that a narrow column wraps after a ``/``, ``?`` or ``&``
+    (``<wbr>``) instead of in the middle of a word."""
+    text = str(path or "")
+    out = []
+    for char in text:
+        out.append(escape(char))
+        if char in "/?&":
+            out.append(Markup("<wbr>"))
+    return Markup("").join(out)
+
+
+_env.filters["path_breaks"] = path_breaks
 
 
 class PageError(JiraError):

@@ -17,6 +17,7 @@ from jiraguard.admin.ui import (
     status,
     testing,
     tokens,
+    users,
 )
 from jiraguard.admin.ui.render import STATIC, error_page, secure_headers
 from jiraguard.admin.ui.session import PREFIX
@@ -54,11 +55,17 @@ routes: list[BaseRoute] = [
     Route("/rules/add", rules.add_rule, methods=["POST"]),
     Route("/rules/basic", rules.save_basic, methods=["POST"]),
     Route("/rules/limits", rules.save_limits, methods=["POST"]),
+    Route("/rules/default", rules.save_default, methods=["POST"]),
     Route("/rules/{index}/move", rules.move_rule, methods=["POST"]),
     Route("/rules/{index}/delete", rules.delete_rule, methods=["POST"]),
     Route("/tokens", tokens.tokens_page, methods=["GET"]),
     Route("/tokens", tokens.create_token, methods=["POST"]),
     Route("/tokens/{token_id}/revoke", tokens.revoke_token, methods=["POST"]),
+    Route("/users", users.users_page, methods=["GET"]),
+    Route("/users/add", users.add_user, methods=["POST"]),
+    Route("/users/detail", users.user_page, methods=["GET"]),
+    Route("/users/active", users.set_active, methods=["POST"]),
+    Route("/users/admin", users.set_admin, methods=["POST"]),
     Route("/audit", audit_page.audit_page, methods=["GET"]),
     Route("/audit.csv", audit_page.audit_csv, methods=["GET"]),
     Route("/config", config_toml.config_page, methods=["GET"]),

@@ -142,11 +142,20 @@ async def save_basic(request: Request, admin: AdminUser, form: FormData) -> Resp
     auth = await editable(request, "auth")
     auth["block_basic"] = form.get("block_basic") == "on"
     auth["basic_report_only"] = form.get("basic_report_only") == "on"
-    if form.get("default_policy") in ("allow", "deny"):
-        auth["default_policy"] = form.get("default_policy")
     auth["basic_exceptions"] = {
         key: split_list(form.get(key)) for key in ("users", "groups", "paths", "networks")
     }
+    return await _save(request, admin, "auth", auth)
+
+
+@admin_form
+async def save_default(request: Request, admin: AdminUser, form: FormData) -> Response:
+    """What happens to a request no rule matches (``auth.default_policy``)."""
+    policy = form.get("default_policy")
+    if policy not in ("allow", "deny"):
+        raise PageError(400, "Pick allow or deny.")
+    auth = await editable(request, "auth")
+    auth["default_policy"] = policy
     return await _save(request, admin, "auth", auth)
 
 

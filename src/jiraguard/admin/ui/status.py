@@ -1,5 +1,8 @@
-"""Status page: readiness (database, Redis, providers), JWKS age, cache hit ratio, decisions
-per minute. Reads what ``/readyz`` and ``/metrics`` read; never calls a provider."""
+"""Status page: readiness (database, Redis, providers), JWKS age, and the last hour as charts:
+decisions per minute (accepted, refused by reason) from the audit log, the cache hit ratio and
+the providers' latency and errors from this process's samples (:mod:`jiraguard.sampling`).
+Reads what ``/readyz`` and ``/metrics`` read plus one grouped audit query; never calls a
+provider."""
 
 from __future__ import annotations
 
@@ -8,20 +11,32 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from jiraguard.admin.common import provider_client, services
+from jiraguard.admin.ui.charts import (
+    cache_chart,
+    decisions_chart,
+    outcome_words,
+    plural,
+    provider_chart,
+    provider_errors,
+)
 from jiraguard.admin.ui.render import page
 from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page
 from jiraguard.auth.errors import ProviderUnavailable
 from jiraguard.auth.provider_http import call
 from jiraguard.ops import readiness
+from jiraguard.sampling import cache_counts
 from jiraguard.services import Services
-from jiraguard.settings import ProviderSettings
-from jiraguard.store.audit import AuditFilter, AuditLog
+from jiraguard.settings import ProviderSettings, Settings
+from jiraguard.store.audit import AuditLog
+
+HOUR = 3600.0
 
 
 def _providers(request: Request) -> list[dict[str, Any]]:
@@ -39,19 +54,30 @@ def _providers(request: Request) -> list[dict[str, Any]]:
     return rows
 
 
-def _cache_ratio(request: Request) -> tuple[int, int]:
-    """(hits, lookups) of the principal cache, summed over its levels."""
-    levels = services(request).cache.levels()
-    hits = sum(level.hits for level in levels)
-    return hits, hits + sum(level.misses for level in levels)
-
-
-def _by_outcome(services: Services) -> list[tuple[tuple[bool, int], int]]:
-    """This process's decisions by (allowed, status), whatever else they are counted by."""
+def _by_outcome(services: Services) -> list[str]:
+    """This process's decisions since start in words, by outcome."""
     totals: Counter[tuple[bool, int]] = Counter()
     for key, count in services.decisions.counts.items():
-        totals[(key[0], key[1])] += count
-    return sorted(totals.items())
+        totals[(key[0], 0 if key[0] else key[1])] += count  # accepted is accepted, any status
+    return [
+        f"{plural(count, 'request')} {outcome_words(allowed, status)}"
+        for (allowed, status), count in sorted(
+            totals.items(), key=lambda kv: (not kv[0][0], kv[0][1])
+        )
+    ]
+
+
+def _hosts(settings: Settings) -> dict[str, list[str]]:
+    """Provider names by the host of each of their endpoints."""
+    found: dict[str, list[str]] = {}
+    for p in settings.providers:
+        urls = (p.issuer, p.jwks_uri, p.introspection_endpoint, p.userinfo_endpoint,
+                p.token_info_endpoint, p.discovery_document_url)  # fmt: skip
+        for url in urls:
+            host = urlsplit(url).hostname if url else None
+            if host and p.name not in found.setdefault(host, []):
+                found[host].append(p.name)
+    return found
 
 
 async def _reach(request: Request, provider: ProviderSettings) -> dict[str, Any]:
@@ -74,24 +100,32 @@ async def _reach(request: Request, provider: ProviderSettings) -> dict[str, Any]
 async def _status(request: Request, **extra: Any) -> Response:
     shared = services(request)
     checks = await readiness(shared)
-    since = datetime.now(UTC) - timedelta(minutes=1)
-    log = AuditLog(shared.db)
-    decided, _ = await log.search(AuditFilter(since=since, kind="auth"), start_at=0, max_results=0)
-    denied, _ = await log.search(
-        AuditFilter(since=since, kind="auth", allowed=False), start_at=0, max_results=0
-    )
-    hits, lookups = _cache_ratio(request)
+    now = time.time()
+    start = now - HOUR
+    since = datetime.fromtimestamp(start, UTC) - timedelta(minutes=1)
+    decisions = decisions_chart(await AuditLog(shared.db).per_minute(since), now)
+    samples = shared.sampler.series(since=start) if shared.sampler is not None else []
+    cache, cache_summary = cache_chart(samples, start, now)
+    latency, hosts = provider_chart(samples, start, now, _hosts(shared.settings))
+    hits, lookups = cache_counts(shared.cache.levels())
     return page(
         request,
         "status.html",
         {
             "checks": checks,
             "providers": _providers(request),
+            "decisions": decisions,
+            "record_allowed": shared.settings.audit.enabled
+            and shared.settings.audit.record_allowed,
+            "cache": cache,
+            "cache_summary": cache_summary,
+            "latency": latency,
+            "hosts": hosts,
+            "errors": provider_errors(samples),
+            "plural": plural,
+            "ratio": f"{100 * hits / lookups:.0f} %" if lookups else "no lookups yet",
             "hits": hits,
             "lookups": lookups,
-            "ratio": f"{100 * hits / lookups:.0f} %" if lookups else "no lookups yet",
-            "decided": decided,
-            "denied": denied,
             "counts": _by_outcome(shared),
             **extra,
         },

@@ -5,6 +5,11 @@ providers tried and their verdicts, the JWT header, the claims or the provider's
 the value at the username attribute, the Jira user, groups and scopes. Each claim can be
 picked as the provider's username or groups attribute. The token itself is never stored,
 logged or rendered back.
+
+When the token is refused its claims are shown all the same, decoded but not verified, with
+each mismatching claim beside the configured value (:mod:`jiraguard.admin.ui.claims`); only
+claims that look like user names are offered as the username attribute, and the one that
+finds an existing Jira user is marked.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jiraguard.admin.common import provider_client
+from jiraguard.admin.common import provider_client, services
+from jiraguard.admin.ui.claims import mismatches, username_candidates
 from jiraguard.admin.ui.render import page
 from jiraguard.admin.ui.session import AdminUser, admin_form, admin_page, settings
 from jiraguard.auth.discovery import ProviderMetadata
 from jiraguard.auth.errors import ProviderUnavailable
-from jiraguard.auth.explain import explain
+from jiraguard.auth.explain import explain, unverified_claims
 from jiraguard.auth.provider_http import call
 from jiraguard.settings import ProviderSettings
 
@@ -113,11 +119,17 @@ def token_checks(
     return found
 
 
-def _accepted_claims(report: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any]]:
+def _claims_shown(
+    report: Mapping[str, Any], token: str
+) -> tuple[str | None, Mapping[str, Any], bool]:
+    """(provider, claims, verified): the accepted provider's claims; else the token's own,
+    decoded without verification, and the provider that refused it (if one was tried)."""
     for attempt in report.get("attempts", []):
         if attempt.get("outcome") == "accepted":
-            return attempt.get("provider"), attempt.get("claims") or {}
-    return None, {}
+            return attempt.get("provider"), attempt.get("claims") or {}, True
+    tried = next((a.get("provider") for a in report.get("attempts", [])), None)
+    claims = unverified_claims(token) if report.get("jwtHeader") else {}
+    return tried, claims, False
 
 
 def _context(request: Request, **extra: Any) -> dict[str, Any]:
@@ -132,17 +144,22 @@ async def test_page(request: Request, admin: AdminUser) -> Response:
 
 
 async def _report(request: Request, token: str, source: str) -> Response:
-    report = await explain(settings(request), token)
-    provider_name, claims = _accepted_claims(report)
-    provider = next((p for p in settings(request).providers if p.name == provider_name), None)
+    current = settings(request)
+    report = await explain(current, token)
+    provider_name, claims, verified = _claims_shown(report, token)
+    provider = next((p for p in current.providers if p.name == provider_name), None)
+    paths = claim_paths(claims)
     context = _context(
         request,
         report=report,
         provider=provider,
-        claims=claim_paths(claims),
+        claims=paths,
+        verified=verified,
+        candidates=await username_candidates(paths, provider, services(request).users),
+        mismatches=mismatches(report, claims, current.providers),
         header=report.get("jwtHeader"),
         source=source,
-        checks=token_checks(report, provider),
+        checks=token_checks(report, provider if verified else None),
     )
     return page(request, "test.html", context)
 
