@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from jiraguard.auth.confirmation import jwk_thumbprint
+from jiraguard.auth.ratelimit import MemoryRateLimiter
 from jiraguard.store.admin_sessions import AdminSessionStore
 from tests.admin_ui.support import ADMIN_PASSWORD, admin_options, csrf_of, login
 from tests.conftest import Harness, HarnessFactory, jwt_provider
@@ -449,6 +450,9 @@ async def test_hostile_requests_never_cause_a_500(
 
 async def test_password_guessing_is_slowed_down(harness: HarnessFactory) -> None:
     made = await _app(harness)
+    limiter = made.services.limiter
+    assert isinstance(limiter, MemoryRateLimiter)
+    limiter.clock = lambda: 1000.0  # the bucket refills one guess per 6 s: not during the test
     answers = [(await login(made.client, "root", f"guess {n}")).status_code for n in range(11)]
     assert answers == [401] * 10 + [429]
     # The right password does not get through either until the minute is over.
