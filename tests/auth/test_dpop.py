@@ -221,6 +221,29 @@ async def test_behind_a_trusted_proxy_the_proof_names_the_public_uri(
     assert internal.status_code == 401
 
 
+@pytest.mark.parametrize("proxies", [[], ["10.0.0.0/8"]])
+async def test_forwarded_headers_from_a_peer_that_is_no_trusted_proxy_name_nothing(
+    harness: HarnessFactory, idp: TestProvider, proxies: list[str]
+) -> None:
+    """The peer (127.0.0.1) is not a trusted proxy: htu is the URI it sent the request to,
+    whatever ``X-Forwarded-Proto``/``-Host`` it adds."""
+    h = await harness(
+        providers=[jwt_provider(idp, dpop="allowed")],
+        server={"base_url": None, "trusted_proxies": proxies},
+    )
+    await h.add_user("alice")
+    key = DPoPKey()
+    token = _bound(idp, key)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "jira.example.com"}
+    public = key.proof("GET", "https://jira.example.com" + ME, token=token)
+    claimed = await h.client.get(ME, headers={**forwarded, **_dpop(token, public)})
+    assert claimed.status_code == 401
+    own = await h.client.get(
+        ME, headers={**forwarded, **_dpop(token, key.proof("GET", URL, token=token))}
+    )
+    assert own.status_code == 200, own.text
+
+
 async def test_forward_auth_checks_the_proof_against_the_original_uri(
     harness: HarnessFactory, idp: TestProvider
 ) -> None:
