@@ -16,7 +16,9 @@
 4. ``GET /rest/api/2/myself`` with a cached DPoP-bound JWT and a fresh proof per request
    against the same request with a cached plain bearer JWT, on one in-process app, driven
    through ASGI directly (the proofs are made beforehand: their cost is the client's).
-   Alternating, several rounds, same run. Target: dpop/bearer >= 0.7.
+   Alternating, several rounds, same run. Target: dpop/bearer >= 0.7. The same ratio over
+   HTTP, as a client meets it (``jiraguard serve``, wrk walking a file of proofs):
+   :mod:`bench.dpop`.
 
 Needs Node.js (for the test OpenID provider) and wrk (``apt-get install wrk``).
 """

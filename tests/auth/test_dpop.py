@@ -8,6 +8,10 @@ from urllib.request import parse_http_list, parse_keqv_list
 
 import pytest
 
+from jiraguard.auth.confirmation import jwk_thumbprint
+from jiraguard.auth.dpop import DPoPVerifier, normalised_uri
+from jiraguard.auth.errors import InvalidDPoPProof
+from jiraguard.auth.replay import MemoryReplayCache
 from tests.conftest import BASE_URL, Harness, HarnessFactory, introspection_provider, jwt_provider
 from tests.support.dpop import DPoPKey, token_hash
 from tests.support.idp import RESOURCE, TestProvider
@@ -217,6 +221,29 @@ async def test_behind_a_trusted_proxy_the_proof_names_the_public_uri(
     assert internal.status_code == 401
 
 
+@pytest.mark.parametrize("proxies", [[], ["10.0.0.0/8"]])
+async def test_forwarded_headers_from_a_peer_that_is_no_trusted_proxy_name_nothing(
+    harness: HarnessFactory, idp: TestProvider, proxies: list[str]
+) -> None:
+    """The peer (127.0.0.1) is not a trusted proxy: htu is the URI it sent the request to,
+    whatever ``X-Forwarded-Proto``/``-Host`` it adds."""
+    h = await harness(
+        providers=[jwt_provider(idp, dpop="allowed")],
+        server={"base_url": None, "trusted_proxies": proxies},
+    )
+    await h.add_user("alice")
+    key = DPoPKey()
+    token = _bound(idp, key)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "jira.example.com"}
+    public = key.proof("GET", "https://jira.example.com" + ME, token=token)
+    claimed = await h.client.get(ME, headers={**forwarded, **_dpop(token, public)})
+    assert claimed.status_code == 401
+    own = await h.client.get(
+        ME, headers={**forwarded, **_dpop(token, key.proof("GET", URL, token=token))}
+    )
+    assert own.status_code == 200, own.text
+
+
 async def test_forward_auth_checks_the_proof_against_the_original_uri(
     harness: HarnessFactory, idp: TestProvider
 ) -> None:
@@ -259,3 +286,44 @@ async def test_a_rule_can_require_sender_constrained_tokens_for_writes(
         "/rest/api/2/issue", headers=_dpop(token, key.proof("POST", url, token=token)), json={}
     )
     assert bound.status_code not in (401, 403), bound.text  # past authentication
+
+
+def _verifier() -> DPoPVerifier:
+    return DPoPVerifier(["ES256", "RS256"], 300, 5, MemoryReplayCache(100))
+
+
+async def test_a_known_header_does_not_let_another_key_sign() -> None:
+    """The checked JOSE header (and its key) is kept per header text: a proof that copies a
+    known client's header but is signed with another key still fails its signature check."""
+    verifier = _verifier()
+    key, other = DPoPKey(), DPoPKey()
+    first = key.proof("GET", URL, token="t")
+    assert await verifier.verify([first.encode()], "GET", URL, "t") == jwk_thumbprint(key.jwk)
+    forged = other.proof("GET", URL, token="t")  # its signature, the known client's header
+    spliced = first.partition(".")[0] + "." + forged.partition(".")[2]
+    with pytest.raises(InvalidDPoPProof, match="signature"):
+        await verifier.verify([spliced.encode()], "GET", URL, "t")
+    # its own header is a new one, checked and kept on its own
+    own = await verifier.verify([forged.encode()], "GET", URL, "t")
+    assert own == jwk_thumbprint(other.jwk) != jwk_thumbprint(key.jwk)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [URL, "HTTP://Jira.Example.COM:80/a%2fb?q#f", "https://h:443", "ftp://h/", "http://[::1]:x/"],
+)
+def test_kept_uri_normalisations_are_the_ones_computed_afresh(uri: str) -> None:
+    normalised_uri.cache_clear()
+    fresh = normalised_uri.__wrapped__(uri)
+    assert normalised_uri(uri) == fresh
+    assert normalised_uri(uri) == fresh  # from the cache
+    assert normalised_uri.cache_info().hits >= 1
+
+
+async def test_a_proof_for_another_uri_is_refused_once_the_request_uri_is_kept() -> None:
+    verifier = _verifier()
+    key = DPoPKey()
+    await verifier.verify([key.proof("GET", URL, token="t").encode()], "GET", URL, "t")
+    elsewhere = key.proof("GET", BASE_URL + "/rest/api/2/user", token="t")
+    with pytest.raises(InvalidDPoPProof, match="htu"):
+        await verifier.verify([elsewhere.encode()], "GET", URL, "t")

@@ -106,9 +106,13 @@ class SenderConstraints:
         headers = scope["headers"]
         scheme = str(scope.get("scheme", "http"))
         host = _first(headers, b"host")
-        if self.client_address.peer_trusted(scope):
-            scheme = _first(headers, b"x-forwarded-proto") or scheme
-            host = _first(headers, b"x-forwarded-host") or host
+        if self.client_address.trusted:  # else no peer is a trusted proxy: nothing to parse
+            proto = _first(headers, b"x-forwarded-proto")
+            forwarded = _first(headers, b"x-forwarded-host")
+            # The peer's address is parsed only when there is something to believe from it.
+            if (proto or forwarded) and self.client_address.peer_trusted(scope):
+                scheme = proto or scheme
+                host = forwarded or host
         if host is None:
             server = scope.get("server") or ("localhost", None)
             host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
