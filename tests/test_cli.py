@@ -150,3 +150,25 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     result = subprocess.run([JIRAGUARD, "--help"], capture_output=True, text=True, check=False)
     for command in ("serve", "user", "check-token", "config"):
         assert command in result.stdout
+
+
+def test_check_token_names_the_provider_that_cannot_be_reached(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/introspect"
+    config = tmp_path / "jiraguard.toml"
+    config.write_text(
+        f'[storage]\nurl = "sqlite:///{tmp_path}/jg.db"\n'
+        f'[[providers]]\nname = "node-intro"\nmethod = "introspection"\n'
+        f'introspection_endpoint = "{dead}"\nclient_id = "c"\nclient_secret = "s"\n'
+    )
+    run("user", "add", "alice", "--create-database", config=config)
+    undecided = run("check-token", "opaque-value", config=config)
+    assert undecided.returncode == 3
+    report = json.loads(undecided.stdout)
+    assert report["outcome"] == "undecided"
+    assert report["reason"] == (
+        f"provider node-intro: the introspection endpoint ({dead}) could not be reached: "
+        "ConnectError"
+    )
+    assert [(a["provider"], a["outcome"]) for a in report["attempts"]] == [
+        ("node-intro", "unavailable")
+    ]

@@ -148,7 +148,8 @@ async def explain(settings: Settings, token: str) -> dict[str, Any]:
             return {**report, "outcome": "rejected", "reason": reason}
         except ProviderUnavailable as exc:
             report["attempts"] = _attempts(settings, trace, claims)
-            return {**report, "outcome": "undecided", "reason": exc.description}
+            named = f"provider {exc.provider}: " if exc.provider else ""
+            return {**report, "outcome": "undecided", "reason": named + exc.description}
         finally:
             await db.close()
     finally:

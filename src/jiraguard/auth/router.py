@@ -177,7 +177,11 @@ class ProviderRouter:
                         Attempt(provider.name, provider.method, "rejected", exc.description)
                     )
             except ProviderUnavailable as exc:
+                if exc.provider is None:
+                    exc.provider = provider.name
                 self._observe(provider, "unavailable", started)
+                if self.telemetry is not None:
+                    self.telemetry.outages.failed(provider.name, exc)
                 outage = outage or exc
                 if trace is not None:
                     trace.append(
@@ -185,6 +189,8 @@ class ProviderRouter:
                     )
             else:
                 self._observe(provider, "accepted", started)
+                if self.telemetry is not None:
+                    self.telemetry.outages.recovered(provider.name)
                 if trace is not None:
                     trace.append(
                         Attempt(provider.name, provider.method, "accepted", claims=validated.claims)

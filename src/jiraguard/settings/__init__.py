@@ -16,6 +16,7 @@ from jiraguard.settings.common import (
     Network,
     Seconds,
     parse_rate,
+    safe_url,
 )
 from jiraguard.settings.loading import (
     ENV_CONFIG_PATH,
@@ -85,5 +86,6 @@ __all__ = [
     "parse_rate",
     "provider_key",
     "read_config_file",
+    "safe_url",
     "validate_settings",
 ]
