@@ -120,6 +120,15 @@ def _typ_matches(actual: Any, expected: str) -> bool:
     return normalised == expected.lower().removeprefix("application/")
 
 
+async def discovered_issuer(client: httpx.AsyncClient, url: str) -> str:
+    """The ``issuer`` a discovery document names (an https URL), else ProviderUnavailable."""
+    document = await get_json(client, url, "the discovery document")
+    issuer = document.get("issuer")
+    if not isinstance(issuer, str) or not issuer.startswith("https://"):
+        raise ProviderUnavailable("the discovery document names no https issuer", url=safe_url(url))
+    return issuer
+
+
 class JWTValidator:
     """Validates JWT access tokens of one provider locally."""
 
@@ -154,12 +163,7 @@ class JWTValidator:
             url = self.undiscovered[0]
             if self.client is None:
                 raise ProviderUnavailable("no client to read the discovery document", url=url)
-            document = await get_json(self.client, url, "the discovery document")
-            issuer = document.get("issuer")
-            if not isinstance(issuer, str) or not issuer.startswith("https://"):
-                raise ProviderUnavailable(
-                    "the discovery document names no https issuer", url=safe_url(url)
-                )
+            issuer = await discovered_issuer(self.client, url)
             if issuer not in self.issuers:
                 self.issuers.append(issuer)
             self.undiscovered.pop(0)
