@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -150,3 +151,67 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     result = subprocess.run([JIRAGUARD, "--help"], capture_output=True, text=True, check=False)
     for command in ("serve", "user", "check-token", "config"):
         assert command in result.stdout
+
+
+def test_check_token_names_the_provider_that_cannot_be_reached(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/introspect"
+    config = tmp_path / "jiraguard.toml"
+    config.write_text(
+        f'[storage]\nurl = "sqlite:///{tmp_path}/jg.db"\n'
+        f'[[providers]]\nname = "node-intro"\nmethod = "introspection"\n'
+        f'introspection_endpoint = "{dead}"\nclient_id = "c"\nclient_secret = "s"\n'
+    )
+    run("user", "add", "alice", "--create-database", config=config)
+    undecided = run("check-token", "opaque-value", config=config)
+    assert undecided.returncode == 3
+    report = json.loads(undecided.stdout)
+    assert report["outcome"] == "undecided"
+    assert report["reason"] == (
+        f"provider node-intro: the introspection endpoint ({dead}) could not be reached: "
+        "ConnectError"
+    )
+    assert [(a["provider"], a["outcome"]) for a in report["attempts"]] == [
+        ("node-intro", "unavailable")
+    ]
+
+
+def test_config_check_says_what_it_verified_per_provider(tmp_path: Path, idp: TestProvider) -> None:
+    config = _config(tmp_path, idp)
+    checked = run("config", "check", config=config)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    lines = checked.stdout.splitlines()
+    assert lines[0] == "configuration OK; providers: corp (jwt), corp-opaque (introspection)"
+    discovery = f"{idp.issuer}/.well-known/openid-configuration"
+    assert lines[1:4] == [
+        f"provider corp: discovery ok: reachable at {discovery}",
+        f"provider corp: issuer ok: {idp.issuer} as the discovery document says",
+        lines[3],
+    ]
+    assert re.fullmatch(r"provider corp: keys ok: [1-9]\d* signing key\(s\) in the JWKS", lines[3])
+    assert (
+        lines[6]
+        == f"provider corp-opaque: introspection_endpoint ok: {idp.issuer}/token/introspection"
+    )
+
+    # A trailing slash is another issuer: the discovery document says which one it is.
+    config.write_text(
+        config.read_text().replace(f'issuer = "{idp.issuer}"', f'issuer = "{idp.issuer}/"', 1)
+    )
+    wrong = run("config", "check", config=config)
+    assert wrong.returncode == 1
+    assert (
+        f"provider corp: issuer FAILED: the discovery document names '{idp.issuer}', "
+        f"the configuration '{idp.issuer}/' (they must be equal)"
+    ) in wrong.stdout
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    config.write_text(config.read_text().replace(idp.issuer, dead))
+    down = run("config", "check", config=config)
+    assert down.returncode == 1
+    assert (
+        f"provider corp: discovery FAILED: the discovery document ({dead}/.well-known/"
+        "openid-configuration) could not be reached: ConnectError"
+    ) in down.stdout
+    offline = run("config", "check", "--offline", config=config)
+    assert offline.returncode == 0
+    assert "provider corp" not in offline.stdout

@@ -116,24 +116,19 @@ def test_commands_see_what_the_admin_ui_saved(tmp_path: Path, idp: TestProvider)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     config = str(site / "jiraguard.toml")
-    env = {
-        "JIRAGUARD_CONFIG": config,
-        "JIRAGUARD_PROVIDERS__UI_CORP__LEEWAY": "5",
-        "JIRAGUARD_AUTH__CACHE_TTL": "30",
-    }
+    env = {"JIRAGUARD_CONFIG": config, "JIRAGUARD_AUTH__CACHE_TTL": "30"}
 
     checked = jiraguard("config", "check", cwd=elsewhere, env=env)
     assert checked.returncode == 0, checked.stderr
-    assert checked.stdout.strip() == "configuration OK; providers: ui-corp (jwt)"
+    assert checked.stdout.splitlines()[0] == "configuration OK; providers: ui-corp (jwt)"
     assert "admin UI's saved configuration, version 1 (providers, rules)" in checked.stderr
 
     shown = jiraguard("config", "show", cwd=elsewhere, env=env)
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
     assert [p["name"] for p in data["providers"]] == ["ui-corp"]
-    assert data["providers"][0]["leeway"] == 5
     assert [r["name"] for r in data["rules"]] == ["no-admin-api", "readers"]
-    assert data["origins"]["providers"] == {"ui-corp": "ui+environment"}
+    assert data["origins"]["providers"] == {"ui-corp": "ui"}
     assert data["origins"]["rules"] == "ui"
     assert data["origins"]["storage"] == "file"
     assert data["origins"]["auth"] == "environment"
@@ -169,3 +164,37 @@ def test_version_and_help_without_type_placeholders(tmp_path: Path) -> None:
     assert "<bool>" not in helped.stdout
     assert "{name}" not in helped.stdout
     assert "Usage: jiraguard user add [OPTIONS] NAME" in helped.stdout
+
+
+def test_the_environment_cannot_pin_a_provider_only_the_admin_ui_has(
+    tmp_path: Path, idp: TestProvider
+) -> None:
+    """The UI may rename or delete its providers: a pin on one would break every process."""
+    site = _site(tmp_path)
+    assert jiraguard("user", "add", "alice", "--create-database", cwd=site).returncode == 0
+    _save_from_ui(tmp_path, site, idp)
+    env = {"JIRAGUARD_PROVIDERS__UI_CORP__LEEWAY": "5"}
+    expected = (
+        "JIRAGUARD_PROVIDERS__UI_CORP__LEEWAY: provider 'ui-corp' is defined only in the admin "
+        "UI's saved configuration; the environment overrides providers of the configuration "
+        "file only (define 'ui-corp' in the file, or set the value in the admin UI)"
+    )
+    for command in (("config", "check", "--offline"), ("serve", "--port", "1")):
+        refused = jiraguard(*command, cwd=site, env=env)
+        assert refused.returncode == 2, refused.stderr
+        assert expected in refused.stderr, refused.stderr
+
+
+def test_the_file_and_environment_are_valid_without_the_admin_ui_document(
+    tmp_path: Path, idp: TestProvider
+) -> None:
+    """The server must start if the saved document is gone: what the file and the
+    environment get wrong is refused even when the UI's document would hide it."""
+    site = _site(tmp_path)
+    assert jiraguard("user", "add", "alice", "--create-database", cwd=site).returncode == 0
+    _save_from_ui(tmp_path, site, idp)  # replaces the file's providers
+    env = {"JIRAGUARD_PROVIDERS__FILE_CORP__AUDIENCE": "[]"}
+    refused = jiraguard("config", "check", "--offline", cwd=site, env=env)
+    assert refused.returncode == 2
+    assert "(in the file and environment alone)" in refused.stderr
+    assert "providers[file-corp]" in refused.stderr

@@ -125,7 +125,11 @@ def test_duplicate_names_and_issuers_are_refused() -> None:
         (
             {"preset": "azure", "tenant": "contoso.onmicrosoft.com", "audience": ["api://jira"]},
             {
-                "issuer": "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
+                # Tokens carry the tenant id: the domain's discovery document tells it.
+                "issuer": None,
+                "issuer_discovery": [
+                    "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"
+                ],
                 "jwks_uri": "https://login.microsoftonline.com/contoso.onmicrosoft.com/discovery/v2.0/keys",
                 "username_attribute": ["preferred_username", "upn", "unique_name"],
             },

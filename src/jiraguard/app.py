@@ -7,9 +7,12 @@ on shutdown.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import DataError
@@ -19,6 +22,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from uvicorn.config import STARTUP_FAILURE
 
 from jiraguard.admin import audit as audit_api
 from jiraguard.admin import pat as pat_api
@@ -46,7 +50,8 @@ from jiraguard.proxy import OriginalTargetMiddleware, UpstreamProxy
 from jiraguard.responses import error_response
 from jiraguard.routing import IndexedRouter
 from jiraguard.services import ConfigSource, Services
-from jiraguard.settings import Settings, config_path, load_settings, read_config_file
+from jiraguard.settings import ConfigError, Settings, config_path, load_settings, read_config_file
+from jiraguard.shared_metrics import SharedMetrics, shared_metrics_directory
 
 _STATUS_MESSAGES = {
     404: "The requested resource does not exist.",
@@ -69,8 +74,11 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-def _ops_routes(settings: Settings, registry: CollectorRegistry) -> list[BaseRoute]:
-    """``/healthz`` (alive), ``/readyz`` (ready) and, when enabled, ``/metrics``."""
+def _ops_routes(
+    settings: Settings, registry: CollectorRegistry, shared: SharedMetrics | None
+) -> list[BaseRoute]:
+    """``/healthz`` (alive), ``/readyz`` (ready) and, when enabled, ``/metrics`` (every
+    worker's, when ``shared``)."""
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -78,7 +86,11 @@ def _ops_routes(settings: Settings, registry: CollectorRegistry) -> list[BaseRou
     if settings.metrics.enabled:
         token = settings.metrics.token.get_secret_value() if settings.metrics.token else None
         routes.append(
-            Route(settings.metrics.path, metrics_endpoint(registry, token), methods=["GET"])
+            Route(
+                settings.metrics.path,
+                metrics_endpoint(registry, token, shared.render if shared else None),
+                methods=["GET"],
+            )
         )
     return routes
 
@@ -105,22 +117,33 @@ def create_app(
     *,
     source: ConfigSource | None = None,
     reload_on_sighup: bool = False,
+    shared_metrics: Path | None = None,
 ) -> Starlette:
     """The jiraguard ASGI application for ``settings`` (read from ``source``, when given), on
-    ``prebuilt`` services when given (tests), else on services built here."""
+    ``prebuilt`` services when given (tests), else on services built here. ``shared_metrics``
+    is the directory where the workers of one server share their metrics."""
     services = prebuilt if prebuilt is not None else Services.build(settings, source)
+    # Per app, not prometheus_client's global registry: tests build many apps in one process.
+    registry = CollectorRegistry()
+    registry.register(ServicesCollector(services))
+    shared = (
+        SharedMetrics(registry, shared_metrics)
+        if shared_metrics is not None and settings.metrics.enabled
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.start(reload_on_sighup=reload_on_sighup)
+        if shared is not None:
+            shared.start()
         try:
             yield
         finally:
             await services.aclose()
+            if shared is not None:
+                await shared.stop()
 
-    # Per app, not prometheus_client's global registry: tests build many apps in one process.
-    registry = CollectorRegistry()
-    registry.register(ServicesCollector(services))
     api = [
         *server.routes,
         *meta.routes,
@@ -137,7 +160,7 @@ def create_app(
     # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
     admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []
     routes = (
-        _ops_routes(settings, registry)
+        _ops_routes(settings, registry, shared)
         + admin_ui
         + (
             _gateway_routes(settings, services)
@@ -203,6 +226,20 @@ def app_from_environment() -> Starlette:
     ``SIGHUP`` itself and replaces the workers, which read the file as they start.
     """
     environ = dict(os.environ)
-    path = config_path(None, environ)
-    source = ConfigSource(read_config_file(path), environ, path)
-    return create_app(load_settings(environ=environ), source=source, reload_on_sighup=True)
+    try:
+        path = config_path(None, environ)
+        source = ConfigSource(read_config_file(path), environ, path)
+        return create_app(
+            load_settings(environ=environ),
+            source=source,
+            reload_on_sighup=True,
+            shared_metrics=shared_metrics_directory(environ),
+        )
+    except Exception as exc:  # said in the log, then uvicorn's "failed to start" exit
+        logging.getLogger("jiraguard").error(
+            "worker %d could not start: %s",
+            os.getpid(),
+            exc,
+            exc_info=not isinstance(exc, ConfigError),
+        )
+        sys.exit(STARTUP_FAILURE)

@@ -36,6 +36,7 @@ from jiraguard.settings import (
     ProviderSettings,
     Settings,
     apply_environment,
+    environment_entries,
     environment_paths,
     provider_key,
     read_config_file,
@@ -101,12 +102,55 @@ def check_overlay(overlay: Mapping[str, Any]) -> None:
         raise ConfigError(problems)
 
 
+def _ui_only_overrides(
+    file_data: Mapping[str, Any], overlay: Mapping[str, Any], environ: Mapping[str, str]
+) -> list[str]:
+    """Environment variables addressing a provider that only the admin UI's document has:
+    the UI may rename or delete it at any time, and the pin would then fail every process."""
+    listed = overlay.get("providers")
+    if not isinstance(listed, list):
+        return []
+    in_file = {
+        provider_key(str(p.get("name", "")))
+        for p in file_data.get("providers") or []
+        if isinstance(p, Mapping)
+    }
+    in_ui = {
+        provider_key(str(p.get("name", ""))): p.get("name")
+        for p in listed
+        if isinstance(p, Mapping)
+    }
+    problems = []
+    for variable, path in environment_entries(environ):
+        if path[0] == "providers" and len(path) > 2 and path[1] in in_ui.keys() - in_file:
+            name = in_ui[path[1]]
+            problems.append(
+                f"{variable}: provider {name!r} is defined only in the admin UI's saved "
+                "configuration; the environment overrides providers of the configuration "
+                f"file only (define {name!r} in the file, or set the value in the admin UI)"
+            )
+    return problems
+
+
 def compose(
     file_data: Mapping[str, Any], overlay: Mapping[str, Any], environ: Mapping[str, str]
 ) -> Settings:
     """The file, then the admin UI's ``overlay``, then the environment, validated as one (the
-    server's composition, and every command's); ConfigError lists every problem."""
+    server's composition, and every command's); ConfigError lists every problem.
+
+    The file and the environment are validated first, alone: the server must be able to
+    start without the UI's document, and what they get wrong is named as theirs."""
     check_overlay(overlay)
+    ui_only = _ui_only_overrides(file_data, overlay, environ)
+    if ui_only:
+        raise ConfigError(ui_only)
+    if overlay:
+        try:
+            validate_settings(apply_environment(copy.deepcopy(dict(file_data)), environ))
+        except ConfigError as exc:
+            raise ConfigError(
+                [f"{problem} (in the file and environment alone)" for problem in exc.problems]
+            ) from exc
     return validate_settings(apply_environment(merge(file_data, overlay), environ))
 
 

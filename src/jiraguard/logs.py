@@ -127,8 +127,15 @@ def logging_config(log_format: LogFormat, level: str) -> dict[str, Any]:
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         # uvicorn's own loggers hand their records to the root handler (no second format).
         "loggers": {
-            name: {"handlers": [], "propagate": True}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            **{
+                name: {"handlers": [], "propagate": True}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            },
+            # One INFO line per provider call ("HTTP Request: POST ..."): only when debugging.
+            **{
+                name: {"level": "DEBUG" if level.lower() == "debug" else "WARNING"}
+                for name in ("httpx", "httpcore")
+            },
         },
     }
 

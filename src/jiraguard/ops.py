@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -72,13 +72,32 @@ async def readiness(services: Services) -> dict[str, str]:
     return checks
 
 
+REQUIRED_CHECKS = frozenset({"database"})
+"""The checks that take a process out of the load balancer when they fail.
+
+Only what this process cannot serve without: the database holds the users, the personal
+access tokens and the audit log. Redis and the providers are shared by every process: an
+outage there is every process's at once, and taking them all out of the load balancer would
+refuse the requests they can still serve (Redis: served without it; a provider: every other
+provider's tokens and the personal access tokens). They are reported, as ``degraded``.
+"""
+
+
+def verdict(checks: dict[str, str]) -> str:
+    """``ok``, ``degraded`` (a shared dependency fails; still ready) or ``unavailable``."""
+    failing = {name for name, state in checks.items() if not state.startswith("ok")}
+    if failing & REQUIRED_CHECKS:
+        return "unavailable"
+    return "degraded" if failing else "ok"
+
+
 async def readyz(request: Request) -> Response:
-    """200 when the database, Redis (if configured) and the providers' keys are usable."""
+    """200 while the database answers (``ok`` or ``degraded``), else 503; every check named."""
     checks = await readiness(request.app.state.services)
-    failing = any(not state.startswith("ok") for state in checks.values())
+    status = verdict(checks)
     return JSONResponse(
-        {"status": "unavailable" if failing else "ok", "checks": checks},
-        status_code=503 if failing else 200,
+        {"status": status, "checks": checks},
+        status_code=503 if status == "unavailable" else 200,
         headers={"Cache-Control": "no-store"},
     )
 
@@ -195,8 +214,17 @@ def _loopback(request: Request) -> bool:
         return False
 
 
-def metrics_endpoint(registry: CollectorRegistry, token: str | None) -> Any:
-    """The ``/metrics`` handler: a bearer token when configured, else loopback peers only."""
+def metrics_endpoint(
+    registry: CollectorRegistry, token: str | None, render: Callable[[], bytes] | None = None
+) -> Any:
+    """The ``/metrics`` handler: a bearer token when configured, else loopback peers only.
+    ``render`` makes the text (default: ``registry``'s; with several workers, theirs summed:
+    :mod:`jiraguard.shared_metrics`)."""
+    if render is None:
+
+        def render() -> bytes:
+            return generate_latest(registry)
+
     expected = f"Bearer {token}".encode() if token else None
 
     async def metrics(request: Request) -> Response:
@@ -209,6 +237,6 @@ def metrics_endpoint(registry: CollectorRegistry, token: str | None) -> Any:
         elif not _loopback(request):
             # The direct peer, never X-Forwarded-For: a forwarded header is client-controlled.
             return PlainTextResponse("forbidden", 403)
-        return Response(generate_latest(registry), media_type=PROMETHEUS_TEXT)
+        return Response(render(), media_type=PROMETHEUS_TEXT)
 
     return metrics

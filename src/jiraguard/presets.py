@@ -7,6 +7,7 @@ a configuration error that says which.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -24,21 +25,66 @@ def _need(data: dict[str, Any], preset: str, *keys: str) -> list[str]:
     return [str(data[k]).rstrip("/") for k in keys]
 
 
+TENANT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+MULTI_TENANT = ("common", "organizations")
+AZURE_AUTHORITY = "https://login.microsoftonline.com"
+AZURE_V1_ISSUER = "https://sts.windows.net/{}/"
+
+
 def _azure(data: dict[str, Any]) -> dict[str, Any]:
-    # Entra ID v2.0 access tokens for your own API (audience: its application ID URI or id).
+    """Entra ID access tokens for your own API (audience: its application ID URI or id).
+
+    Tokens carry the tenant *id* in ``iss``: a tenant given by id gives the issuer at once,
+    one given by domain name is resolved through its discovery document. v1.0 tokens (the
+    default for custom APIs unless the manifest sets ``accessTokenAcceptedVersion: 2``) are
+    accepted with ``accept_v1_tokens``. ``common``/``organizations`` need ``allowed_tenants``.
+    """
     (tenant,) = _need(data, "azure", "tenant")
-    authority = f"https://login.microsoftonline.com/{tenant}"
-    return {
+    base = str(data.get("base_url") or AZURE_AUTHORITY).rstrip("/")
+    v1 = bool(data.get("accept_v1_tokens"))
+    filled: dict[str, Any] = {
         "method": "jwt",
-        "issuer": f"{authority}/v2.0",
-        "jwks_uri": f"{authority}/discovery/v2.0/keys",
+        "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
         "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
         "username_attribute": ["preferred_username", "upn", "unique_name"],
     }
+    if tenant.lower() in MULTI_TENANT:
+        tenants = [str(t) for t in data.get("allowed_tenants") or []]
+        if not tenants:
+            raise ValueError(
+                f"preset 'azure' with tenant = {tenant!r} needs allowed_tenants: the tenant "
+                "ids (tid) whose tokens are accepted; otherwise any Entra ID tenant's are"
+            )
+        wrong = [t for t in tenants if not TENANT_ID.match(t)]
+        if wrong:
+            raise ValueError(f"preset 'azure': allowed_tenants are tenant ids (GUIDs): {wrong}")
+        issuers = [f"{base}/{t}/v2.0" for t in tenants]
+        if v1:
+            issuers += [AZURE_V1_ISSUER.format(t) for t in tenants]
+        filled.update(issuer=issuers[0], issuers=issuers[1:])
+        filled["required_claim_values"] = {"tid": tenants}
+    elif TENANT_ID.match(tenant):
+        filled["issuer"] = f"{base}/{tenant}/v2.0"
+        if v1:
+            filled["issuers"] = [AZURE_V1_ISSUER.format(tenant)]
+    else:  # a domain name: the discovery documents answer the tenant id issuers
+        documents = [f"{base}/{tenant}/v2.0/.well-known/openid-configuration"]
+        if v1:
+            documents.append(f"{base}/{tenant}/.well-known/openid-configuration")
+        filled["issuer_discovery"] = documents
+    return filled
 
 
 def _keycloak(data: dict[str, Any]) -> dict[str, Any]:
     base_url, realm = _need(data, "keycloak", "base_url", "realm")
+    method = data.get("method", "jwt")
+    if method == "jwt" and not data.get("audience") and data.get("verify_audience", True):
+        # Accepting "account" would accept every client's tokens of the realm.
+        raise ValueError(
+            "preset 'keycloak' needs audience: without an audience mapper Keycloak's access "
+            "tokens carry aud = account, as every client's do; add an audience mapper for "
+            "your Jira client and set audience = [that client id]"
+        )
     issuer = f"{base_url}/realms/{realm}"
     return {
         "method": "jwt",
@@ -53,6 +99,16 @@ def _keycloak(data: dict[str, Any]) -> dict[str, Any]:
 def _okta(data: dict[str, Any]) -> dict[str, Any]:
     (domain,) = _need(data, "okta", "domain")
     server = data.get("authorization_server") or "default"
+    if server == "org":
+        # The org authorization server's access tokens are for Okta's own APIs: they cannot
+        # be checked locally, only introspected.
+        return {
+            "method": "introspection",
+            "issuer": f"https://{domain}",
+            "introspection_endpoint": f"https://{domain}/oauth2/v1/introspect",
+            "userinfo_endpoint": f"https://{domain}/oauth2/v1/userinfo",
+            "username_attribute": ["username", "sub"],
+        }
     issuer = f"https://{domain}/oauth2/{server}"
     filled: dict[str, Any] = {
         "method": "jwt",
@@ -98,6 +154,8 @@ def _cognito(data: dict[str, Any]) -> dict[str, Any]:
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         # Cognito access tokens carry client_id, not aud: pin the app clients instead.
         "verify_audience": not data.get("allowed_client_ids") and bool(data.get("audience")),
+        # ID tokens are signed by the same keys: only access tokens call an API.
+        "required_claim_values": {"token_use": ["access"]},
         "username_attribute": ["username", "cognito:username"],
     }
     if data.get("domain"):

@@ -199,7 +199,12 @@ class Services:
                 router,
                 authenticator,
                 policy,
-                DecisionLog(audit, record_allowed=settings.audit.record_allowed),
+                DecisionLog(
+                    audit,
+                    record_allowed=settings.audit.record_allowed,
+                    # The request line names the refusal and its reason: said once.
+                    refusal_level=logging.DEBUG if settings.logging.requests else logging.INFO,
+                ),
                 ClientAddress(settings.server.trusted_proxies),
                 _sender(settings, replay),
                 (

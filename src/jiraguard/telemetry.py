@@ -15,6 +15,8 @@ import httpx
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import Metric
 
+from jiraguard.auth.outages import OutageWarnings
+
 _STARTED = "jiraguard.started"
 _FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -43,6 +45,8 @@ class Telemetry:
         )
         self.last_check: dict[str, tuple[str, float]] = {}
         """Per provider name: the outcome of its last token check and when (Unix time)."""
+        self.outages = OutageWarnings()
+        """Warnings about providers that could not be asked, one per provider per interval."""
         self.upstream = Histogram(
             "jiraguard_upstream_response_seconds",
             "Gateway mode: time to the upstream Jira's response headers, by status class",

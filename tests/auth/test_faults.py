@@ -6,6 +6,7 @@ the answer is 503 (we could not decide), never 401 and never 500.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from jiraguard.store.audit import AuditFilter, AuditLog
+from tests.auth.redis_support import unused_port
 from tests.conftest import HarnessFactory, bearer
 
 pytestmark = pytest.mark.anyio
@@ -95,3 +98,43 @@ async def test_misbehaving_provider_gives_503(
     assert response.json()["errors"] == {}
     assert elapsed < 2.5  # the timeout held: no request waits on a hung provider
     assert token not in response.text
+
+
+async def test_an_unreachable_provider_is_named_with_its_url_warned_once_and_audited(
+    harness: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body names the provider and the URL (not how it failed); the log warns once per
+    interval, saying how many failures it did not repeat; the audit record names the provider."""
+    dead = f"http://127.0.0.1:{unused_port()}/introspect"
+    gone = {
+        "name": "node-intro",
+        "method": "introspection",
+        "introspection_endpoint": dead + "?secret=never-shown",
+        "client_id": "c",
+        "client_secret": "s",
+    }
+    h = await harness([gone])
+    caplog.set_level(logging.INFO)
+    for _ in range(3):
+        response = await h.client.get("/rest/api/2/myself", headers=bearer("opaque-token-value"))
+        assert response.status_code == 503
+    assert response.json()["errorMessages"] == [
+        f"The identity provider node-intro could not be asked at {dead} to check your "
+        "credentials. Try again later."
+    ]
+    assert "never-shown" not in response.text
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"provider node-intro cannot be asked: the introspection endpoint ({dead}) could not "
+        "be reached: ConnectError; its tokens are answered 503 until it recovers"
+    ]
+    # One interval later the next failure warns again, with the count of those not repeated.
+    outages = h.services.telemetry.outages
+    outages.clock = lambda: time.monotonic() + outages.interval
+    await h.client.get("/rest/api/2/myself", headers=bearer("opaque-token-value"))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert "(2 more failures since the last warning)" in warnings[1]
+    await h.services.audit.flush()
+    _, events = await AuditLog(h.services.db).search(AuditFilter(), start_at=0, max_results=10)
+    assert {(e.provider, e.status) for e in events} == {("node-intro", 503)}

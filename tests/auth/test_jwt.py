@@ -267,7 +267,9 @@ async def test_first_contact_with_provider_down_is_503(
     response = await h.client.get("/rest/api/2/myself", headers=bearer(token))
     assert response.status_code == 503
     assert "www-authenticate" not in response.headers
-    assert response.json()["errorMessages"][0].startswith("The identity provider could not")
+    assert response.json()["errorMessages"][0].startswith(
+        f"The identity provider corp could not be asked at {provider.issuer}/"
+    )
     assert RESOURCE not in response.text
 
 

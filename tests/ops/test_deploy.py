@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from jiraguard.settings import apply_environment, validate_settings
+from jiraguard.settings import Settings, apply_environment, read_config_file, validate_settings
 from tests.support.services import missing
 from tests.test_cli import JIRAGUARD
 
@@ -162,6 +162,67 @@ def _interpolated(value: str) -> str:
     return re.sub(r"\$\{(\w+)(?::[-?]([^}]*))?\}", lambda m: f"x{m.group(1).lower()}", value)
 
 
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """A service's bind mounts: target in the container → source beside the compose file."""
+    return {
+        volume.split(":")[1]: volume.split(":")[0]
+        for volume in service.get("volumes", [])
+        if volume.startswith("./")
+    }
+
+
+def _compose_settings(service: dict[str, Any], environment: dict[str, str]) -> Settings:
+    """A jiraguard service's settings: its mounted configuration file, then its environment."""
+    source = _mounts(service)[environment["JIRAGUARD_CONFIG"]]
+    return validate_settings(apply_environment(read_config_file(DEPLOY / source), environment))
+
+
+def _servers(upstream: Path) -> list[str]:
+    """The ``server host:port ...;`` lines nginx balances over (comments left out)."""
+    return re.findall(r"^server ([^\s;]+)", upstream.read_text(), re.MULTILINE)
+
+
+def test_the_host_upstream_list_is_the_systemd_units_address() -> None:
+    """One line per `jiraguard serve`, whatever its workers: the unit's one address."""
+    values = dict(re.findall(r"^(\w+)=(.*)$", UNIT.read_text(), re.MULTILINE))
+    command = values["ExecStart"].split()
+    option = {command[i]: command[i + 1] for i in range(len(command) - 1)}
+    assert command[1:3] == ["serve", "--workers"]
+    assert _servers(NGINX / "jiraguard-upstream.conf") == [f"{option['--host']}:{option['--port']}"]
+
+
+def test_the_compose_upstream_list_is_its_jiraguard_services() -> None:
+    compose = _compose()
+    services = {n: s for n, s in compose["services"].items() if n.startswith("jiraguard-")}
+    expected = []
+    for name, service in services.items():
+        environment = {k: _interpolated(str(v)) for k, v in service["environment"].items()}
+        dockerfile = (DEPLOY / "Dockerfile").read_text()
+        port = (
+            environment.get("JIRAGUARD_SERVER__PORT")
+            or re.findall(r"JIRAGUARD_SERVER__PORT=(\d+)", dockerfile)[0]
+        )
+        expected.append(f"{name}:{port}")
+    assert _servers(NGINX / "jiraguard-upstream.compose.conf") == expected
+    mounted = _mounts(compose["services"]["nginx"])
+    assert (
+        mounted["/etc/nginx/jiraguard-upstream.conf"] == "./nginx/jiraguard-upstream.compose.conf"
+    )
+
+
+def test_compose_shows_where_the_providers_go() -> None:
+    """The providers are in the configuration file both services mount, validated as the
+    server validates it with the compose environment."""
+    for name in ("jiraguard-1", "jiraguard-2"):
+        service = _compose()["services"][name]
+        environment = {k: _interpolated(str(v)) for k, v in service["environment"].items()}
+        settings = _compose_settings(service, environment)
+        assert [(p.name, p.preset, p.method) for p in settings.providers] == [
+            ("corp", "keycloak", "jwt")
+        ]
+        assert settings.providers[0].client_secret is None  # secrets: deploy/.env only
+
+
 def test_compose_services_and_their_settings() -> None:
     compose = _compose()
     services = compose["services"]
@@ -171,7 +232,7 @@ def test_compose_services_and_their_settings() -> None:
         service = services[name]
         environment = {k: _interpolated(str(v)) for k, v in service["environment"].items()}
         assert all(key.startswith("JIRAGUARD_") for key in environment)
-        settings = validate_settings(apply_environment({}, environment))  # no unknown key
+        settings = _compose_settings(service, environment)  # no unknown key
         assert settings.storage.url.startswith("postgresql://")
         assert settings.redis.url == "redis://redis:6379/0"
         assert any(ip_address(proxy) in network for network in settings.server.trusted_proxies)

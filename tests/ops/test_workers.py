@@ -16,9 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from jiraguard.shared_metrics import WRITE_INTERVAL
 from tests.conftest import bearer
-from tests.support.idp import free_port
+from tests.support.idp import TestProvider, free_port
 from tests.support.servers import wait_until_serving
 from tests.test_cli import JIRAGUARD, run
 
@@ -53,14 +55,17 @@ def _workers(parent: int) -> set[int]:
 
 
 @contextmanager
-def _serving(tmp_path: Path, *options: str, shutdown_timeout: int = 15) -> Iterator[Served]:
-    """``jiraguard serve OPTIONS`` on a SQLite file, with alice's personal access token."""
+def _serving(
+    tmp_path: Path, *options: str, shutdown_timeout: int = 15, extra: str = ""
+) -> Iterator[Served]:
+    """``jiraguard serve OPTIONS`` on a SQLite file, with alice's personal access token;
+    ``extra`` is appended to the configuration file."""
     port = free_port()
     config = tmp_path / "jiraguard.toml"
     config.write_text(
         f"[server]\nport = {port}\nshutdown_timeout = {shutdown_timeout}\n"
         f'[storage]\nurl = "sqlite:///{tmp_path}/jg.db"\n'
-        f'[tokens]\nbootstrap_token_file = "{tmp_path}/admin.token"\n'
+        f'[tokens]\nbootstrap_token_file = "{tmp_path}/admin.token"\n{extra}'
     )
     assert run("user", "add", "alice", "--create-database", config=config).returncode == 0
     created = run("token", "create", "alice", "--name", "workers", config=config)
@@ -199,3 +204,125 @@ def test_a_bad_log_format_is_a_configuration_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "logging.format" in result.stderr
     assert "server.workers" in result.stderr  # every problem at once
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text (0 when absent)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def test_metrics_sum_every_worker(served: Served) -> None:
+    """One scrape sees the whole server, whichever worker the kernel hands it to."""
+    workers = _two_workers(served)
+    deadline = time.monotonic() + 30
+
+    def myself(_: int) -> int:
+        response = httpx.get(served.url + "/rest/api/2/myself", headers=bearer(served.token))
+        return response.status_code
+
+    sent = 0
+    with ThreadPoolExecutor(8) as pool:
+        while time.monotonic() < deadline:
+            assert set(pool.map(myself, range(16))) == {200}
+            sent += 16
+            lines = served.request_lines()
+            calls = [line for line in lines if line["route"] == "/rest/api/2/myself"]
+            if {line["pid"] for line in calls} == workers:
+                break
+    assert {line["pid"] for line in calls} == workers  # both served some: each alone is less
+    time.sleep(WRITE_INTERVAL + 0.5)  # every worker has written what it counted since
+    for _ in range(4):  # new connections: the kernel picks a worker for each
+        text = httpx.get(served.url + "/metrics").text
+        assert _sample(
+            text,
+            "jiraguard_http_requests_total",
+            route="/rest/api/2/myself",
+            method="GET",
+            status="200",
+        ) == float(sent)
+        assert _sample(
+            text, "jiraguard_decisions_total", outcome="allowed", provider="pat"
+        ) == float(sent)
+    assert len(text.split("# TYPE jiraguard_decisions_total counter")) == 2  # one family
+
+
+def _log_lines(served: Served) -> list[dict[str, object]]:
+    return [json.loads(line) for line in served.log.read_text().splitlines()]
+
+
+def _wait_for_line(
+    served: Served, wanted: str, timeout: float = 40, pid: int | None = None
+) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in _log_lines(served):
+            if wanted in str(line["message"]) and pid in (None, line["pid"]):
+                return line
+        time.sleep(0.2)
+    raise AssertionError(f"no log line with {wanted!r}")
+
+
+def _two_workers(served: Served) -> set[int]:
+    deadline = time.monotonic() + 30
+    while len(_workers(served.process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = _workers(served.process.pid)
+    assert len(workers) == 2
+    return workers
+
+
+def test_a_worker_killed_is_said_and_replaced(served: Served) -> None:
+    first, _ = sorted(_two_workers(served))
+    _wait_for_line(served, "Application startup complete", pid=first)
+    time.sleep(1.0)  # past the parent's pings of a worker still starting
+    os.kill(first, signal.SIGKILL)
+    line = _wait_for_line(served, f"worker {first} ended")
+    assert line["message"] == f"worker {first} ended: killed by SIGKILL"
+    assert line["level"] == "WARNING"
+    deadline = time.monotonic() + 30
+    while first in _workers(served.process.pid) or len(_workers(served.process.pid)) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_a_worker_that_cannot_start_logs_why(served: Served, tmp_path: Path) -> None:
+    """SIGHUP replaces the workers; with a broken file the new one says what is wrong, and
+    the running workers stay."""
+    workers = _two_workers(served)
+    config = tmp_path / "jiraguard.toml"
+    config.write_text(config.read_text() + "[server.nonsense]\n")
+    served.process.send_signal(signal.SIGHUP)
+    line = _wait_for_line(served, "could not start")
+    assert str(line["message"]).startswith(f"worker {line['pid']} could not start: ")
+    assert "server.nonsense" in str(line["message"])
+    assert line["level"] == "ERROR"
+    assert "Traceback" not in served.log.read_text()  # the configuration's words suffice
+    deadline = time.monotonic() + 30
+    while _workers(served.process.pid) != workers:  # the new one is gone, the old ones stay
+        assert time.monotonic() < deadline, _workers(served.process.pid)
+        time.sleep(0.2)
+    assert httpx.get(served.url + "/healthz").text == "ok"
+
+
+def test_provider_calls_and_refusals_are_logged_once(tmp_path: Path, idp: TestProvider) -> None:
+    """At INFO: no line per provider call from the HTTP library; a refusal is said once, by
+    its request line (with the reason), not a second time by the audit logger."""
+    provider = (
+        f'[[providers]]\nname = "corp-opaque"\nmethod = "introspection"\n'
+        f'issuer = "{idp.issuer}"\nclient_id = "jiraguard"\nclient_secret = "jiraguard-secret"\n'
+    )
+    with _serving(tmp_path, "--log-level", "info", extra=provider) as started:
+        for token in (idp.user_token("alice"), "opaque-unknown"):
+            httpx.get(started.url + "/rest/api/2/myself", headers=bearer(token))
+    lines = _log_lines(started)  # stopped: every line written
+    assert not [line for line in lines if str(line["logger"]).startswith(("httpx", "httpcore"))]
+    requests = [line for line in lines if line["logger"] == "jiraguard.request"]
+    refused = [line for line in requests if line.get("decision") == "refused"]
+    assert [line["reason"] for line in refused] == [
+        "The access token is not active (expired or revoked)"
+    ]
+    assert not [line for line in lines if line["logger"] == "jiraguard.audit"]

@@ -2,9 +2,9 @@
 
 A :class:`Decision` names the principal (or none), the provider and method, the request's
 method and path, the client address and the token's fingerprint, never the token. The
-:class:`DecisionLog` counts decisions, logs refusals (``jiraguard.audit`` logger, INFO) and
-hands every record to an :class:`AuditSink` — which must not block: the request path never
-waits for a write.
+:class:`DecisionLog` counts decisions, logs refusals (``jiraguard.audit`` logger: INFO, or
+DEBUG when the request log says them) and hands every record to an :class:`AuditSink`,
+which must not block: the request path never waits for a write.
 """
 
 from __future__ import annotations
@@ -79,9 +79,18 @@ def accepted_decision(
 class DecisionLog:
     """Counts decisions, writes refusals to the audit logger, feeds the sink."""
 
-    def __init__(self, sink: AuditSink | None = None, *, record_allowed: bool = True) -> None:
+    def __init__(
+        self,
+        sink: AuditSink | None = None,
+        *,
+        record_allowed: bool = True,
+        refusal_level: int = logging.INFO,
+    ) -> None:
+        """``refusal_level``: where refusals are logged; DEBUG when the request log line
+        (which names the decision and its reason) already says it, so each is said once."""
         self.sink = sink
         self.record_allowed = record_allowed
+        self.refusal_level = refusal_level
         self.counts: Counter[tuple[bool, int, str, str]] = Counter()
         """Decisions by (allowed, status, reason code, provider or local method)."""
 
@@ -105,7 +114,7 @@ class DecisionLog:
         source = decision.provider or decision.auth_method or "none"
         self.counts[(decision.allowed, decision.status, decision.code, source)] += 1
         log.log(
-            logging.DEBUG if decision.allowed else logging.INFO,
+            logging.DEBUG if decision.allowed else self.refusal_level,
             "%s %s %s -> %d %s user=%s provider=%s via=%s token=%s client=%s",
             "allow" if decision.allowed else "deny",
             decision.method,

@@ -263,8 +263,30 @@ class Unavailable(AuthError):
 
 
 class ProviderUnavailable(Unavailable):
-    """The provider could not be asked, or answered nonsense (503)."""
+    """The provider could not be asked, or answered nonsense (503).
+
+    The body names the provider and the URL that failed (without user information or query,
+    :func:`~jiraguard.settings.safe_url`), never how it failed: that is for the log.
+    """
 
     public_message = (
         "The identity provider could not be reached to check your credentials. Try again later."
     )
+
+    def __init__(
+        self, description: str, *, url: str | None = None, provider: str | None = None
+    ) -> None:
+        super().__init__(description)
+        self.url = url
+        """The endpoint that failed, already stripped of user information and query."""
+        self.provider = provider
+        """The configured provider's name (set by the router when the validator did not)."""
+
+    def messages(self) -> list[str]:
+        if self.provider is None:
+            return [self.public_message]
+        where = f" at {self.url}" if self.url else ""
+        return [
+            f"The identity provider {self.provider} could not be asked{where} to check your "
+            "credentials. Try again later."
+        ]

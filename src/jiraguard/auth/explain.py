@@ -97,11 +97,13 @@ def _attempts(
 def _issuer_report(settings: Settings, claims: Mapping[str, Any]) -> dict[str, Any] | None:
     """The token's ``iss`` next to the configured issuers, when no jwt provider has it."""
     iss = claims.get("iss")
-    configured = {
-        p.name: p.issuer for p in settings.providers if p.enabled and p.method == "jwt" and p.issuer
-    }
-    if not isinstance(iss, str) or iss in configured.values():
+    jwt_providers = [p for p in settings.providers if p.enabled and p.method == "jwt"]
+    accepted = {i for p in jwt_providers for i in (p.issuer, *p.issuers) if i}
+    if not isinstance(iss, str) or iss in accepted:
         return None
+    if any(p.issuer_discovery for p in jwt_providers):
+        return None  # the issuers are known once discovered: the attempts say what happened
+    configured = {p.name: ", ".join(i for i in (p.issuer, *p.issuers) if i) for p in jwt_providers}
     return {"token": _shown(iss), "configured": configured}
 
 
@@ -148,7 +150,8 @@ async def explain(settings: Settings, token: str) -> dict[str, Any]:
             return {**report, "outcome": "rejected", "reason": reason}
         except ProviderUnavailable as exc:
             report["attempts"] = _attempts(settings, trace, claims)
-            return {**report, "outcome": "undecided", "reason": exc.description}
+            named = f"provider {exc.provider}: " if exc.provider else ""
+            return {**report, "outcome": "undecided", "reason": named + exc.description}
         finally:
             await db.close()
     finally:

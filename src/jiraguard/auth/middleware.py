@@ -32,6 +32,7 @@ from jiraguard.auth.errors import (
     AuthError,
     BasicAuthBlocked,
     InvalidRequest,
+    ProviderUnavailable,
     Unauthenticated,
     Unavailable,
 )
@@ -199,6 +200,9 @@ def _refused(
 ) -> None:
     token = credentials.token if isinstance(credentials, BearerToken) else None
     username = principal.username if principal else getattr(credentials, "username", None)
+    provider = principal.provider if principal else None
+    if provider is None and isinstance(error, ProviderUnavailable):
+        provider = error.provider  # the one that could not be asked
     current.decisions.record(
         Decision(
             allowed=False,
@@ -208,7 +212,7 @@ def _refused(
             path=scope["path"],
             client=address,
             username=username,
-            provider=principal.provider if principal else None,
+            provider=provider,
             auth_method=principal.method if principal else None,
             client_id=principal.client_id if principal else None,
             token_id=principal.token_id if principal else None,

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from jiraguard.auth.errors import ProviderUnavailable
-from jiraguard.settings import AuthSettings, ProviderSettings
+from jiraguard.settings import AuthSettings, ProviderSettings, safe_url
 from jiraguard.untrusted import load_json
 
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -75,16 +75,22 @@ class ProviderResponse:
     status_code: int
     headers: httpx.Headers
     body: bytes
+    url: str | None = None
+    """Where the answer came from, fit for errors (:func:`~jiraguard.settings.safe_url`)."""
 
     def json_object(self, what: str) -> dict[str, Any]:
         """The body as a JSON object, or :class:`ProviderUnavailable` naming ``what``."""
         try:
             value = load_json(self.body)
         except ValueError as exc:  # not JSON, or past load_json's bounds
-            raise ProviderUnavailable(f"{what} answered with something that is not JSON") from exc
+            raise self.unusable(f"{what} answered with something that is not JSON") from exc
         if not isinstance(value, dict):
-            raise ProviderUnavailable(f"{what} answered with JSON that is not an object")
+            raise self.unusable(f"{what} answered with JSON that is not an object")
         return value
+
+    def unusable(self, description: str) -> ProviderUnavailable:
+        """The error for an answer that decides nothing, naming where it came from."""
+        return ProviderUnavailable(description, url=self.url)
 
 
 async def call(
@@ -95,23 +101,26 @@ async def call(
     **kwargs: Any,
 ) -> ProviderResponse:
     """Send one request to a provider; ``what`` names the endpoint in errors and logs."""
+    shown = safe_url(url)
     try:
         async with client.stream(method, url, **kwargs) as response:
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > MAX_RESPONSE_BYTES:
-                    raise ProviderUnavailable(f"{what} answered with more than 1 MiB")
-            return ProviderResponse(response.status_code, response.headers, bytes(body))
+                    raise ProviderUnavailable(f"{what} answered with more than 1 MiB", url=shown)
+            return ProviderResponse(response.status_code, response.headers, bytes(body), shown)
     except httpx.TimeoutException as exc:
-        raise ProviderUnavailable(f"{what} did not answer in time") from exc
+        raise ProviderUnavailable(f"{what} ({shown}) did not answer in time", url=shown) from exc
     except httpx.HTTPError as exc:
-        raise ProviderUnavailable(f"{what} could not be reached: {type(exc).__name__}") from exc
+        raise ProviderUnavailable(
+            f"{what} ({shown}) could not be reached: {type(exc).__name__}", url=shown
+        ) from exc
 
 
 async def get_json(client: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
     """GET a JSON object that must come with 200 (discovery documents, key sets)."""
     response = await call(client, "GET", url, what)
     if response.status_code != 200:
-        raise ProviderUnavailable(f"{what} answered HTTP {response.status_code}")
+        raise response.unusable(f"{what} answered HTTP {response.status_code}")
     return response.json_object(what)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -89,7 +90,7 @@ def build_validator(
             refresh_interval=auth.jwks_refresh_interval,
             min_refresh_interval=auth.jwks_min_refresh_interval,
         )
-    return JWTValidator(provider, keys)
+    return JWTValidator(provider, keys, client)
 
 
 class ProviderRouter:
@@ -105,12 +106,17 @@ class ProviderRouter:
         self.auth = auth
         """The settings the validators were built with (None: built by hand)."""
         self.telemetry = telemetry
-        self._by_issuer = {
-            v.provider.issuer: v
-            for v in validators
-            if v.provider.method == "jwt" and v.provider.issuer
-        }
+        self._by_issuer: dict[str, TokenValidator] = {}
+        self._undiscovered: list[JWTValidator] = []
+        for validator in validators:
+            if isinstance(validator, JWTValidator):
+                self._by_issuer.update(dict.fromkeys(validator.issuers, validator))
+                if validator.undiscovered:
+                    self._undiscovered.append(validator)
         self._opaque = [v for v in validators if v.provider.method != "jwt"]
+        self._discovering = asyncio.Lock()
+        self._discovery_outage: ProviderUnavailable | None = None
+        self._retry_discovery_at = 0.0
 
     @classmethod
     def from_settings(
@@ -149,7 +155,42 @@ class ProviderRouter:
         jwt_provider = self._by_issuer.get(issuer) if issuer is not None else None
         return [jwt_provider] if jwt_provider is not None else self._opaque
 
+    async def _discover(self, issuer: str) -> None:
+        """Read the ``issuer_discovery`` documents not read yet (once, whoever asks first),
+        when a token names an issuer not known yet. If one could not be read and ``issuer``
+        is still unknown, the answer is 503: that provider might have accepted it."""
+        async with self._discovering:
+            if time.monotonic() < self._retry_discovery_at and self._discovery_outage:
+                outage: ProviderUnavailable | None = self._discovery_outage
+                self._undiscovered_fail(issuer, outage)
+                return
+            outage = None
+            for validator in list(self._undiscovered):
+                try:
+                    issuers = await validator.discover_issuers()
+                except ProviderUnavailable as exc:
+                    exc.provider = exc.provider or validator.provider.name
+                    if self.telemetry is not None:
+                        self.telemetry.outages.failed(validator.provider.name, exc)
+                    outage = outage or exc
+                    continue
+                self._by_issuer.update(dict.fromkeys(issuers, validator))
+                self._undiscovered.remove(validator)
+            self._discovery_outage = outage
+            if outage is not None:  # not asked again before then, whatever tokens arrive
+                retry = self.auth.jwks_min_refresh_interval if self.auth is not None else 10.0
+                self._retry_discovery_at = time.monotonic() + retry
+        self._undiscovered_fail(issuer, outage)
+
+    def _undiscovered_fail(self, issuer: str, outage: ProviderUnavailable | None) -> None:
+        if outage is not None and issuer not in self._by_issuer:
+            raise outage
+
     async def validate(self, token: str, trace: list[Attempt] | None = None) -> ValidatedToken:
+        if self._undiscovered:
+            issuer = peek_issuer(token)
+            if issuer is not None and issuer not in self._by_issuer:
+                await self._discover(issuer)
         candidates = self.candidates(token)
         if not candidates:
             if peek_issuer(token) is not None:
@@ -171,7 +212,11 @@ class ProviderRouter:
                         Attempt(provider.name, provider.method, "rejected", exc.description)
                     )
             except ProviderUnavailable as exc:
+                if exc.provider is None:
+                    exc.provider = provider.name
                 self._observe(provider, "unavailable", started)
+                if self.telemetry is not None:
+                    self.telemetry.outages.failed(provider.name, exc)
                 outage = outage or exc
                 if trace is not None:
                     trace.append(
@@ -179,6 +224,8 @@ class ProviderRouter:
                     )
             else:
                 self._observe(provider, "accepted", started)
+                if self.telemetry is not None:
+                    self.telemetry.outages.recovered(provider.name)
                 if trace is not None:
                     trace.append(
                         Attempt(provider.name, provider.method, "accepted", claims=validated.claims)

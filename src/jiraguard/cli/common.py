@@ -102,21 +102,6 @@ def storage_label(url: str) -> str:
     return rendered
 
 
-def safe_url(url: str) -> str:
-    """``url`` without user information, query or fragment: fit for a log line."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        netloc = host + (f":{parts.port}" if parts.port else "")
-    except ValueError:
-        return url.partition(":")[0] + ":..."
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 def database_state(url: str) -> DatabaseState:
     """``absent`` (a SQLite file that does not exist), ``empty`` (no jiraguard tables) or
     ``ready``. Never creates anything."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from jiraguard.cli.common import ConfigOption, Loaded, load_config
+from jiraguard.cli.common import ConfigOption, Loaded, load_config, run_async
 from jiraguard.config_store import DEFAULT, ENVIRONMENT, FILE, UI, provider_origins
 from jiraguard.settings import ENV_PREFIX, Settings, environment_paths
 
@@ -15,8 +15,16 @@ config_app = typer.Typer(help="Check and show the configuration.", no_args_is_he
 
 
 @config_app.command("check")
-def config_check(config: ConfigOption = None) -> None:
-    """Validate the configuration (file < admin UI < environment) and report every problem."""
+def config_check(
+    config: ConfigOption = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not ask the providers (discovery, keys).")
+    ] = False,
+) -> None:
+    """Validate the configuration (file < admin UI < environment) and report every problem;
+    then, per enabled provider, what could be verified: discovery reachable, issuer equal to
+    the discovery document's, signing keys present, endpoints known. Exit status 1 when a
+    provider check failed."""
     loaded = load_config(config, storage="read")
     _database_note(loaded)
     names = ", ".join(f"{p.name} ({p.method})" for p in loaded.settings.providers) or "none"
@@ -24,12 +32,35 @@ def config_check(config: ConfigOption = None) -> None:
     for provider in loaded.settings.providers:
         for warning in provider.warnings:
             typer.echo(f"warning: {warning}")
+    failed = False if offline else run_async(_verify_providers(loaded.settings))
     if loaded.settings.redis.url and loaded.settings.redis.cache_key is None:
         typer.echo(
             "warning: redis.cache_key is not set: shared cache entries are authenticated with "
             "a key derived from storage.url, as secret as that URL; set a random cache_key "
             "(the same in every process) so that nobody who can write to Redis can forge one"
         )
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _verify_providers(settings: Settings) -> bool:
+    """Print what each enabled provider's checks found; True when one failed."""
+    from jiraguard.auth.provider_http import ProviderClients
+    from jiraguard.auth.verify import verify
+
+    clients = ProviderClients(settings.auth.provider_timeout)
+    failed = False
+    try:
+        for provider in settings.providers:
+            if not provider.enabled:
+                continue
+            client = clients.for_provider(provider, settings.auth)
+            for finding in await verify(provider, settings.auth, client):
+                typer.echo(finding.line(provider.name))
+                failed = failed or not finding.ok
+    finally:
+        await clients.aclose()
+    return failed
 
 
 @config_app.command("show")

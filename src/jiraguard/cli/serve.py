@@ -6,7 +6,9 @@ import json
 import logging
 import logging.config
 import os
-from typing import Annotated
+import shutil
+import tempfile
+from typing import Annotated, Any
 
 import typer
 
@@ -16,14 +18,15 @@ from jiraguard.cli.common import (
     config_file,
     load_config,
     run_async,
-    safe_url,
     storage_label,
 )
 from jiraguard.settings import (
     ENV_CONFIG_PATH,
     ENV_PREFIX,
     Settings,
+    safe_url,
 )
+from jiraguard.shared_metrics import ENV_DIRECTORY
 
 
 def serve(
@@ -46,10 +49,7 @@ def serve(
     SIGTERM or SIGINT stops accepting connections and lets in-flight requests finish
     (``server.shutdown_timeout``).
     """
-    import uvicorn
-
     from jiraguard.logs import logging_config, resolve_format
-    from jiraguard.tls_server import uvicorn_tls_options
 
     # The workers build their app from the environment (jiraguard.app.app_from_environment):
     # the overrides go there as settings variables, so every process reads the same settings.
@@ -78,20 +78,41 @@ def serve(
             "no [[providers]] configured: only personal access tokens are accepted "
             "(jiraguard token create USER --name NAME)"
         )
-    uvicorn.run(
-        "jiraguard.app:app_from_environment",
-        factory=True,
-        workers=settings.server.workers,
-        host=settings.server.host,
-        port=settings.server.port,
-        access_log=False,  # the access log would print query strings; ours never prints tokens
-        log_config=log_config,
-        log_level=settings.logging.level,
-        server_header=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=settings.server.shutdown_timeout,
+    shared_metrics = None
+    if settings.server.workers > 1 and settings.metrics.enabled:
+        # Each worker writes its samples here; the one scraped answers for all of them.
+        shared_metrics = tempfile.mkdtemp(prefix="jiraguard-metrics-")
+        os.environ[ENV_DIRECTORY] = shared_metrics
+    try:
+        _run(settings, log_config)
+    finally:
+        if shared_metrics is not None:
+            shutil.rmtree(shared_metrics, ignore_errors=True)
+
+
+def _run(settings: Settings, log_config: dict[str, Any]) -> None:
+    import uvicorn
+
+    from jiraguard.cli.workers import run_workers
+    from jiraguard.tls_server import uvicorn_tls_options
+
+    options: dict[str, Any] = {
+        "factory": True,
+        "workers": settings.server.workers,
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "access_log": False,  # it would print query strings; ours never prints tokens
+        "log_config": log_config,
+        "log_level": settings.logging.level,
+        "server_header": False,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": settings.server.shutdown_timeout,
         **uvicorn_tls_options(settings.server),
-    )
+    }
+    if settings.server.workers > 1:
+        run_workers("jiraguard.app:app_from_environment", **options)
+    else:
+        uvicorn.run("jiraguard.app:app_from_environment", **options)
 
 
 def _bootstrap(settings: Settings) -> None:

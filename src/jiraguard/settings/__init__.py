@@ -16,6 +16,7 @@ from jiraguard.settings.common import (
     Network,
     Seconds,
     parse_rate,
+    safe_url,
 )
 from jiraguard.settings.loading import (
     ENV_CONFIG_PATH,
@@ -23,6 +24,7 @@ from jiraguard.settings.loading import (
     ConfigError,
     apply_environment,
     config_path,
+    environment_entries,
     environment_paths,
     load_settings,
     provider_key,
@@ -80,10 +82,12 @@ __all__ = [
     "UpstreamSettings",
     "apply_environment",
     "config_path",
+    "environment_entries",
     "environment_paths",
     "load_settings",
     "parse_rate",
     "provider_key",
     "read_config_file",
+    "safe_url",
     "validate_settings",
 ]

@@ -54,6 +54,21 @@ def check_rate(value: str | None) -> str | None:
     return value
 
 
+def safe_url(url: str) -> str:
+    """``url`` without user information, query or fragment: fit for a log line or an error."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = host + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return url.partition(":")[0] + ":..."
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 class Section(BaseModel):
     # A validation error never repeats the value it refused: it may be a secret or a key.
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)

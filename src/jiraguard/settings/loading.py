@@ -43,10 +43,10 @@ def provider_key(name: str) -> str:
 
 def environment_paths(environ: Mapping[str, str]) -> list[list[str]]:
     """The configuration paths the environment sets, in the order they are applied."""
-    return [path for _, path in _environment_entries(environ)]
+    return [path for _, path in environment_entries(environ)]
 
 
-def _environment_entries(environ: Mapping[str, str]) -> list[tuple[str, list[str]]]:
+def environment_entries(environ: Mapping[str, str]) -> list[tuple[str, list[str]]]:
     """``(variable, path)`` for each ``JIRAGUARD_SECTION__KEY`` and each whole section given
     as JSON (``JIRAGUARD_PROVIDERS='[...]'``). Other ``JIRAGUARD_*`` variables
     (``JIRAGUARD_CONFIG``, a test flag) are not keys and are left alone."""
@@ -141,7 +141,7 @@ def apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[
     lists every variable that cannot be applied.
     """
     problems: list[str] = []
-    for variable, path in _environment_entries(environ):
+    for variable, path in environment_entries(environ):
         value = _env_value(environ[variable])
         whole = "__" not in variable[len(ENV_PREFIX) :]
         if whole and not _whole_section(path[0], variable, value, problems):

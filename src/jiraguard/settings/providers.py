@@ -31,6 +31,12 @@ class ProviderSettings(Section):
     """How tokens are checked: jwt (locally), introspection (RFC 7662) or userinfo."""
     issuer: str | None = None
     """Expected ``iss``, matched exactly; also where discovery is looked up."""
+    issuers: list[str] = []
+    """Further accepted ``iss`` values (Entra ID's v1.0 ``https://sts.windows.net/{tid}/``)."""
+    issuer_discovery: list[str] = []
+    """Discovery documents whose ``issuer`` is accepted too, read the first time a token
+    names an issuer not known yet (Entra ID's tenant given by domain name: the document
+    answers the tenant id issuer)."""
     discovery_url: str | None = None
     jwks_uri: str | None = None
     audience: list[str] = []
@@ -45,6 +51,9 @@ class ProviderSettings(Section):
     """Clock skew allowed on ``exp``, ``nbf`` and ``iat``."""
     required_claims: list[str] = ["exp"]
     """Claims a JWT must carry."""
+    required_claim_values: dict[str, list[str]] = {}
+    """Claim → accepted values: the JWT's claim must be one of them (Cognito's
+    ``token_use = access``, Entra ID's ``tid`` for multi-tenant apps)."""
     token_type: str | None = None
     """Required JWT ``typ`` header, e.g. ``at+jwt`` for RFC 9068 access tokens."""
     ca_bundle: CABundle | None = None
@@ -97,6 +106,10 @@ class ProviderSettings(Section):
     region: str | None = None
     user_pool_id: str | None = None
     base_url: str | None = None
+    allowed_tenants: list[str] = []
+    """azure, tenant ``common`` or ``organizations``: the tenant ids (``tid``) accepted."""
+    accept_v1_tokens: bool = False
+    """azure: accept v1.0 access tokens too (issuer ``https://sts.windows.net/{tid}/``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -123,7 +136,7 @@ class ProviderSettings(Section):
                 problems.append("hmac_secret is set but no HS* algorithm is listed")
             if not (hmac or self.public_key or self.jwks_uri or self.issuer or self.discovery_url):
                 problems.append("jwt needs jwks_uri, discovery_url, issuer or public_key")
-            if not self.issuer:
+            if not (self.issuer or self.issuer_discovery):
                 problems.append("jwt needs issuer (matched exactly against iss)")
             if self.verify_audience and not self.audience:
                 problems.append("jwt needs audience (or verify_audience = false)")

@@ -629,7 +629,12 @@ class Settings(Section):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"provider names must be unique: {', '.join(duplicates)}")
-        issuers = [p.issuer for p in self.providers if p.enabled and p.method == "jwt"]
+        issuers = [
+            issuer
+            for p in self.providers
+            if p.enabled and p.method == "jwt"
+            for issuer in dict.fromkeys((p.issuer, *p.issuers))
+        ]
         shared = sorted({i for i in issuers if i is not None and issuers.count(i) > 1})
         if shared:
             raise ValueError(f"two jwt providers share the issuer {shared[0]}")

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import httpx
 
-from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
-from jiraguard.auth.provider_http import call
+from jiraguard.auth.errors import InvalidToken
+from jiraguard.auth.provider_http import ProviderResponse, call
 from jiraguard.settings import ProviderSettings
 
 NOT_ALLOWED = "The access token was issued to a client that is not allowed"
@@ -43,7 +43,7 @@ async def bound_client(provider: ProviderSettings, client: httpx.AsyncClient, to
         response = await call(client, "POST", endpoint, what, data={"access_token": token})
         if response.status_code == 400:  # Google's answer for an unknown or expired token
             raise InvalidToken("The provider does not accept the access token")
-        _ok(response.status_code, what)
+        _ok(response, what)
         info = response.json_object(what)
         found = [info.get("azp"), info.get("aud")]
     elif provider.client_binding == "github_token_check":
@@ -60,7 +60,7 @@ async def bound_client(provider: ProviderSettings, client: httpx.AsyncClient, to
         )
         if response.status_code in (404, 422):  # not a token of this OAuth app
             raise InvalidToken(NOT_ALLOWED)
-        _ok(response.status_code, what)
+        _ok(response, what)
         found = [provider.client_id]
     else:  # gitlab_token_info
         response = await call(
@@ -68,7 +68,7 @@ async def bound_client(provider: ProviderSettings, client: httpx.AsyncClient, to
         )
         if response.status_code in (401, 403):
             raise InvalidToken("The provider does not accept the access token")
-        _ok(response.status_code, what)
+        _ok(response, what)
         application = response.json_object(what).get("application")
         found = [application.get("uid") if isinstance(application, dict) else None]
     for candidate in found:
@@ -77,6 +77,6 @@ async def bound_client(provider: ProviderSettings, client: httpx.AsyncClient, to
     raise InvalidToken(NOT_ALLOWED)
 
 
-def _ok(status: int, what: str) -> None:
-    if status != 200:
-        raise ProviderUnavailable(f"{what} answered HTTP {status}")
+def _ok(response: ProviderResponse, what: str) -> None:
+    if response.status_code != 200:
+        raise response.unusable(f"{what} answered HTTP {response.status_code}")

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from jiraguard.auth.discovery import ProviderMetadata
-from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
+from jiraguard.auth.errors import InvalidToken
 from jiraguard.auth.provider_http import call
 from jiraguard.auth.validators.base import KeySet, ValidatedToken
 from jiraguard.settings import ProviderSettings
@@ -58,7 +58,7 @@ class IntrospectionValidator:
             self.client, "POST", url, "the introspection endpoint", **self._request(token)
         )
         if response.status_code != 200:
-            raise ProviderUnavailable(
+            raise response.unusable(
                 f"the introspection endpoint answered HTTP {response.status_code}"
             )
         answer = response.json_object("the introspection endpoint")

@@ -115,6 +115,11 @@ class JWKSKeys:
             raise InvalidToken("The token is signed with a key the provider does not publish")
         return found
 
+    async def load(self) -> int:
+        """Fetch the key set now (``config check``); the number of usable signing keys."""
+        await self._refresh(self.clock(), keep_on_failure=False)
+        return sum(len(keys) for keys in self._by_kid.values())
+
     def key_set(self) -> KeySet:
         age = None if self.fetched_at is None else max(0.0, self.clock() - self.fetched_at)
         return KeySet(self.fetches, age)

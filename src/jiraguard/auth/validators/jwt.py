@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import jwt
 from jwt.algorithms import Algorithm
 
-from jiraguard.auth.errors import InvalidToken
+from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
+from jiraguard.auth.provider_http import get_json
 from jiraguard.auth.validators.base import KeySet, ValidatedToken
 from jiraguard.auth.validators.jwks import KeySource
-from jiraguard.settings import ProviderSettings
+from jiraguard.settings import ProviderSettings, safe_url
 from jiraguard.untrusted import base64url, load_json
 
 _MESSAGES: list[tuple[type[Exception], str]] = [
@@ -115,14 +117,33 @@ def _typ_matches(actual: Any, expected: str) -> bool:
     return normalised == expected.lower().removeprefix("application/")
 
 
+async def discovered_issuer(client: httpx.AsyncClient, url: str) -> str:
+    """The ``issuer`` a discovery document names (an https URL), else ProviderUnavailable."""
+    document = await get_json(client, url, "the discovery document")
+    issuer = document.get("issuer")
+    if not isinstance(issuer, str) or not issuer.startswith("https://"):
+        raise ProviderUnavailable("the discovery document names no https issuer", url=safe_url(url))
+    return issuer
+
+
 class JWTValidator:
     """Validates JWT access tokens of one provider locally."""
 
     method = "jwt"
 
-    def __init__(self, provider: ProviderSettings, keys: KeySource) -> None:
+    def __init__(
+        self,
+        provider: ProviderSettings,
+        keys: KeySource,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        """``client`` reads the ``issuer_discovery`` documents, when the provider names any."""
         self.provider = provider
         self.keys = keys
+        self.client = client
+        self.issuers = [i for i in (provider.issuer, *provider.issuers) if i]
+        """The accepted ``iss`` values: configured, then those discovered."""
+        self.undiscovered = list(provider.issuer_discovery)
         self._algorithms = frozenset(provider.algorithms)
         self._audience = list(provider.audience) if provider.verify_audience else None
         self._client_ids = frozenset(provider.allowed_client_ids)
@@ -140,8 +161,21 @@ class JWTValidator:
             "verify_jti": True,
             "require": list(provider.required_claims),
             "verify_aud": provider.verify_audience,
-            "verify_iss": provider.issuer is not None,
+            "verify_iss": bool(self.issuers or self.undiscovered),
         }
+
+    async def discover_issuers(self) -> list[str]:
+        """Read the ``issuer_discovery`` documents not read yet; their issuers are accepted
+        from then on. :class:`ProviderUnavailable` (naming the URL) when one cannot be read."""
+        while self.undiscovered:
+            url = self.undiscovered[0]
+            if self.client is None:
+                raise ProviderUnavailable("no client to read the discovery document", url=url)
+            issuer = await discovered_issuer(self.client, url)
+            if issuer not in self.issuers:
+                self.issuers.append(issuer)
+            self.undiscovered.pop(0)
+        return list(self.issuers)
 
     def key_set(self) -> KeySet | None:
         return self.keys.key_set()
@@ -165,12 +199,19 @@ class JWTValidator:
                 key,
                 algorithms=[alg],
                 audience=self._audience,
-                issuer=self.provider.issuer,
+                issuer=self.issuers,
                 leeway=self.provider.leeway,
                 options=self._options,
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(_describe(exc)) from exc
+        for claim, accepted in self.provider.required_claim_values.items():
+            value = claims.get(claim)
+            if not isinstance(value, str) or value not in accepted:
+                raise InvalidToken(
+                    f"The access token's {claim} claim is not an accepted value "
+                    f"(accepted: {', '.join(accepted)})"
+                )
         if self._client_ids:
             client = claims.get("client_id", claims.get("azp"))
             if client not in self._client_ids:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from jiraguard.auth.discovery import ProviderMetadata
-from jiraguard.auth.errors import InvalidToken, ProviderUnavailable
+from jiraguard.auth.errors import InvalidToken
 from jiraguard.auth.provider_http import call
 from jiraguard.auth.validators.base import KeySet, ValidatedToken
 from jiraguard.auth.validators.client_binding import bound_client
@@ -48,7 +48,7 @@ class UserinfoValidator:
         if status in (401, 403) and not rate_limited:
             raise InvalidToken("The provider does not accept the access token")
         if status != 200:
-            raise ProviderUnavailable(f"the userinfo endpoint answered HTTP {status}")
+            raise response.unusable(f"the userinfo endpoint answered HTTP {status}")
         claims = response.json_object("the userinfo endpoint")
         if self.provider.client_binding != "none":
             # Whose token it is, above; which application it was issued to, here.

@@ -1,0 +1,73 @@
+"""``serve --workers N``: uvicorn's supervisor, saying why a worker it replaces ended.
+
+uvicorn's parent process pings each worker and replaces one that exited or did not answer,
+logging only ``Child process [pid] died``. This supervisor adds the cause (the exit status,
+the signal, or the health check it missed) at WARNING; uvicorn's own handling is unchanged:
+a worker that failed before serving (exit status 3, a broken configuration) stops the
+server, any other is replaced. A worker that cannot build its app logs the reason
+itself (:func:`jiraguard.app.app_from_environment`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import time
+from typing import Any
+
+from uvicorn.config import STARTUP_FAILURE, Config
+from uvicorn.supervisors import Multiprocess
+
+log = logging.getLogger("jiraguard")
+
+HEALTHCHECK_TIMEOUT = 30
+"""Seconds a worker may take to answer the parent's ping. uvicorn's default (5 s) killed
+workers that were still importing on a loaded machine, then started them again."""
+
+
+def ended(exitcode: int | None, *, hung: bool, timeout: float) -> str:
+    """Why a worker was replaced, in words (``hung``: alive, but it missed the ping)."""
+    if hung:
+        return (
+            f"it did not answer the health check within {timeout:g} s (hung, or died while "
+            "asked), so it was killed"
+        )
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"killed by {name}"
+    if exitcode == STARTUP_FAILURE:
+        return f"exit status {exitcode}: it failed to start (its reason is logged above)"
+    return f"exit status {exitcode}"
+
+
+class WorkerSupervisor(Multiprocess):
+    def keep_subprocess_alive(self) -> None:
+        if self.should_exit.is_set():
+            return
+        running = [(process, process.process.is_alive()) for process in self.processes]
+        started = time.monotonic()
+        super().keep_subprocess_alive()  # kills the hung ones, replaces what ended
+        timeout = self.config.timeout_worker_healthcheck
+        # A ping that went unanswered took the whole timeout; a dying worker fails it at once.
+        waited = time.monotonic() - started >= timeout
+        for process, alive in running:
+            exitcode = process.process.exitcode
+            if exitcode is not None:
+                hung = waited and alive and exitcode == -signal.SIGKILL
+                log.warning(
+                    "worker %s ended: %s",
+                    process.pid,
+                    ended(exitcode, hung=hung, timeout=timeout),
+                )
+
+
+def run_workers(app: str, **options: Any) -> None:
+    """``uvicorn.run(app, **options)`` for ``workers`` > 1, under :class:`WorkerSupervisor`."""
+    config = Config(app, timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT, **options)
+    socket = config.bind_socket()
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: SIGINT is a clean stop
+        WorkerSupervisor(config, sockets=[socket]).run()
