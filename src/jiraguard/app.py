@@ -36,6 +36,7 @@ from jiraguard.jira.routes import (
     project,
     search,
     server,
+    session,
     transition,
     user,
     worklog,
@@ -142,6 +143,7 @@ def create_app(
             _gateway_routes(settings, services)
             or [
                 Mount("/rest/api/2", routes=api),
+                Mount("/rest/auth/1", routes=session.routes),
                 Mount("/rest/pat/latest", routes=pat_api.routes),
                 Mount("/rest/jiraguard/1", routes=audit_api.routes),
             ]

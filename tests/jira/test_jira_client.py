@@ -68,6 +68,20 @@ def test_bad_token_is_refused_at_construction(server: str) -> None:
     assert raised.value.status_code == 401
 
 
+def test_validate_and_session(server: str, idp: TestProvider) -> None:
+    """``validate=True`` reads ``/rest/auth/1/session`` before anything else."""
+    client = JIRA(server=server, token_auth=idp.jwt_token("bob"), validate=True, max_retries=0)
+    try:
+        assert client.session().name == "bob"
+        assert client.kill_session().status_code == 204
+        assert client.current_user() == "bob"  # the token still works: there is no session
+    finally:
+        client.close()
+    with pytest.raises(JIRAError) as raised:
+        JIRA(server=server, token_auth="not-a-token", validate=True, max_retries=0)
+    assert raised.value.status_code == 401
+
+
 def test_issue_lifecycle(alice: JIRA, project: str) -> None:
     issue = alice.create_issue(
         fields={
