@@ -134,6 +134,30 @@ def test_comments(alice: JIRA, project: str) -> None:
     assert alice.comments(issue.key) == []
 
 
+def test_restricted_comments(alice: JIRA, project: str, server: str, idp: TestProvider) -> None:
+    """``add_comment(visibility=…)`` as its documentation shows; bob is in no admin group."""
+    issue = alice.create_issue(project=project, issuetype="Task", summary="Restricted")
+    admins = {"type": "role", "value": "Administrators"}
+    secret = alice.add_comment(issue.key, "only admins", visibility=admins)
+    assert secret.visibility.type == "role"
+    assert secret.visibility.value == "Administrators"
+    alice.add_comment(issue.key, "for everyone")
+    bob = JIRA(server=server, token_auth=idp.jwt_token("bob"), max_retries=0)
+    try:
+        assert [c.body for c in bob.comments(issue.key)] == ["for everyone"]
+        assert [c.body for c in bob.issue(issue.key).fields.comment.comments] == ["for everyone"]
+        assert bob.search_issues(f"project = {project} AND comment ~ admins") == []
+        with pytest.raises(JIRAError) as raised:
+            bob.comment(issue.key, secret.id)
+        assert raised.value.status_code == 404
+        with pytest.raises(JIRAError) as refused:
+            bob.add_comment(issue.key, "me too", visibility=admins)
+        assert refused.value.status_code == 400
+    finally:
+        bob.close()
+    assert len(alice.search_issues(f"project = {project} AND comment ~ admins")) == 1
+
+
 def test_search_pages_through_results(alice: JIRA, server: str, idp: TestProvider) -> None:
     response = alice._session.post(
         f"{server}/rest/api/2/project", json={"key": "PAGE", "name": "Paging"}

@@ -1,4 +1,5 @@
-"""Jira's fixed vocabularies: issue types, statuses, priorities, resolutions, link types.
+"""Jira's fixed vocabularies: issue types, statuses, priorities, resolutions, link types,
+project roles.
 
 They live in code, not in tables: every process agrees on them, lookups cost nothing, and
 issues store their small integer ids. Ids and names follow a default Jira Server install.
@@ -94,7 +95,37 @@ LINK_TYPES = (
 )
 
 
-T = TypeVar("T", "Status", "Named", "LinkType")
+@dataclass(frozen=True, slots=True)
+class ProjectRole:
+    """A project role; its members are those of ``groups``, in every project (the default
+    role members of a Jira Server install)."""
+
+    id: int
+    name: str
+    description: str
+    groups: tuple[str, ...]
+
+
+PROJECT_ROLES = (
+    ProjectRole(
+        10002,
+        "Administrators",
+        "A project role that represents administrators in a project",
+        ("jira-administrators",),
+    ),
+    ProjectRole(
+        10001,
+        "Developers",
+        "A project role that represents developers in a project",
+        ("jira-developers",),
+    ),
+    ProjectRole(
+        10000, "Users", "A project role that represents users in a project", ("jira-users",)
+    ),
+)
+
+
+T = TypeVar("T", "Status", "Named", "LinkType", "ProjectRole")
 
 
 def by_id(items: tuple[T, ...], ident: int) -> T | None:

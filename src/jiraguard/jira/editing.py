@@ -17,7 +17,8 @@ from jiraguard.errors import bad_request, field_errors
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named
 from jiraguard.jira.fields import EDIT_SCREEN
-from jiraguard.store.comments import add_comment
+from jiraguard.jira.visibility import read_visibility
+from jiraguard.store.comments import PUBLIC, Audience, add_comment
 from jiraguard.store.directory import user_by_name
 from jiraguard.store.ids import is_digits
 from jiraguard.store.issues import Change, record_changes, set_labels
@@ -256,22 +257,29 @@ def merge_changes(changes: list[Change]) -> list[Change]:
 
 
 async def apply_update(
-    session: AsyncSession, issue: Issue, me: User, body: dict[str, Any], *, extra: list[Change]
+    session: AsyncSession,
+    issue: Issue,
+    me: User,
+    body: dict[str, Any],
+    *,
+    extra: list[Change],
+    audience: Audience = PUBLIC,
 ) -> None:
     """Apply an edit body (``fields`` / ``update``, comments included) and log the changes.
 
     Shared by issue PUT and transition POST; ``extra`` are changes the caller already made.
+    A comment's ``visibility`` must name a group or role of ``audience`` (the writer's).
     Any problem raises 400 before anything is written (the transaction rolls back).
     """
     errors: dict[str, str] = {}
     changes = list(extra)
-    comments: list[str] = []
+    comments: list[tuple[str, Any]] = []
     for name, verb, value in operations(body, errors):
         try:
             if name == "comment":
                 if verb != "add":
                     raise FieldProblem(f"The operation '{verb}' is not supported for comments.")
-                comments.append(_comment_body(value))
+                comments.append((_comment_body(value), value.get("visibility")))
                 continue
             change = await apply(session, issue, name, verb, value)
         except FieldProblem as problem:
@@ -281,7 +289,8 @@ async def apply_update(
             changes.append(change)
     if errors:
         raise field_errors(errors)
+    levels = [await read_visibility(session, level, audience) for _, level in comments]
     if changes or comments:
         await record_changes(session, issue, me.id, merge_changes(changes))
-    for text in comments:
-        await add_comment(session, issue.id, me.id, text)
+    for (text, _), visibility in zip(comments, levels, strict=True):
+        await add_comment(session, issue.id, me.id, text, visibility=visibility)

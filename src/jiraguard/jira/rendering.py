@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.views import issue_json
+from jiraguard.store.comments import Audience
 from jiraguard.store.issues import bundle_issues, load_bundles
 from jiraguard.store.models import Issue
 
@@ -31,15 +32,23 @@ async def render_issues(
     fields: frozenset[str],
     *,
     changelog: bool,
+    audience: Audience,
 ) -> list[dict[str, Any]]:
-    """Load and render ``ids`` in order, fetching only the related rows ``fields`` shows."""
-    bundles = await load_bundles(session, ids, _parts(fields, changelog))
+    """Load and render ``ids`` in order, fetching only the related rows ``fields`` shows
+    (of the comments, those ``audience`` may read)."""
+    bundles = await load_bundles(session, ids, _parts(fields, changelog), audience=audience)
     return [issue_json(base, b, fields, changelog=changelog) for b in bundles]
 
 
 async def render_issue(
-    session: AsyncSession, base: str, issue: Issue, fields: frozenset[str], *, changelog: bool
+    session: AsyncSession,
+    base: str,
+    issue: Issue,
+    fields: frozenset[str],
+    *,
+    changelog: bool,
+    audience: Audience,
 ) -> dict[str, Any]:
     """Render one issue already loaded (no second query for the issue itself)."""
-    (bundle,) = await bundle_issues(session, [issue], _parts(fields, changelog))
+    (bundle,) = await bundle_issues(session, [issue], _parts(fields, changelog), audience=audience)
     return issue_json(base, bundle, fields, changelog=changelog)

@@ -107,7 +107,11 @@ class TextField:
             raise unsupported_operator(clause.operator, self.name)
         terms = textsearch.phrases(value.text, self.name)
         found = textsearch.contains(
-            context.dialect, self.target, terms, probe=context.probe_text_matches
+            context.dialect,
+            self.target,
+            terms,
+            probe=context.probe_text_matches,
+            audience=context.audience,
         )
         return found if clause.operator == "~" else not_(found)
 
@@ -117,7 +121,9 @@ class TextField:
         if clause.operator != "~" or not isinstance(value, Literal):
             return None
         terms = textsearch.phrases(value.text, self.name)
-        return textsearch.count_matches(context.dialect, self.target, terms)
+        return textsearch.count_matches(
+            context.dialect, self.target, terms, audience=context.audience
+        )
 
 
 class LabelsField:

@@ -27,6 +27,7 @@ from jiraguard.jira.fields import EDIT_SCREEN, screen_field_json, select_fields
 from jiraguard.jira.params import member_object, query_list, read_json
 from jiraguard.jira.rendering import render_issue, wants_changelog
 from jiraguard.jira.views import issue_self
+from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.ids import is_digits
 from jiraguard.store.issues import delete_issue, insert_issue, record_changes
@@ -41,7 +42,12 @@ async def get(request: Request) -> Response:
     async with database(request).session() as session:
         issue = await issue_or_404(session, request.path_params["issue"])
         rendered = await render_issue(
-            session, base_url(request), issue, fields, changelog=changelog
+            session,
+            base_url(request),
+            issue,
+            fields,
+            changelog=changelog,
+            audience=request_audience(request),
         )
     return JiraJSONResponse(rendered)
 
@@ -171,7 +177,7 @@ async def edit(request: Request) -> Response:
     async with database(request).transaction() as session:
         me = await acting_user(session, request)
         issue = await issue_or_404(session, request.path_params["issue"])
-        await apply_update(session, issue, me, body, extra=[])
+        await apply_update(session, issue, me, body, extra=[], audience=request_audience(request))
     return Response(status_code=204)
 
 

@@ -19,6 +19,7 @@ from jiraguard.jira.fields import select_fields
 from jiraguard.jira.jql import JQLError, search_issues
 from jiraguard.jira.params import as_int, query_int, query_list, query_str, read_json
 from jiraguard.jira.rendering import render_issues, wants_changelog
+from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import JiraJSONResponse
 
 DEFAULT_MAX_RESULTS = 50
@@ -47,16 +48,27 @@ async def _search(
     applied = min(max_results, MAX_RESULTS_CAP)
     selected = select_fields(fields, "*navigable")
     changelog = wants_changelog(expand)
+    audience = request_audience(request)
     async with database(request).session() as session:
         me = await acting_user(session, request)
         try:
             total, ids = await search_issues(
-                session, jql, current_user_id=me.id, start_at=start_at, max_results=applied
+                session,
+                jql,
+                current_user_id=me.id,
+                start_at=start_at,
+                max_results=applied,
+                audience=audience,
             )
         except JQLError as exc:
             raise JiraError(400, [str(exc)]) from exc
         issues = await render_issues(
-            session, base_url(request), list(ids), selected, changelog=changelog
+            session,
+            base_url(request),
+            list(ids),
+            selected,
+            changelog=changelog,
+            audience=audience,
         )
     return JiraJSONResponse(
         {
