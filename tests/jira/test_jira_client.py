@@ -44,7 +44,7 @@ def alice(server: str, idp: TestProvider) -> Iterator[JIRA]:
 
 @pytest.fixture(scope="module")
 def project(alice: JIRA, server: str) -> str:
-    """``jira`` has no Server-mode create-project call, so post it raw (as some clients do)."""
+    """Posted raw, as some clients do (``jira``'s own ``create_project`` is tested below)."""
     response = alice._session.post(
         f"{server}/rest/api/2/project/",  # trailing slash, as some clients send it
         json={"key": "ACC", "name": "Acceptance", "projectTypeKey": "software", "lead": "alice"},
@@ -66,6 +66,25 @@ def test_bad_token_is_refused_at_construction(server: str) -> None:
     with pytest.raises(JIRAError) as raised:
         JIRA(server=server, token_auth="not-a-token", max_retries=0)
     assert raised.value.status_code == 401
+
+
+def test_create_project(alice: JIRA, server: str, idp: TestProvider) -> None:
+    """``create_project(key, name)`` finds the schemes itself, as against Jira Server."""
+    assert alice.permissionschemes()[0]["name"] == "Default Permission Scheme"
+    assert alice.projectcategories() == []
+    created = alice.create_project("CPR", "Created by the client")
+    assert created["key"] == "CPR"
+    project = alice.project("CPR")
+    assert project.name == "Created by the client"
+    assert project.lead.name == "alice"
+    assert project.assigneeType == "PROJECT_LEAD"
+    bob = JIRA(server=server, token_auth=idp.jwt_token("bob"), max_retries=0)
+    try:
+        with pytest.raises(JIRAError) as raised:
+            bob.create_project("BOBS", "Not an administrator")
+        assert raised.value.status_code == 403
+    finally:
+        bob.close()
 
 
 def test_validate_and_session(server: str, idp: TestProvider) -> None:

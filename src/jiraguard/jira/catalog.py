@@ -1,5 +1,6 @@
 """Jira's fixed vocabularies: issue types, statuses, priorities, resolutions, link types,
-project roles.
+project roles, and the one permission, notification and issue security scheme every
+project uses.
 
 They live in code, not in tables: every process agrees on them, lookups cost nothing, and
 issues store their small integer ids. Ids and names follow a default Jira Server install.
@@ -125,7 +126,33 @@ PROJECT_ROLES = (
 )
 
 
-T = TypeVar("T", "Status", "Named", "LinkType", "ProjectRole")
+@dataclass(frozen=True, slots=True)
+class Scheme:
+    """A permission, notification or issue security scheme: one of each exists, and every
+    project uses it (access is decided by jiraguard's rules, not by schemes)."""
+
+    id: int
+    name: str
+    description: str
+
+
+PERMISSION_SCHEMES = (
+    Scheme(
+        0,
+        "Default Permission Scheme",
+        "This is the default Permission Scheme. Any new projects that are created will be "
+        "assigned this scheme.",
+    ),
+)
+NOTIFICATION_SCHEMES = (Scheme(10000, "Default Notification Scheme", ""),)
+ISSUE_SECURITY_SCHEMES = (
+    Scheme(10000, "Default", "No security levels: an issue is visible to all who see its project."),
+)
+ASSIGNEE_TYPES = ("PROJECT_LEAD", "UNASSIGNED")
+"""A project's default assignee, what "automatic" assignment picks."""
+
+
+T = TypeVar("T", "Status", "Named", "LinkType", "ProjectRole", "Scheme")
 
 
 def by_id(items: tuple[T, ...], ident: int) -> T | None:

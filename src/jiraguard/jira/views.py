@@ -179,6 +179,7 @@ def project_json(base: str, project: Project, *, issue_types: bool = False) -> d
         "description": project.description,
         "lead": user_of(base, project.lead),
         "projectTypeKey": project.project_type_key,
+        "assigneeType": project.assignee_type,
         "avatarUrls": {
             size: f"{base}/secure/projectavatar?pid={project.id}&size={size}"
             for size in ("48x48", "24x24", "16x16", "32x32")

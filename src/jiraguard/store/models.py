@@ -87,6 +87,10 @@ class Project(Base):
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     issue_counter: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    assignee_type: Mapped[str] = mapped_column(
+        String(16), default="UNASSIGNED", server_default="UNASSIGNED"
+    )
+    """The default assignee ("automatic"): ``PROJECT_LEAD`` or ``UNASSIGNED``."""
 
     lead: Mapped[User | None] = relationship(lazy="joined")
 
