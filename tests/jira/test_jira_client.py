@@ -78,6 +78,18 @@ def test_create_project(alice: JIRA, server: str, idp: TestProvider) -> None:
     assert project.name == "Created by the client"
     assert project.lead.name == "alice"
     assert project.assigneeType == "PROJECT_LEAD"
+
+    issue = alice.create_issue(project="CPR", issuetype="Task", summary="Auto", description="a<b")
+    assert issue.fields.assignee.name == "alice"  # automatic: the project lead
+    alice.assign_issue(issue.key, None)
+    assert alice.issue(issue.key).fields.assignee is None
+    alice.assign_issue(issue.key, "-1")
+    assert alice.issue(issue.key).fields.assignee.name == "alice"
+    expanded = alice.issue(issue.key, expand="renderedFields,names,schema")
+    assert expanded.renderedFields.description == "<p>a&lt;b</p>"
+    assert expanded.names.summary == "Summary"
+    assert "comment" in alice.editmeta(issue.key)["fields"]
+
     bob = JIRA(server=server, token_auth=idp.jwt_token("bob"), max_retries=0)
     try:
         with pytest.raises(JIRAError) as raised:

@@ -49,7 +49,9 @@ class LinkType:
 TODO = StatusCategory(2, "new", "To Do", "blue-gray")
 IN_PROGRESS = StatusCategory(4, "indeterminate", "In Progress", "yellow")
 DONE = StatusCategory(3, "done", "Done", "green")
-STATUS_CATEGORIES = (TODO, IN_PROGRESS, DONE)
+NO_CATEGORY = StatusCategory(1, "undefined", "No Category", "medium-gray")
+"""Jira lists it; no status of the classic workflow is in it."""
+STATUS_CATEGORIES = (NO_CATEGORY, TODO, IN_PROGRESS, DONE)
 
 OPEN = Status(1, "Open", TODO, "The issue is open and ready for the assignee to start work on it.")
 STARTED = Status(3, "In Progress", IN_PROGRESS, "This issue is being actively worked on.")

@@ -22,7 +22,7 @@ from jiraguard.store.comments import PUBLIC, Audience, add_comment
 from jiraguard.store.directory import user_by_name
 from jiraguard.store.ids import is_digits
 from jiraguard.store.issues import Change, record_changes, set_labels
-from jiraguard.store.models import Issue, User
+from jiraguard.store.models import Issue, Project, User
 
 SUMMARY_REQUIRED = "You must specify a summary of the issue."
 EDITABLE = frozenset(EDIT_SCREEN)
@@ -79,6 +79,25 @@ def reference(value: Any, items: tuple[Named, ...], label: str) -> Named:
             raise FieldProblem(f"valid {label} is required")
         return found
     raise FieldProblem(f"Could not find valid 'id' or 'name' in {label} object.")
+
+
+AUTOMATIC = "-1"
+"""The assignee name that means "automatic": the project's default assignee."""
+
+
+def _automatic(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("name") == AUTOMATIC
+
+
+def default_assignee(project: Project | None) -> User | None:
+    """Whom "automatic" assigns: the lead of a ``PROJECT_LEAD`` project (while active),
+    else nobody."""
+    if project is None:
+        return None
+    lead = project.lead
+    if project.assignee_type == "PROJECT_LEAD" and lead is not None and lead.active:
+        return lead
+    return None
 
 
 async def _user(session: AsyncSession, value: Any) -> User | None:
@@ -198,6 +217,8 @@ async def apply(
         issue.issuetype_id = kind.id
         return _named_change(name, old, kind)
     user = await _user(session, value)
+    if name == "assignee" and _automatic(value):
+        user = default_assignee(issue.project)
     if name == "reporter":
         change = _user_change(name, issue.reporter, user)
         issue.reporter = user

@@ -17,7 +17,8 @@ from starlette.routing import Route
 
 from jiraguard.errors import field_errors, forbidden, not_found
 from jiraguard.jira.context import acting_user, base_url, database, is_admin, issue_or_404
-from jiraguard.jira.params import query_int, query_str, read_json
+from jiraguard.jira.expansions import rendered_comment
+from jiraguard.jira.params import query_int, query_list, query_str, read_json
 from jiraguard.jira.views import comment_json, paged
 from jiraguard.jira.visibility import read_visibility, request_audience
 from jiraguard.responses import JiraJSONResponse
@@ -26,6 +27,13 @@ from jiraguard.store.models import Comment, utcnow
 
 EMPTY_BODY = "Comment body can not be empty!"
 MAX_PAGE = 5000
+
+
+def _shown(request: Request, comment: Comment) -> dict[str, Any]:
+    """A comment's JSON, with ``renderedBody`` when ``expand`` asks for it."""
+    body = comment_json(base_url(request), comment)
+    wanted = {e.lower() for value in query_list(request, "expand") for e in value.split(",")}
+    return rendered_comment(body, comment) if "renderedbody" in wanted else body
 
 
 def _body(document: dict[str, Any]) -> str:
@@ -60,8 +68,7 @@ async def list_comments(request: Request) -> Response:
             newest_first=newest_first,
             audience=request_audience(request),
         )
-        base = base_url(request)
-        items = [comment_json(base, c) for c in comments]
+        items = [_shown(request, c) for c in comments]
     # Without maxResults, Jira echoes the number of comments returned (docs/jira-compat.md §5).
     shown = max_results if asked else len(items)
     return JiraJSONResponse(
@@ -91,14 +98,14 @@ async def _render(request: Request, comment_id: int, *, status_code: int = 200) 
         comment = await session.get(Comment, comment_id)
         if comment is None:
             raise not_found(f"Can not find a comment for the id: {comment_id}.")
-        return JiraJSONResponse(comment_json(base_url(request), comment), status_code=status_code)
+        return JiraJSONResponse(_shown(request, comment), status_code=status_code)
 
 
 async def get(request: Request) -> Response:
     """GET …/comment/{id}: one comment of the issue."""
     async with database(request).session() as session:
         comment = await _comment(session, request)
-        return JiraJSONResponse(comment_json(base_url(request), comment))
+        return JiraJSONResponse(_shown(request, comment))
 
 
 async def update(request: Request) -> Response:

@@ -30,8 +30,16 @@ PROJECT_TYPES = ("software", "business", "service_desk")
 ADMIN_ONLY = "You must have global administrator rights in order to modify projects."
 
 
-def _expands_issue_types(request: Request) -> bool:
-    return any(e.lower() == "issuetypes" for e in query_list(request, "expand"))
+def _expands(request: Request, name: str) -> bool:
+    return any(e.lower() == name for e in query_list(request, "expand"))
+
+
+def _project_json(request: Request, project: Project) -> dict[str, Any]:
+    """A project with the expansions asked for: ``issueTypes``, ``projectKeys``."""
+    body = project_json(base_url(request), project, issue_types=_expands(request, "issuetypes"))
+    if _expands(request, "projectkeys"):
+        body["projectKeys"] = [project.key]  # keys never change here, so only the one
+    return body
 
 
 def _missing(key: str) -> JiraError:
@@ -40,11 +48,9 @@ def _missing(key: str) -> JiraError:
 
 async def list_all(request: Request) -> Response:
     """GET /project: a JSON array of every project (``expand=issueTypes`` works)."""
-    base = base_url(request)
-    types = _expands_issue_types(request)
     async with database(request).session() as session:
         projects = await list_projects(session)
-        return JiraJSONResponse([project_json(base, p, issue_types=types) for p in projects])
+        return JiraJSONResponse([_project_json(request, p) for p in projects])
 
 
 async def get(request: Request) -> Response:
@@ -54,8 +60,7 @@ async def get(request: Request) -> Response:
         project = await find_project(session, key)
         if project is None:
             raise _missing(key)
-        body = project_json(base_url(request), project, issue_types=_expands_issue_types(request))
-        return JiraJSONResponse(body)
+        return JiraJSONResponse(_project_json(request, project))
 
 
 async def _admin(session: AsyncSession, request: Request) -> User:

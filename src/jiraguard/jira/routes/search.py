@@ -18,7 +18,7 @@ from jiraguard.jira.context import acting_user, base_url, database
 from jiraguard.jira.fields import select_fields
 from jiraguard.jira.jql import JQLError, search_issues
 from jiraguard.jira.params import as_int, query_int, query_list, query_str, read_json
-from jiraguard.jira.rendering import render_issues, wants_changelog
+from jiraguard.jira.rendering import expansions, render_issues, wants_changelog
 from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import JiraJSONResponse
 
@@ -69,6 +69,7 @@ async def _search(
             selected,
             changelog=changelog,
             audience=audience,
+            expand=expansions(expand),
         )
     return JiraJSONResponse(
         {
