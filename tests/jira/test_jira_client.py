@@ -15,23 +15,15 @@ import pytest
 from jira.resources import Issue
 
 from jira import JIRA, JIRAError
-from jiraguard.store.db import run_migrations
-from tests.conftest import jwt_provider
+from tests.jira.conftest import live_jira
 from tests.support.idp import TestProvider
-from tests.support.live import live_server
 
 pytestmark = pytest.mark.idp
 
 
 @pytest.fixture(scope="module")
 def server(idp: TestProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'jiraguard.db'}"
-    run_migrations(url)
-    users = {
-        "alice": {"display_name": "Alice A", "email": "alice@example.com", "admin": True},
-        "bob": {"display_name": "Bob B", "email": "bob@example.com", "groups": ["jira-users"]},
-    }
-    with live_server({"storage": {"url": url}, "providers": [jwt_provider(idp)]}, users) as base:
+    with live_jira(idp, tmp_path_factory.mktemp("live")) as base:
         yield base
 
 

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from jiraguard.store.db import run_migrations
-from tests.conftest import jwt_provider
+from tests.jira.conftest import live_jira
 from tests.support.idp import TestProvider
-from tests.support.live import live_server
 from tests.support.services import missing
 
 pytestmark = pytest.mark.idp
@@ -30,13 +28,7 @@ def test_jira_client_flow(idp: TestProvider, tmp_path: Path) -> None:
         missing("Node.js", "the npm jira-client runs on Node")
     if not (CLIENT_DIR / "node_modules" / "jira-client" / "package.json").is_file():
         missing("jira-client", f"run `npm ci` in {CLIENT_DIR} (scripts/test does)")
-    url = f"sqlite:///{tmp_path / 'jiraguard.db'}"
-    run_migrations(url)
-    users = {
-        "alice": {"display_name": "Alice A", "admin": True},
-        "bob": {"display_name": "Bob B", "groups": ["jira-users"]},
-    }
-    with live_server({"storage": {"url": url}, "providers": [jwt_provider(idp)]}, users) as base:
+    with live_jira(idp, tmp_path) as base:
         environment = {
             "PATH": os.environ.get("PATH", ""),
             "JIRA_URL": base,

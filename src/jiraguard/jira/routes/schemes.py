@@ -36,26 +36,26 @@ ADMINS_ONLY = (
 Endpoint = Callable[[Request], Any]
 
 
-def _permission_scheme(base: str, scheme: Scheme) -> dict[str, Any]:
+def _scheme_json(base: str, scheme: Scheme, path: str, expand: str, members: str) -> dict[str, Any]:
+    """A permission or notification scheme; ``members`` (its permissions or events) empty."""
     return {
-        "expand": "permissions,user,group,projectRole,field,all",
+        "expand": expand,
         "id": scheme.id,
-        "self": f"{base}{API}/permissionscheme/{scheme.id}",
+        "self": f"{base}{API}/{path}/{scheme.id}",
         "name": scheme.name,
         "description": scheme.description,
-        "permissions": [],
+        members: [],
     }
+
+
+def _permission_scheme(base: str, scheme: Scheme) -> dict[str, Any]:
+    expand = "permissions,user,group,projectRole,field,all"
+    return _scheme_json(base, scheme, "permissionscheme", expand, "permissions")
 
 
 def _notification_scheme(base: str, scheme: Scheme) -> dict[str, Any]:
-    return {
-        "expand": "notificationSchemeEvents,user,group,projectRole,field,all",
-        "id": scheme.id,
-        "self": f"{base}{API}/notificationscheme/{scheme.id}",
-        "name": scheme.name,
-        "description": scheme.description,
-        "notificationSchemeEvents": [],
-    }
+    expand = "notificationSchemeEvents,user,group,projectRole,field,all"
+    return _scheme_json(base, scheme, "notificationscheme", expand, "notificationSchemeEvents")
 
 
 def _security_scheme(base: str, scheme: Scheme) -> dict[str, Any]:
