@@ -6,10 +6,11 @@ There are no cookie sessions: every request carries its own credentials. So
 - ``GET`` answers who the credentials of this request belong to (Jira's ``CurrentUser``);
 - ``DELETE`` (logout) is a 204 that ends nothing: a token stays valid until it expires or
   is revoked at its provider;
-- ``POST`` (a login with a user name and password in the body) is refused exactly as Basic
-  credentials are, 401 with the Bearer challenge. The body is never read, so no password is
-  parsed, checked or logged, and no cookie is ever issued: the session resource cannot
-  become a password login beside a blocked Basic.
+- ``POST`` (a login with a user name and password in the body) is refused with the answer
+  blocked Basic credentials get, 401 with the Bearer challenge, whatever ``auth.block_basic``
+  says: a session login would outlive the request, and Basic exemptions are per request.
+  The body is never read, so no password is parsed, checked or logged, and no cookie is
+  ever issued: the session resource cannot become a password login beside a blocked Basic.
 """
 
 from __future__ import annotations
