@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,13 +58,15 @@ def sqlite_url(migrated_sqlite: Path, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def tokens(idp: TestProvider) -> Callable[[str], dict[str, str]]:
-    """``tokens("alice")``: Authorization headers with a real JWT, minted once per user."""
-    minted: dict[str, dict[str, str]] = {}
+    """``tokens("alice")``: Authorization headers with a real JWT, minted once per user and
+    again when half its lifetime has passed (a long run outlives the provider's 300 s)."""
+    minted: dict[str, tuple[float, dict[str, str]]] = {}
 
     def headers(account: str) -> dict[str, str]:
-        if account not in minted:
-            minted[account] = bearer(idp.jwt_token(account))
-        return minted[account]
+        now = time.monotonic()
+        if account not in minted or now - minted[account][0] > idp.access_token_ttl / 2:
+            minted[account] = (now, bearer(idp.jwt_token(account)))
+        return minted[account][1]
 
     return headers
 
