@@ -38,8 +38,10 @@ from jiraguard.jira.routes import (
     link,
     meta,
     project,
+    schemes,
     search,
     server,
+    session,
     transition,
     user,
     worklog,
@@ -148,6 +150,7 @@ def create_app(
         *server.routes,
         *meta.routes,
         *project.routes,
+        *schemes.routes,
         *issue.routes,
         *comment.routes,
         *transition.routes,
@@ -166,6 +169,7 @@ def create_app(
             _gateway_routes(settings, services)
             or [
                 Mount("/rest/api/2", app=IndexedRouter(api)),
+                Mount("/rest/auth/1", app=IndexedRouter(session.routes)),
                 Mount("/rest/pat/latest", app=IndexedRouter(pat_api.routes)),
                 Mount("/rest/jiraguard/1", app=IndexedRouter(audit_api.routes)),
             ]

@@ -108,3 +108,25 @@ def jql(draw: st.DrawFn) -> str:
     if kind == "mutated":
         text = draw(mutated_text(text))
     return text
+
+
+EQUALITY_FIELDS = ["key", "id", "status", "priority", "assignee", "labels", "project", "type"]
+
+
+@st.composite
+def long_chain(draw: st.DrawFn) -> str:
+    """What scripts build: hundreds to thousands of clauses joined by one keyword, mostly
+    equalities on a few fields (which compile to IN lists), with generated clauses mixed in
+    (which cannot be merged and must be grouped or refused)."""
+    count = draw(st.integers(min_value=1, max_value=3000))
+    joiner = draw(st.sampled_from([" OR ", " or ", " || ", " AND "]))
+    fields = draw(st.lists(st.sampled_from(EQUALITY_FIELDS), min_size=1, max_size=3))
+    odd = draw(st.lists(clause(), max_size=3))
+    every = draw(st.sampled_from([0, 7, 97, 499]))
+    terms = []
+    for index in range(count):
+        if every and odd and index % every == 0:
+            terms.append(odd[index % len(odd)])
+        else:
+            terms.append(f"{fields[index % len(fields)]} = TEST-{index}")
+    return joiner.join(terms)

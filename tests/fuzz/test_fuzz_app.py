@@ -16,7 +16,7 @@ from jiraguard.auth.audit import Decision
 from jiraguard.auth.audit_sink import StoreAuditSink
 from jiraguard.settings import AuditSettings
 from tests.conftest import Harness, HarnessFactory, bearer
-from tests.fuzz.jql import jql
+from tests.fuzz.jql import jql, long_chain
 from tests.fuzz.support import (
     HOSTILE_TEXT,
     JSON_VALUE,
@@ -155,6 +155,25 @@ async def test_jql_never_5xx(harness: HarnessFactory, query: str, how: str) -> N
             headers={**headers, "Content-Type": "application/json"},
         )
     assert status in (200, 400)
+
+
+@fuzz(30)
+@given(query=long_chain())
+async def test_long_jql_chains_answer_or_are_refused(
+    harness: HarnessFactory, database_url: str, query: str
+) -> None:
+    """Thousands of OR'ed clauses: a result or Jira's 400, on each database, never a 5xx."""
+    h, headers = await _shared(harness, database_url)
+    body = json.dumps({"jql": query, "maxResults": 5, "fields": ["key"]}).encode()
+    with bounded(query[:100]):
+        response = await h.client.post(
+            "/rest/api/2/search",
+            content=body,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    assert response.status_code in (200, 400), response.text[:500]
+    if response.status_code == 400:
+        assert response.json()["errorMessages"], response.text[:500]
 
 
 CLAIMS = st.dictionaries(

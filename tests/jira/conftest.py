@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,25 @@ import pytest
 from jiraguard.store.db import run_migrations
 from tests.conftest import Harness, HarnessFactory, bearer, jwt_provider
 from tests.support.idp import TestProvider
+from tests.support.live import live_server
+
+LIVE_USERS = {
+    "alice": {"display_name": "Alice A", "email": "alice@example.com", "admin": True},
+    "bob": {"display_name": "Bob B", "email": "bob@example.com", "groups": ["jira-users"]},
+}
+"""The users of :func:`live_jira`: alice administers, bob is a plain jira-users member."""
+
+
+@contextmanager
+def live_jira(idp: TestProvider, directory: Path) -> Iterator[str]:
+    """jiraguard on a loopback port over a fresh SQLite database in ``directory``, with
+    :data:`LIVE_USERS`, for the synchronous real clients; yields its base URL."""
+    url = f"sqlite:///{directory / 'jiraguard.db'}"
+    run_migrations(url)
+    with live_server(
+        {"storage": {"url": url}, "providers": [jwt_provider(idp)]}, LIVE_USERS
+    ) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
@@ -37,13 +58,15 @@ def sqlite_url(migrated_sqlite: Path, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def tokens(idp: TestProvider) -> Callable[[str], dict[str, str]]:
-    """``tokens("alice")``: Authorization headers with a real JWT, minted once per user."""
-    minted: dict[str, dict[str, str]] = {}
+    """``tokens("alice")``: Authorization headers with a real JWT, minted once per user and
+    again when half its lifetime has passed (a long run outlives the provider's 300 s)."""
+    minted: dict[str, tuple[float, dict[str, str]]] = {}
 
     def headers(account: str) -> dict[str, str]:
-        if account not in minted:
-            minted[account] = bearer(idp.jwt_token(account))
-        return minted[account]
+        now = time.monotonic()
+        if account not in minted or now - minted[account][0] > idp.access_token_ttl / 2:
+            minted[account] = (now, bearer(idp.jwt_token(account)))
+        return minted[account][1]
 
     return headers
 

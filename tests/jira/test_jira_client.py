@@ -15,23 +15,15 @@ import pytest
 from jira.resources import Issue
 
 from jira import JIRA, JIRAError
-from jiraguard.store.db import run_migrations
-from tests.conftest import jwt_provider
+from tests.jira.conftest import live_jira
 from tests.support.idp import TestProvider
-from tests.support.live import live_server
 
 pytestmark = pytest.mark.idp
 
 
 @pytest.fixture(scope="module")
 def server(idp: TestProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'jiraguard.db'}"
-    run_migrations(url)
-    users = {
-        "alice": {"display_name": "Alice A", "email": "alice@example.com", "admin": True},
-        "bob": {"display_name": "Bob B", "email": "bob@example.com", "groups": ["jira-users"]},
-    }
-    with live_server({"storage": {"url": url}, "providers": [jwt_provider(idp)]}, users) as base:
+    with live_jira(idp, tmp_path_factory.mktemp("live")) as base:
         yield base
 
 
@@ -44,7 +36,7 @@ def alice(server: str, idp: TestProvider) -> Iterator[JIRA]:
 
 @pytest.fixture(scope="module")
 def project(alice: JIRA, server: str) -> str:
-    """``jira`` has no Server-mode create-project call, so post it raw (as some clients do)."""
+    """Posted raw, as some clients do (``jira``'s own ``create_project`` is tested below)."""
     response = alice._session.post(
         f"{server}/rest/api/2/project/",  # trailing slash, as some clients send it
         json={"key": "ACC", "name": "Acceptance", "projectTypeKey": "software", "lead": "alice"},
@@ -65,6 +57,51 @@ def test_connect_and_myself(alice: JIRA) -> None:
 def test_bad_token_is_refused_at_construction(server: str) -> None:
     with pytest.raises(JIRAError) as raised:
         JIRA(server=server, token_auth="not-a-token", max_retries=0)
+    assert raised.value.status_code == 401
+
+
+def test_create_project(alice: JIRA, server: str, idp: TestProvider) -> None:
+    """``create_project(key, name)`` finds the schemes itself, as against Jira Server."""
+    assert alice.permissionschemes()[0]["name"] == "Default Permission Scheme"
+    assert alice.projectcategories() == []
+    created = alice.create_project("CPR", "Created by the client")
+    assert created["key"] == "CPR"
+    project = alice.project("CPR")
+    assert project.name == "Created by the client"
+    assert project.lead.name == "alice"
+    assert project.assigneeType == "PROJECT_LEAD"
+
+    issue = alice.create_issue(project="CPR", issuetype="Task", summary="Auto", description="a<b")
+    assert issue.fields.assignee.name == "alice"  # automatic: the project lead
+    alice.assign_issue(issue.key, None)
+    assert alice.issue(issue.key).fields.assignee is None
+    alice.assign_issue(issue.key, "-1")
+    assert alice.issue(issue.key).fields.assignee.name == "alice"
+    expanded = alice.issue(issue.key, expand="renderedFields,names,schema")
+    assert expanded.renderedFields.description == "<p>a&lt;b</p>"
+    assert expanded.names.summary == "Summary"
+    assert "comment" in alice.editmeta(issue.key)["fields"]
+
+    bob = JIRA(server=server, token_auth=idp.jwt_token("bob"), max_retries=0)
+    try:
+        with pytest.raises(JIRAError) as raised:
+            bob.create_project("BOBS", "Not an administrator")
+        assert raised.value.status_code == 403
+    finally:
+        bob.close()
+
+
+def test_validate_and_session(server: str, idp: TestProvider) -> None:
+    """``validate=True`` reads ``/rest/auth/1/session`` before anything else."""
+    client = JIRA(server=server, token_auth=idp.jwt_token("bob"), validate=True, max_retries=0)
+    try:
+        assert client.session().name == "bob"
+        assert client.kill_session().status_code == 204
+        assert client.current_user() == "bob"  # the token still works: there is no session
+    finally:
+        client.close()
+    with pytest.raises(JIRAError) as raised:
+        JIRA(server=server, token_auth="not-a-token", validate=True, max_retries=0)
     assert raised.value.status_code == 401
 
 
@@ -118,6 +155,30 @@ def test_comments(alice: JIRA, project: str) -> None:
 
     comment.delete()
     assert alice.comments(issue.key) == []
+
+
+def test_restricted_comments(alice: JIRA, project: str, server: str, idp: TestProvider) -> None:
+    """``add_comment(visibility=…)`` as its documentation shows; bob is in no admin group."""
+    issue = alice.create_issue(project=project, issuetype="Task", summary="Restricted")
+    admins = {"type": "role", "value": "Administrators"}
+    secret = alice.add_comment(issue.key, "only admins", visibility=admins)
+    assert secret.visibility.type == "role"
+    assert secret.visibility.value == "Administrators"
+    alice.add_comment(issue.key, "for everyone")
+    bob = JIRA(server=server, token_auth=idp.jwt_token("bob"), max_retries=0)
+    try:
+        assert [c.body for c in bob.comments(issue.key)] == ["for everyone"]
+        assert [c.body for c in bob.issue(issue.key).fields.comment.comments] == ["for everyone"]
+        assert bob.search_issues(f"project = {project} AND comment ~ admins") == []
+        with pytest.raises(JIRAError) as raised:
+            bob.comment(issue.key, secret.id)
+        assert raised.value.status_code == 404
+        with pytest.raises(JIRAError) as refused:
+            bob.add_comment(issue.key, "me too", visibility=admins)
+        assert refused.value.status_code == 400
+    finally:
+        bob.close()
+    assert len(alice.search_issues(f"project = {project} AND comment ~ admins")) == 1
 
 
 def test_search_pages_through_results(alice: JIRA, server: str, idp: TestProvider) -> None:

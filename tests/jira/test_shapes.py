@@ -116,11 +116,13 @@ async def test_project_and_user(seeded: JiraApi) -> None:
         "key",
         "name",
         "projectTypeKey",
+        "assigneeType",
         "avatarUrls",
         "lead",
         "description",
         "archived",
     }
+    assert project["assigneeType"] == "UNASSIGNED"
     assert (project["self"], project["id"], project["key"]) == (f"{BASE}/project/1", "1", "TEST")
     assert_user(project["lead"], "alice", "Alice A")
     carol = (await seeded.call("GET", "/user?username=CAROL&expand=")).json()

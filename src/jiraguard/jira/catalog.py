@@ -1,4 +1,6 @@
-"""Jira's fixed vocabularies: issue types, statuses, priorities, resolutions, link types.
+"""Jira's fixed vocabularies: issue types, statuses, priorities, resolutions, link types,
+project roles, and the one permission, notification and issue security scheme every
+project uses.
 
 They live in code, not in tables: every process agrees on them, lookups cost nothing, and
 issues store their small integer ids. Ids and names follow a default Jira Server install.
@@ -47,7 +49,9 @@ class LinkType:
 TODO = StatusCategory(2, "new", "To Do", "blue-gray")
 IN_PROGRESS = StatusCategory(4, "indeterminate", "In Progress", "yellow")
 DONE = StatusCategory(3, "done", "Done", "green")
-STATUS_CATEGORIES = (TODO, IN_PROGRESS, DONE)
+NO_CATEGORY = StatusCategory(1, "undefined", "No Category", "medium-gray")
+"""Jira lists it; no status of the classic workflow is in it."""
+STATUS_CATEGORIES = (NO_CATEGORY, TODO, IN_PROGRESS, DONE)
 
 OPEN = Status(1, "Open", TODO, "The issue is open and ready for the assignee to start work on it.")
 STARTED = Status(3, "In Progress", IN_PROGRESS, "This issue is being actively worked on.")
@@ -94,7 +98,63 @@ LINK_TYPES = (
 )
 
 
-T = TypeVar("T", "Status", "Named", "LinkType")
+@dataclass(frozen=True, slots=True)
+class ProjectRole:
+    """A project role; its members are those of ``groups``, in every project (the default
+    role members of a Jira Server install)."""
+
+    id: int
+    name: str
+    description: str
+    groups: tuple[str, ...]
+
+
+PROJECT_ROLES = (
+    ProjectRole(
+        10002,
+        "Administrators",
+        "A project role that represents administrators in a project",
+        ("jira-administrators",),
+    ),
+    ProjectRole(
+        10001,
+        "Developers",
+        "A project role that represents developers in a project",
+        ("jira-developers",),
+    ),
+    ProjectRole(
+        10000, "Users", "A project role that represents users in a project", ("jira-users",)
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scheme:
+    """A permission, notification or issue security scheme: one of each exists, and every
+    project uses it (access is decided by jiraguard's rules, not by schemes)."""
+
+    id: int
+    name: str
+    description: str
+
+
+PERMISSION_SCHEMES = (
+    Scheme(
+        0,
+        "Default Permission Scheme",
+        "This is the default Permission Scheme. Any new projects that are created will be "
+        "assigned this scheme.",
+    ),
+)
+NOTIFICATION_SCHEMES = (Scheme(10000, "Default Notification Scheme", ""),)
+ISSUE_SECURITY_SCHEMES = (
+    Scheme(10000, "Default", "No security levels: an issue is visible to all who see its project."),
+)
+ASSIGNEE_TYPES = ("PROJECT_LEAD", "UNASSIGNED")
+"""A project's default assignee, what "automatic" assignment picks."""
+
+
+T = TypeVar("T", "Status", "Named", "LinkType", "ProjectRole", "Scheme")
 
 
 def by_id(items: tuple[T, ...], ident: int) -> T | None:

@@ -17,11 +17,12 @@ from jiraguard.errors import bad_request, field_errors
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named
 from jiraguard.jira.fields import EDIT_SCREEN
-from jiraguard.store.comments import add_comment
+from jiraguard.jira.visibility import read_visibility
+from jiraguard.store.comments import PUBLIC, Audience, add_comment
 from jiraguard.store.directory import user_by_name
 from jiraguard.store.ids import is_digits
 from jiraguard.store.issues import Change, record_changes, set_labels
-from jiraguard.store.models import Issue, User
+from jiraguard.store.models import Issue, Project, User
 
 SUMMARY_REQUIRED = "You must specify a summary of the issue."
 EDITABLE = frozenset(EDIT_SCREEN)
@@ -78,6 +79,25 @@ def reference(value: Any, items: tuple[Named, ...], label: str) -> Named:
             raise FieldProblem(f"valid {label} is required")
         return found
     raise FieldProblem(f"Could not find valid 'id' or 'name' in {label} object.")
+
+
+AUTOMATIC = "-1"
+"""The assignee name that means "automatic": the project's default assignee."""
+
+
+def _automatic(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("name") == AUTOMATIC
+
+
+def default_assignee(project: Project | None) -> User | None:
+    """Whom "automatic" assigns: the lead of a ``PROJECT_LEAD`` project (while active),
+    else nobody."""
+    if project is None:
+        return None
+    lead = project.lead
+    if project.assignee_type == "PROJECT_LEAD" and lead is not None and lead.active:
+        return lead
+    return None
 
 
 async def _user(session: AsyncSession, value: Any) -> User | None:
@@ -197,6 +217,8 @@ async def apply(
         issue.issuetype_id = kind.id
         return _named_change(name, old, kind)
     user = await _user(session, value)
+    if name == "assignee" and _automatic(value):
+        user = default_assignee(issue.project)
     if name == "reporter":
         change = _user_change(name, issue.reporter, user)
         issue.reporter = user
@@ -256,22 +278,29 @@ def merge_changes(changes: list[Change]) -> list[Change]:
 
 
 async def apply_update(
-    session: AsyncSession, issue: Issue, me: User, body: dict[str, Any], *, extra: list[Change]
+    session: AsyncSession,
+    issue: Issue,
+    me: User,
+    body: dict[str, Any],
+    *,
+    extra: list[Change],
+    audience: Audience = PUBLIC,
 ) -> None:
     """Apply an edit body (``fields`` / ``update``, comments included) and log the changes.
 
     Shared by issue PUT and transition POST; ``extra`` are changes the caller already made.
+    A comment's ``visibility`` must name a group or role of ``audience`` (the writer's).
     Any problem raises 400 before anything is written (the transaction rolls back).
     """
     errors: dict[str, str] = {}
     changes = list(extra)
-    comments: list[str] = []
+    comments: list[tuple[str, Any]] = []
     for name, verb, value in operations(body, errors):
         try:
             if name == "comment":
                 if verb != "add":
                     raise FieldProblem(f"The operation '{verb}' is not supported for comments.")
-                comments.append(_comment_body(value))
+                comments.append((_comment_body(value), value.get("visibility")))
                 continue
             change = await apply(session, issue, name, verb, value)
         except FieldProblem as problem:
@@ -281,7 +310,8 @@ async def apply_update(
             changes.append(change)
     if errors:
         raise field_errors(errors)
+    levels = [await read_visibility(session, level, audience) for _, level in comments]
     if changes or comments:
         await record_changes(session, issue, me.id, merge_changes(changes))
-    for text in comments:
-        await add_comment(session, issue.id, me.id, text)
+    for (text, _), visibility in zip(comments, levels, strict=True):
+        await add_comment(session, issue.id, me.id, text, visibility=visibility)

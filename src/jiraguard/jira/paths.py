@@ -1,6 +1,7 @@
 """Path rules every Jira client relies on (docs/jira-compat.md §4).
 
-``/rest/api/latest/*`` is served exactly as ``/rest/api/2/*``, and a trailing slash is
+``/rest/api/latest/*`` is served exactly as ``/rest/api/2/*`` (and ``/rest/auth/latest/*``
+as ``/rest/auth/1/*``: ``jira``'s ``kill_session`` uses it), and a trailing slash is
 ignored (some clients POST to ``/project/``). Both are rewritten before routing and before
 authentication, so the access rules see one canonical path.
 """
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-_LATEST = "/rest/api/latest"
-_V2 = "/rest/api/2"
+_ALIASES = (("/rest/api/latest", "/rest/api/2"), ("/rest/auth/latest", "/rest/auth/1"))
 
 
 def canonical_path(path: str) -> str:
-    if path.startswith(_LATEST) and (len(path) == len(_LATEST) or path[len(_LATEST)] == "/"):
-        path = _V2 + path[len(_LATEST) :]
+    for latest, versioned in _ALIASES:
+        if path.startswith(latest) and (len(path) == len(latest) or path[len(latest)] == "/"):
+            path = versioned + path[len(latest) :]
+            break
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     return path

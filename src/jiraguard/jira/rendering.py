@@ -6,9 +6,30 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.jira.expansions import issue_expansions
 from jiraguard.jira.views import issue_json
-from jiraguard.store.issues import bundle_issues, load_bundles
+from jiraguard.store.comments import Audience
+from jiraguard.store.issues import IssueBundle, bundle_issues, load_bundles
 from jiraguard.store.models import Issue
+
+
+def expansions(expand: list[str]) -> frozenset[str]:
+    """The ``expand`` values, lower case (Jira reads them case-insensitively)."""
+    return frozenset(
+        name.strip().lower() for value in expand for name in value.split(",") if name.strip()
+    )
+
+
+def _rendered(
+    base: str,
+    bundle: IssueBundle,
+    fields: frozenset[str],
+    changelog: bool,
+    expand: frozenset[str],
+) -> dict[str, Any]:
+    body = issue_json(base, bundle, fields, changelog=changelog)
+    body.update(issue_expansions(base, bundle, fields, expand, body["fields"]))
+    return body
 
 
 def wants_changelog(expand: list[str]) -> bool:
@@ -31,15 +52,25 @@ async def render_issues(
     fields: frozenset[str],
     *,
     changelog: bool,
+    audience: Audience,
+    expand: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """Load and render ``ids`` in order, fetching only the related rows ``fields`` shows."""
-    bundles = await load_bundles(session, ids, _parts(fields, changelog))
-    return [issue_json(base, b, fields, changelog=changelog) for b in bundles]
+    """Load and render ``ids`` in order, fetching only the related rows ``fields`` shows
+    (of the comments, those ``audience`` may read)."""
+    bundles = await load_bundles(session, ids, _parts(fields, changelog), audience=audience)
+    return [_rendered(base, b, fields, changelog, expand) for b in bundles]
 
 
 async def render_issue(
-    session: AsyncSession, base: str, issue: Issue, fields: frozenset[str], *, changelog: bool
+    session: AsyncSession,
+    base: str,
+    issue: Issue,
+    fields: frozenset[str],
+    *,
+    changelog: bool,
+    audience: Audience,
+    expand: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Render one issue already loaded (no second query for the issue itself)."""
-    (bundle,) = await bundle_issues(session, [issue], _parts(fields, changelog))
-    return issue_json(base, bundle, fields, changelog=changelog)
+    (bundle,) = await bundle_issues(session, [issue], _parts(fields, changelog), audience=audience)
+    return _rendered(base, bundle, fields, changelog, expand)

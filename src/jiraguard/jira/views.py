@@ -179,6 +179,7 @@ def project_json(base: str, project: Project, *, issue_types: bool = False) -> d
         "description": project.description,
         "lead": user_of(base, project.lead),
         "projectTypeKey": project.project_type_key,
+        "assigneeType": project.assignee_type,
         "avatarUrls": {
             size: f"{base}/secure/projectavatar?pid={project.id}&size={size}"
             for size in ("48x48", "24x24", "16x16", "32x32")
@@ -196,8 +197,9 @@ def issue_self(base: str, issue_id: int) -> str:
 
 
 def comment_json(base: str, comment: Comment) -> dict[str, Any]:
-    """A comment (docs/jira-compat.md §5); ``self`` names the issue by id."""
-    return {
+    """A comment (docs/jira-compat.md §5); ``self`` names the issue by id; ``visibility``
+    only on a restricted one."""
+    body: dict[str, Any] = {
         "self": f"{issue_self(base, comment.issue_id)}/comment/{comment.id}",
         "id": str(comment.id),
         "author": user_of(base, comment.author),
@@ -206,6 +208,9 @@ def comment_json(base: str, comment: Comment) -> dict[str, Any]:
         "created": jira_datetime(comment.created_at),
         "updated": jira_datetime(comment.updated_at),
     }
+    if comment.visibility_type is not None:
+        body["visibility"] = {"type": comment.visibility_type, "value": comment.visibility_value}
+    return body
 
 
 def worklog_json(base: str, worklog: Worklog) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.attachments import attachments_of
+from jiraguard.store.comments import PUBLIC, Audience
 from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.models import (
     Attachment,
@@ -133,18 +134,27 @@ async def load_issues(session: AsyncSession, ids: Sequence[int]) -> list[Issue]:
 
 
 async def load_bundles(
-    session: AsyncSession, ids: Sequence[int], parts: Iterable[str]
+    session: AsyncSession,
+    ids: Sequence[int],
+    parts: Iterable[str],
+    *,
+    audience: Audience = PUBLIC,
 ) -> list[IssueBundle]:
     """Issues in the order of ``ids`` with the related rows named in ``parts``.
 
     ``parts`` holds field ids (``comment``, ``worklog``, ``issuelinks``, ``attachment``) and
-    ``changelog``; each costs one query for the whole page, never one per issue.
+    ``changelog``; each costs one query for the whole page, never one per issue. Comments
+    are only those ``audience`` may read.
     """
-    return await bundle_issues(session, await load_issues(session, ids), parts)
+    return await bundle_issues(session, await load_issues(session, ids), parts, audience=audience)
 
 
 async def bundle_issues(
-    session: AsyncSession, issues: Sequence[Issue], parts: Iterable[str]
+    session: AsyncSession,
+    issues: Sequence[Issue],
+    parts: Iterable[str],
+    *,
+    audience: Audience = PUBLIC,
 ) -> list[IssueBundle]:
     """Already loaded ``issues`` with the related rows named in ``parts`` (see load_bundles)."""
     bundles = [IssueBundle(issue) for issue in issues]
@@ -154,7 +164,11 @@ async def bundle_issues(
         return bundles
     wanted = await _with_rows(session, keys, set(parts))
     if "comment" in wanted:
-        comments = select(Comment).where(Comment.issue_id.in_(keys)).order_by(Comment.id)
+        comments = (
+            select(Comment)
+            .where(Comment.issue_id.in_(keys), audience.condition())
+            .order_by(Comment.id)
+        )
         for comment in (await session.scalars(comments)).unique():
             by_id[comment.issue_id].comments.append(comment)
     if "worklog" in wanted:

@@ -87,6 +87,10 @@ class Project(Base):
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     issue_counter: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    assignee_type: Mapped[str] = mapped_column(
+        String(16), default="UNASSIGNED", server_default="UNASSIGNED"
+    )
+    """The default assignee ("automatic"): ``PROJECT_LEAD`` or ``UNASSIGNED``."""
 
     lead: Mapped[User | None] = relationship(lazy="joined")
 
@@ -151,6 +155,11 @@ class Comment(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    visibility_type: Mapped[str | None] = mapped_column(String(16), default=None)
+    """``group`` or ``role``: only that group's members, or that project role's, see the
+    comment (Jira's comment ``visibility``); None: everyone who sees the issue."""
+    visibility_value: Mapped[str | None] = mapped_column(String(255), default=None)
+    """The group's or the role's name, as Jira shows it."""
 
     author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="joined")
     update_author: Mapped[User | None] = relationship(

@@ -16,6 +16,7 @@ from jiraguard.jira.jql import dates
 from jiraguard.jira.jql.errors import JQLError
 from jiraguard.jira.jql.lookups import Directory
 from jiraguard.jira.jql.syntax import Clause, FunctionCall, Value
+from jiraguard.store.comments import PUBLIC, Audience
 
 Condition = ColumnElement[bool]
 EQUALITY = frozenset({"=", "!=", "in", "not in"})
@@ -34,6 +35,8 @@ class Context:
     current_user_id: int | None
     probe_text_matches: bool = False
     """Compile ``~`` for a page walked in index order (see ``textsearch.contains``)."""
+    audience: Audience = PUBLIC
+    """Whose comments ``comment ~`` and ``text ~`` search: those the searcher may read."""
 
 
 class Field(Protocol):

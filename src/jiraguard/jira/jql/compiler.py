@@ -11,22 +11,56 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select, true
 
 from jiraguard.jira.jql.clauses import Context
+from jiraguard.jira.jql.disjunctions import Budget, QueryTooLarge, grouped, merge_equalities
+from jiraguard.jira.jql.errors import JQLError
 from jiraguard.jira.jql.fields import TextField, field
 from jiraguard.jira.jql.syntax import And, Clause, Condition, Or
 from jiraguard.store.models import Issue
 
 
 def compile_condition(condition: Condition | None, context: Context) -> ColumnElement[bool]:
-    """The SQL condition for ``condition``; every issue when there is none."""
+    """The SQL condition for ``condition``; every issue when there is none.
+
+    Long chains are made safe first (``disjunctions``): OR'ed equalities on one field become
+    one ``IN``, the rest is grouped; a query still too large raises ``JQLError``.
+    """
     if condition is None:
         return true()
+    return _compile(condition, context, Budget())
+
+
+def _compile(condition: Condition, context: Context, budget: Budget) -> ColumnElement[bool]:
     if isinstance(condition, Clause):
+        budget.spend(condition)
         return field(condition.field).condition(condition, context)
     if isinstance(condition, And):
-        return and_(*(compile_condition(term, context) for term in condition.terms))
+        return grouped(and_, [_compile(term, context, budget) for term in condition.terms])
     if isinstance(condition, Or):
-        return or_(*(compile_condition(term, context) for term in condition.terms))
-    return not_(compile_condition(condition.term, context))
+        return grouped(or_, _compile_any(condition.terms, context, budget))
+    return not_(_compile(condition.term, context, budget))
+
+
+def _compile_any(
+    terms: tuple[Condition, ...], context: Context, budget: Budget
+) -> list[ColumnElement[bool]]:
+    compiled: list[ColumnElement[bool]] = []
+    for term, parts in merge_equalities(terms):
+        if not parts:
+            compiled.append(_compile(term, context, budget))
+            continue
+        spent = budget.clauses, budget.values
+        try:
+            compiled.append(_compile(term, context, budget))
+        except QueryTooLarge:
+            raise
+        except JQLError:
+            # A part is wrong (it raises again, with its own message), or the field takes
+            # "=" but not "IN": then the parts are compiled one by one.
+            budget.clauses, budget.values = spent
+            for part in parts:
+                _compile(part, context, Budget())
+            compiled.extend(_compile(part, context, budget) for part in parts)
+    return compiled
 
 
 def compile_count(

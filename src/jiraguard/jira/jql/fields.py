@@ -8,6 +8,7 @@ permission to view it.".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, not_, or_, select
@@ -45,7 +46,8 @@ class IssueKeyField:
     """key, issuekey, id: an issue key (``P1-5``) or a numeric id.
 
     Ordering compares issue numbers within the key's project: ``key > P1-5`` is every issue
-    of P1 numbered above 5 (Atlassian, "issue key" field reference).
+    of P1 numbered above 5 (Atlassian, "issue key" field reference). ``=`` and ``IN`` test
+    at most two ``IN`` lists (keys, ids), however many values the query lists.
     """
 
     def __init__(self, name: str) -> None:
@@ -55,12 +57,38 @@ class IssueKeyField:
         operator = clause.operator
         if operator not in EQUALITY | ORDERING:
             raise unsupported_operator(operator, self.name)
-        matches = [self._match(value, operator) for value in as_values(clause.operand)]
-        if operator in ("=", "in", *ORDERING):
-            return or_(*matches) if len(matches) > 1 else matches[0]
-        return not_(or_(*matches)) if len(matches) > 1 else not_(matches[0])
+        if operator in EQUALITY:
+            found = self._one_of(as_values(clause.operand), operator)
+            return found if operator in ("=", "in") else not_(found)
+        value = single_value(clause)
+        ident, key = self._parse(value, operator)
+        if ident is not None:
+            return compare(Issue.id, operator, ident)
+        project_key, _, digits = key.rpartition("-")
+        project_id = select(Project.id).where(Project.key == project_key)
+        return and_(
+            Issue.project_id == project_id.scalar_subquery(),
+            compare(Issue.number, operator, int(digits)),
+        )
 
-    def _match(self, value: Value, operator: str) -> Condition:
+    def _one_of(self, values: Iterable[Value], operator: str) -> Condition:
+        ids: set[int] = set()
+        keys: set[str] = set()
+        for value in values:
+            ident, key = self._parse(value, operator)
+            if ident is not None:
+                ids.add(ident)
+            else:
+                keys.add(key)
+        terms: list[Condition] = []
+        if keys:
+            terms.append(Issue.key == min(keys) if len(keys) == 1 else Issue.key.in_(sorted(keys)))
+        if ids:
+            terms.append(Issue.id == min(ids) if len(ids) == 1 else Issue.id.in_(sorted(ids)))
+        return or_(*terms) if len(terms) > 1 else terms[0]
+
+    def _parse(self, value: Value, operator: str) -> tuple[int | None, str]:
+        """``(id, "")`` for a numeric id, ``(None, "P-5")`` for a key (upper case), or 400."""
         if not isinstance(value, Literal):
             if isinstance(value, FunctionCall):
                 raise function_error(value, self.name)
@@ -71,18 +99,12 @@ class IssueKeyField:
             ident = row_id(text)
             if ident is None:  # past any id (and past what the database driver takes)
                 raise invalid
-            return compare(Issue.id, "=" if operator in EQUALITY else operator, ident)
+            return ident, ""
         project_key, _, digits = text.rpartition("-")
         number = row_id(digits)
         if not project_key or number is None:  # "FZ-²", "FZ-99999999999999999999"
             raise invalid
-        if operator in EQUALITY:
-            return Issue.key == f"{project_key.upper()}-{number}"
-        project_id = select(Project.id).where(Project.key == project_key.upper())
-        return and_(
-            Issue.project_id == project_id.scalar_subquery(),
-            compare(Issue.number, operator, number),
-        )
+        return None, f"{project_key.upper()}-{number}"
 
 
 class TextField:
@@ -107,7 +129,11 @@ class TextField:
             raise unsupported_operator(clause.operator, self.name)
         terms = textsearch.phrases(value.text, self.name)
         found = textsearch.contains(
-            context.dialect, self.target, terms, probe=context.probe_text_matches
+            context.dialect,
+            self.target,
+            terms,
+            probe=context.probe_text_matches,
+            audience=context.audience,
         )
         return found if clause.operator == "~" else not_(found)
 
@@ -117,7 +143,9 @@ class TextField:
         if clause.operator != "~" or not isinstance(value, Literal):
             return None
         terms = textsearch.phrases(value.text, self.name)
-        return textsearch.count_matches(context.dialect, self.target, terms)
+        return textsearch.count_matches(
+            context.dialect, self.target, terms, audience=context.audience
+        )
 
 
 class LabelsField:

@@ -13,6 +13,7 @@ from jiraguard.jira.jql.compiler import compile_condition, compile_count
 from jiraguard.jira.jql.lookups import load_directory
 from jiraguard.jira.jql.ordering import apply_order, follows_index
 from jiraguard.jira.jql.parser import parse
+from jiraguard.store.comments import PUBLIC, Audience
 from jiraguard.store.models import Issue
 
 
@@ -24,6 +25,7 @@ async def search_issues(
     start_at: int,
     max_results: int,
     now: datetime | None = None,
+    audience: Audience = PUBLIC,
 ) -> tuple[int, list[int]]:
     """Issues matching ``jql``: ``(total, ids)``.
 
@@ -31,8 +33,9 @@ async def search_issues(
     on, at most ``max_results`` of them, in the query's ORDER BY order (by default created
     DESC, then id DESC). Blank JQL matches every issue. ``current_user_id`` is whom
     ``currentUser()`` names (``None``: anonymous, it names nobody). ``now`` (UTC, default the
-    clock) anchors relative dates and date functions. Raises ``JQLError`` for a query Jira
-    would reject, with Jira's message.
+    clock) anchors relative dates and date functions. ``comment ~`` and ``text ~`` look only
+    in the comments ``audience`` may read (by default public ones). Raises ``JQLError`` for a
+    query Jira would reject, with Jira's message.
     """
     query = parse(jql)
     context = Context(
@@ -40,6 +43,7 @@ async def search_issues(
         now=(now or datetime.now(UTC)).astimezone(UTC),
         directory=await load_directory(session, query),
         current_user_id=current_user_id,
+        audience=audience,
     )
     where = compile_condition(query.where, context)
     page_where = where

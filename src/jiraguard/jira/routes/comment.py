@@ -1,6 +1,9 @@
 """``/issue/{k}/comment``: list (paged), add, get, update, delete.
 
 Only the comment's author or a Jira administrator may update or delete it (403 otherwise).
+A comment restricted by ``visibility`` to a group or a project role is listed, shown,
+updated or deleted only for that group's or role's members; for anyone else it does not
+exist (404), as in Jira (``jira/visibility.py``).
 """
 
 from __future__ import annotations
@@ -14,14 +17,23 @@ from starlette.routing import Route
 
 from jiraguard.errors import field_errors, forbidden, not_found
 from jiraguard.jira.context import acting_user, base_url, database, is_admin, issue_or_404
-from jiraguard.jira.params import query_int, query_str, read_json
+from jiraguard.jira.expansions import rendered_comment
+from jiraguard.jira.params import query_int, query_list, query_str, read_json
 from jiraguard.jira.views import comment_json, paged
+from jiraguard.jira.visibility import read_visibility, request_audience
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.comments import add_comment, find_comment, page_comments
 from jiraguard.store.models import Comment, utcnow
 
 EMPTY_BODY = "Comment body can not be empty!"
 MAX_PAGE = 5000
+
+
+def _shown(request: Request, comment: Comment) -> dict[str, Any]:
+    """A comment's JSON, with ``renderedBody`` when ``expand`` asks for it."""
+    body = comment_json(base_url(request), comment)
+    wanted = {e.lower() for value in query_list(request, "expand") for e in value.split(",")}
+    return rendered_comment(body, comment) if "renderedbody" in wanted else body
 
 
 def _body(document: dict[str, Any]) -> str:
@@ -34,7 +46,7 @@ def _body(document: dict[str, Any]) -> str:
 async def _comment(session: AsyncSession, request: Request) -> Comment:
     issue = await issue_or_404(session, request.path_params["issue"])
     wanted = request.path_params["comment"]
-    comment = await find_comment(session, issue.id, wanted)
+    comment = await find_comment(session, issue.id, wanted, audience=request_audience(request))
     if comment is None:
         raise not_found(f"Can not find a comment for the id: {wanted}.")
     return comment
@@ -49,10 +61,14 @@ async def list_comments(request: Request) -> Response:
     async with database(request).session() as session:
         issue = await issue_or_404(session, request.path_params["issue"])
         total, comments = await page_comments(
-            session, issue.id, start_at, max_results, newest_first=newest_first
+            session,
+            issue.id,
+            start_at,
+            max_results,
+            newest_first=newest_first,
+            audience=request_audience(request),
         )
-        base = base_url(request)
-        items = [comment_json(base, c) for c in comments]
+        items = [_shown(request, c) for c in comments]
     # Without maxResults, Jira echoes the number of comments returned (docs/jira-compat.md §5).
     shown = max_results if asked else len(items)
     return JiraJSONResponse(
@@ -61,12 +77,17 @@ async def list_comments(request: Request) -> Response:
 
 
 async def create(request: Request) -> Response:
-    """POST …/comment ``{"body": …}`` → 201 with the comment."""
-    text = _body(await read_json(request))
+    """POST …/comment ``{"body": …, "visibility"?: {"type", "value"}}`` → 201 with the
+    comment."""
+    document = await read_json(request)
+    text = _body(document)
     async with database(request).transaction() as session:
         me = await acting_user(session, request)
         issue = await issue_or_404(session, request.path_params["issue"])
-        comment = await add_comment(session, issue.id, me.id, text)
+        visibility = await read_visibility(
+            session, document.get("visibility"), request_audience(request)
+        )
+        comment = await add_comment(session, issue.id, me.id, text, visibility=visibility)
         issue.updated_at = comment.created_at
         comment_id = comment.id
     return await _render(request, comment_id, status_code=201)
@@ -77,24 +98,33 @@ async def _render(request: Request, comment_id: int, *, status_code: int = 200) 
         comment = await session.get(Comment, comment_id)
         if comment is None:
             raise not_found(f"Can not find a comment for the id: {comment_id}.")
-        return JiraJSONResponse(comment_json(base_url(request), comment), status_code=status_code)
+        return JiraJSONResponse(_shown(request, comment), status_code=status_code)
 
 
 async def get(request: Request) -> Response:
     """GET …/comment/{id}: one comment of the issue."""
     async with database(request).session() as session:
         comment = await _comment(session, request)
-        return JiraJSONResponse(comment_json(base_url(request), comment))
+        return JiraJSONResponse(_shown(request, comment))
 
 
 async def update(request: Request) -> Response:
-    """PUT …/comment/{id} → 200 with the updated comment (docs/jira-compat.md rule 11)."""
-    text = _body(await read_json(request))
+    """PUT …/comment/{id} → 200 with the updated comment (docs/jira-compat.md rule 11).
+
+    A ``visibility`` in the body replaces the comment's; without one it stays as it was.
+    """
+    document = await read_json(request)
+    text = _body(document)
     async with database(request).transaction() as session:
         me = await acting_user(session, request)
         comment = await _comment(session, request)
         if comment.author_id != me.id and not is_admin(request):
             raise forbidden("You do not have the permission to edit this comment.")
+        if "visibility" in document:
+            level = await read_visibility(
+                session, document["visibility"], request_audience(request)
+            )
+            comment.visibility_type, comment.visibility_value = level or (None, None)
         comment.body = text
         comment.update_author_id = me.id
         comment.updated_at = utcnow()

@@ -21,12 +21,15 @@ from jiraguard.jira.editing import (
     FieldProblem,
     apply,
     apply_update,
+    default_assignee,
     operations,
 )
-from jiraguard.jira.fields import EDIT_SCREEN, screen_field_json, select_fields
+from jiraguard.jira.expansions import editmeta_json
+from jiraguard.jira.fields import select_fields
 from jiraguard.jira.params import member_object, query_list, read_json
-from jiraguard.jira.rendering import render_issue, wants_changelog
+from jiraguard.jira.rendering import expansions, render_issue, wants_changelog
 from jiraguard.jira.views import issue_self
+from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.ids import is_digits
 from jiraguard.store.issues import delete_issue, insert_issue, record_changes
@@ -38,11 +41,14 @@ async def get(request: Request) -> Response:
     """GET /issue/{k}: ``fields`` (repeated or comma list, ``*all`` by default), ``expand``."""
     fields = select_fields(query_list(request, "fields"), "*all")
     changelog = wants_changelog(query_list(request, "expand"))
-    key, base = request.path_params["issue"], base_url(request)
+    expand = expansions(query_list(request, "expand"))
+    key, base, audience = request.path_params["issue"], base_url(request), request_audience(request)
 
     async def read(session: AsyncSession) -> dict[str, Any]:
         issue = await issue_or_404(session, key)
-        return await render_issue(session, base, issue, fields, changelog=changelog)
+        return await render_issue(
+            session, base, issue, fields, changelog=changelog, audience=audience, expand=expand
+        )
 
     return JiraJSONResponse(await database(request).run(read))
 
@@ -107,6 +113,10 @@ async def _create_one(request: Request, body: dict[str, Any]) -> dict[str, str]:
         )
         issue.reporter = me
         issue.creator = me
+        if project is not None:
+            issue.project = project
+            # Without an assignee, Jira assigns "automatically" (the project's default).
+            issue.assignee = default_assignee(project)
         for name, verb, value in operations(
             {"fields": fields, "update": body.get("update")}, errors
         ):
@@ -160,10 +170,7 @@ async def editmeta(request: Request) -> Response:
     """GET /issue/{k}/editmeta: ``{"fields": {id: {required, schema, operations…}}}``."""
     async with database(request).session() as session:
         await issue_or_404(session, request.path_params["issue"])
-    base = base_url(request)
-    return JiraJSONResponse(
-        {"fields": {f: screen_field_json(base, f, creating=False) for f in EDIT_SCREEN}}
-    )
+    return JiraJSONResponse(editmeta_json(base_url(request)))
 
 
 async def edit(request: Request) -> Response:
@@ -172,7 +179,7 @@ async def edit(request: Request) -> Response:
     async with database(request).transaction() as session:
         me = await acting_user(session, request)
         issue = await issue_or_404(session, request.path_params["issue"])
-        await apply_update(session, issue, me, body, extra=[])
+        await apply_update(session, issue, me, body, extra=[], audience=request_audience(request))
     return Response(status_code=204)
 
 
@@ -185,7 +192,8 @@ async def remove(request: Request) -> Response:
 
 
 async def assign(request: Request) -> Response:
-    """PUT /issue/{k}/assignee ``{"name": …}`` → 204; ``null`` or ``"-1"`` unassigns."""
+    """PUT /issue/{k}/assignee ``{"name": …}`` → 204; ``{"name": null}`` unassigns,
+    ``"-1"`` is "automatic" (the project's default assignee, ``editing.default_assignee``)."""
     body = await read_json(request, required=False)
     async with database(request).transaction() as session:
         me = await acting_user(session, request)

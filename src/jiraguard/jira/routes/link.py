@@ -14,6 +14,7 @@ from jiraguard.jira import catalog
 from jiraguard.jira.context import acting_user, base_url, database
 from jiraguard.jira.params import member_object, read_json
 from jiraguard.jira.views import API, issue_self, link_type_json
+from jiraguard.jira.visibility import read_visibility, request_audience
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.comments import add_comment
 from jiraguard.store.ids import is_digits
@@ -69,7 +70,8 @@ async def create(request: Request) -> Response:
     """POST /issueLink ``{type, inwardIssue, outwardIssue, comment?}`` → 201, empty body."""
     body = await read_json(request)
     link_type = _link_type(member_object(body, "type"))
-    comment = member_object(body, "comment").get("body")
+    comment_body = member_object(body, "comment")
+    comment = comment_body.get("body")
     if comment is not None and not isinstance(comment, str):
         raise bad_request("The comment body must be a string.")
     async with database(request).transaction() as session:
@@ -80,7 +82,9 @@ async def create(request: Request) -> Response:
         for issue, change in _link_changes(link_type, inward, outward, added=True):
             await record_changes(session, issue, me.id, [change])
         if comment:
-            await add_comment(session, outward.id, me.id, comment)
+            level = comment_body.get("visibility")
+            visibility = await read_visibility(session, level, request_audience(request))
+            await add_comment(session, outward.id, me.id, comment, visibility=visibility)
     return Response(status_code=201)
 
 

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jiraguard.errors import JiraError, field_errors, forbidden, not_found
+from jiraguard.jira import catalog
 from jiraguard.jira.context import acting_user, base_url, database, is_admin
 from jiraguard.jira.params import query_list, read_json
 from jiraguard.jira.views import API, project_json
@@ -29,8 +30,16 @@ PROJECT_TYPES = ("software", "business", "service_desk")
 ADMIN_ONLY = "You must have global administrator rights in order to modify projects."
 
 
-def _expands_issue_types(request: Request) -> bool:
-    return any(e.lower() == "issuetypes" for e in query_list(request, "expand"))
+def _expands(request: Request, name: str) -> bool:
+    return any(e.lower() == name for e in query_list(request, "expand"))
+
+
+def _project_json(request: Request, project: Project) -> dict[str, Any]:
+    """A project with the expansions asked for: ``issueTypes``, ``projectKeys``."""
+    body = project_json(base_url(request), project, issue_types=_expands(request, "issuetypes"))
+    if _expands(request, "projectkeys"):
+        body["projectKeys"] = [project.key]  # keys never change here, so only the one
+    return body
 
 
 def _missing(key: str) -> JiraError:
@@ -39,11 +48,9 @@ def _missing(key: str) -> JiraError:
 
 async def list_all(request: Request) -> Response:
     """GET /project: a JSON array of every project (``expand=issueTypes`` works)."""
-    base = base_url(request)
-    types = _expands_issue_types(request)
     async with database(request).session() as session:
         projects = await list_projects(session)
-        return JiraJSONResponse([project_json(base, p, issue_types=types) for p in projects])
+        return JiraJSONResponse([_project_json(request, p) for p in projects])
 
 
 async def get(request: Request) -> Response:
@@ -53,8 +60,7 @@ async def get(request: Request) -> Response:
         project = await find_project(session, key)
         if project is None:
             raise _missing(key)
-        body = project_json(base_url(request), project, issue_types=_expands_issue_types(request))
-        return JiraJSONResponse(body)
+        return JiraJSONResponse(_project_json(request, project))
 
 
 async def _admin(session: AsyncSession, request: Request) -> User:
@@ -93,6 +99,12 @@ async def _apply(
             errors["projectType"] = f"Invalid project type '{kind}'."
         else:
             project.project_type_key = kind
+    assignee_type = _text(body, "assigneeType", errors, "assigneeType")
+    if assignee_type is not None:
+        if assignee_type not in catalog.ASSIGNEE_TYPES:
+            errors["assigneeType"] = f"Invalid assignee type '{assignee_type}'."
+        else:
+            project.assignee_type = assignee_type
     lead = _text(body, "lead", errors, "projectLead")
     if lead is not None:
         user = await user_by_name(session, lead)
@@ -102,8 +114,36 @@ async def _apply(
             project.lead = user
 
 
+SCHEMES = (
+    ("permissionScheme", catalog.PERMISSION_SCHEMES, "permission scheme"),
+    ("notificationScheme", catalog.NOTIFICATION_SCHEMES, "notification scheme"),
+    ("issueSecurityScheme", catalog.ISSUE_SECURITY_SCHEMES, "issue security scheme"),
+)
+
+
+def _schemes(body: dict[str, Any], errors: dict[str, str]) -> None:
+    """Scheme ids and ``categoryId`` in a create: each must name one that exists (one scheme
+    of each kind does, no category does; ``jira/routes/schemes.py``)."""
+    for member, schemes, label in SCHEMES:
+        value = body.get(member)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            errors[member] = f"The {label} id must be a number."
+        elif all(str(s.id) != str(value).strip() for s in schemes):
+            errors[member] = f"The {label} with id '{value}' does not exist."
+    category = body.get("categoryId")
+    if category is not None:
+        errors["projectCategory"] = f"The project category with id '{category}' does not exist."
+
+
 async def create(request: Request) -> Response:
-    """POST /project → 201 ``{self, id, key}``; administrators only."""
+    """POST /project → 201 ``{self, id, key}``; administrators only.
+
+    ``assigneeType`` (``PROJECT_LEAD``/``UNASSIGNED``, by default ``UNASSIGNED``) is kept;
+    scheme ids are checked; ``projectTemplateKey``, ``url`` and ``avatarId`` are accepted
+    and ignored.
+    """
     body = await read_json(request)
     try:
         async with database(request).transaction() as session:
@@ -116,6 +156,7 @@ async def create(request: Request) -> Response:
                 errors["projectKey"] = f"Project '{key}' uses this project key."
             if body.get("name") is None:
                 errors["projectName"] = "You must specify a valid project name."
+            _schemes(body, errors)
             project = Project(key=key, name="", description="", project_type_key="software")
             project.lead = admin
             await _apply(session, project, body, errors)

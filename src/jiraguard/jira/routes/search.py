@@ -19,7 +19,8 @@ from jiraguard.jira.context import acting_user, base_url, database
 from jiraguard.jira.fields import select_fields
 from jiraguard.jira.jql import JQLError, search_issues
 from jiraguard.jira.params import as_int, query_int, query_list, query_str, read_json
-from jiraguard.jira.rendering import render_issues, wants_changelog
+from jiraguard.jira.rendering import expansions, render_issues, wants_changelog
+from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import JiraJSONResponse
 
 DEFAULT_MAX_RESULTS = 50
@@ -48,17 +49,31 @@ async def _search(
     applied = min(max_results, MAX_RESULTS_CAP)
     selected = select_fields(fields, "*navigable")
     changelog = wants_changelog(expand)
-    base = base_url(request)
+    base, audience = base_url(request), request_audience(request)
 
     async def read(session: AsyncSession) -> tuple[int, list[dict[str, Any]]]:
         me = await acting_user(session, request)
         try:
             total, ids = await search_issues(
-                session, jql, current_user_id=me.id, start_at=start_at, max_results=applied
+                session,
+                jql,
+                current_user_id=me.id,
+                start_at=start_at,
+                max_results=applied,
+                audience=audience,
             )
         except JQLError as exc:
             raise JiraError(400, [str(exc)]) from exc
-        return total, await render_issues(session, base, list(ids), selected, changelog=changelog)
+        rendered = await render_issues(
+            session,
+            base,
+            list(ids),
+            selected,
+            changelog=changelog,
+            audience=audience,
+            expand=expansions(expand),
+        )
+        return total, rendered
 
     total, issues = await database(request).run(read)
     return JiraJSONResponse(

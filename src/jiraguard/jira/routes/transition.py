@@ -19,6 +19,7 @@ from jiraguard.jira.context import acting_user, base_url, database, issue_or_404
 from jiraguard.jira.editing import FieldProblem, apply_update, reference
 from jiraguard.jira.params import member_object, query_list, query_str, read_json
 from jiraguard.jira.views import resolution_json, transition_json
+from jiraguard.jira.visibility import request_audience
 from jiraguard.jira.workflow import Transition
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.issues import Change
@@ -129,7 +130,9 @@ async def perform(request: Request) -> Response:
         transition = _chosen(document, issue.status_id)
         changes = _move(issue, transition, resolution)
         body = {"fields": fields, "update": document.get("update")}
-        await apply_update(session, issue, me, body, extra=changes)
+        await apply_update(
+            session, issue, me, body, extra=changes, audience=request_audience(request)
+        )
     return Response(status_code=204)
 
 

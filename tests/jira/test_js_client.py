@@ -1,0 +1,64 @@
+"""Acceptance: a non-Python client, the npm ``jira-client`` package (tests/jsclient, pinned
+by its lock file), through its documented calls against jiraguard on a loopback port with
+real JWT access tokens. ``flow.mjs`` prints what the client saw; this test checks it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.jira.conftest import live_jira
+from tests.support.idp import TestProvider
+from tests.support.services import missing
+
+pytestmark = pytest.mark.idp
+
+CLIENT_DIR = Path(__file__).parents[1] / "jsclient"
+FLOW_TIMEOUT = 120
+
+
+def test_jira_client_flow(idp: TestProvider, tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        missing("Node.js", "the npm jira-client runs on Node")
+    if not (CLIENT_DIR / "node_modules" / "jira-client" / "package.json").is_file():
+        missing("jira-client", f"run `npm ci` in {CLIENT_DIR} (scripts/test does)")
+    with live_jira(idp, tmp_path) as base:
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "JIRA_URL": base,
+            "ALICE_TOKEN": idp.jwt_token("alice"),
+            "BOB_TOKEN": idp.jwt_token("bob"),
+        }
+        result = subprocess.run(
+            [node, "flow.mjs"],
+            cwd=CLIENT_DIR,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=FLOW_TIMEOUT,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["me"] == "alice"
+    assert seen["created"]["key"] == "JSC"
+    assert seen["key"] == "JSC-1"
+    assert seen["automaticOnCreate"] == "alice"
+    assert seen["assigned"] == "bob"
+    assert seen["automatic"] == "alice"
+    assert seen["restricted"]["visibility"] == {"type": "role", "value": "Administrators"}
+    assert seen["aliceComments"] == ["admins only", "everyone"]
+    assert seen["bobComments"] == ["everyone"]
+    assert seen["bobIssueComments"] == ["everyone"]
+    assert (seen["bobFinds"], seen["aliceFinds"]) == (0, 1)
+    assert seen["twoThousandKeys"] == 1
+    # This client loses the status and keeps Jira's error body, so the body is what it sees.
+    assert seen["tooLarge"]["errorMessages"][0].startswith("The JQL query is too large")
+    assert "not a member of the project role" in seen["badVisibility"]["errors"]["commentLevel"]
+    assert "summary" in seen["expanded"]

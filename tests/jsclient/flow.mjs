@@ -1,0 +1,68 @@
+// Drives the npm `jira-client` package through its documented calls against a Jira Server
+// API (jiraguard's embedded one in the tests), with Bearer tokens, and prints what it saw
+// as one JSON object for tests/jira/test_js_client.py to check.
+//
+// Environment: JIRA_URL (http://host:port), ALICE_TOKEN (an administrator), BOB_TOKEN.
+import JiraApi from "jira-client";
+
+const url = new URL(process.env.JIRA_URL);
+const client = (bearer) =>
+  new JiraApi({
+    protocol: url.protocol.replace(":", ""),
+    host: url.hostname,
+    port: url.port,
+    apiVersion: "2",
+    strictSSL: true,
+    bearer,
+  });
+const alice = client(process.env.ALICE_TOKEN);
+const bob = client(process.env.BOB_TOKEN);
+
+// jira-client throws a plain Error whose message is the error body re-serialised (the
+// status is lost): parse it back.
+async function refusal(promise) {
+  try {
+    await promise;
+    return null;
+  } catch (error) {
+    return JSON.parse(error.message);
+  }
+}
+
+const seen = {};
+seen.me = (await alice.getCurrentUser()).name;
+seen.created = await alice.createProject({
+  key: "JSC",
+  name: "JS client",
+  projectTypeKey: "software",
+  lead: "alice",
+  assigneeType: "PROJECT_LEAD",
+  permissionScheme: 0,
+  notificationScheme: 10000,
+});
+const issue = await alice.addNewIssue({
+  fields: { project: { key: "JSC" }, issuetype: { name: "Task" }, summary: "From jira-client" },
+});
+seen.key = issue.key;
+seen.automaticOnCreate = (await alice.findIssue(issue.key)).fields.assignee?.name ?? null;
+await alice.updateAssignee(issue.key, "bob");
+seen.assigned = (await alice.findIssue(issue.key)).fields.assignee?.name ?? null;
+await alice.updateAssignee(issue.key, "-1");
+seen.automatic = (await alice.findIssue(issue.key)).fields.assignee?.name ?? null;
+
+const admins = { type: "role", value: "Administrators" };
+seen.restricted = await alice.addCommentAdvanced(issue.key, { body: "admins only", visibility: admins });
+await alice.addComment(issue.key, "everyone");
+seen.aliceComments = (await alice.getComments(issue.key)).comments.map((c) => c.body);
+seen.bobComments = (await bob.getComments(issue.key)).comments.map((c) => c.body);
+seen.bobFinds = (await bob.searchJira("comment ~ admins")).total;
+seen.aliceFinds = (await alice.searchJira("comment ~ admins")).total;
+seen.bobIssueComments = (await bob.findIssue(issue.key)).fields.comment.comments.map((c) => c.body);
+
+const keys = Array.from({ length: 2000 }, (_, n) => `key = JSC-${n + 1}`).join(" OR ");
+seen.twoThousandKeys = (await alice.searchJira(keys, { fields: ["key"] })).total;
+const words = Array.from({ length: 1001 }, (_, n) => `summary ~ w${n}`).join(" OR ");
+seen.tooLarge = await refusal(alice.searchJira(words));
+seen.badVisibility = await refusal(bob.addCommentAdvanced(issue.key, { body: "x", visibility: admins }));
+seen.expanded = Object.keys((await alice.findIssue(issue.key, "names,renderedFields")).names ?? {});
+process.stdout.write(JSON.stringify(seen));
