@@ -21,6 +21,7 @@ from jiraguard.jira.fields import select_fields
 from jiraguard.jira.rendering import render_issues
 from jiraguard.responses import dump_json
 from jiraguard.store import issues as issue_queries
+from jiraguard.store.comments import PUBLIC
 from jiraguard.store.db import Database, UnitWaited
 from jiraguard.store.models import (
     Attachment,
@@ -84,7 +85,9 @@ def _render(ids: list[int]) -> Callable[[AsyncSession], Awaitable[bytes]]:
     fields = select_fields([], "*all")
 
     async def unit(session: AsyncSession) -> bytes:
-        rendered = await render_issues(session, "http://jira.test", ids, fields, changelog=True)
+        rendered = await render_issues(
+            session, "http://jira.test", ids, fields, changelog=True, audience=PUBLIC
+        )
         return dump_json(rendered)
 
     return unit
