@@ -9,6 +9,7 @@ from jiraguard.auth.principal import Principal
 from jiraguard.errors import ISSUE_NOT_FOUND, JiraError, not_found
 from jiraguard.store.db import Database
 from jiraguard.store.directory import user_by_key, user_by_name
+from jiraguard.store.issue_records import IssueRecord, find_issue_record
 from jiraguard.store.issues import find_issue
 from jiraguard.store.models import Issue, User
 
@@ -48,6 +49,14 @@ def is_admin(request: Request) -> bool:
 async def issue_or_404(session: AsyncSession, id_or_key: str) -> Issue:
     """The issue named in the path (key or numeric id), or 404 "Issue Does Not Exist"."""
     issue = await find_issue(session, id_or_key)
+    if issue is None:
+        raise not_found(ISSUE_NOT_FOUND)
+    return issue
+
+
+async def issue_record_or_404(session: AsyncSession, id_or_key: str) -> IssueRecord:
+    """The issue named in the path as a record to render (reads only), or 404 as above."""
+    issue = await find_issue_record(session, id_or_key)
     if issue is None:
         raise not_found(ISSUE_NOT_FOUND)
     return issue

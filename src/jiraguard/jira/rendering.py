@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.views import issue_json
+from jiraguard.store.issue_records import IssueRecord
 from jiraguard.store.issues import bundle_issues, load_bundles
-from jiraguard.store.models import Issue
 
 
 def wants_changelog(expand: list[str]) -> bool:
@@ -38,7 +38,7 @@ async def render_issues(
 
 
 async def render_issue(
-    session: AsyncSession, base: str, issue: Issue, fields: frozenset[str], *, changelog: bool
+    session: AsyncSession, base: str, issue: IssueRecord, fields: frozenset[str], *, changelog: bool
 ) -> dict[str, Any]:
     """Render one issue already loaded (no second query for the issue itself)."""
     (bundle,) = await bundle_issues(session, [issue], _parts(fields, changelog))

@@ -15,12 +15,12 @@ from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named, Status, StatusCategory
 from jiraguard.jira.durations import format_duration
 from jiraguard.jira.workflow import Transition
+from jiraguard.store.issue_records import IssueRecord, PersonRecord, ProjectRecord
 from jiraguard.store.issues import IssueBundle, LinkedIssue
 from jiraguard.store.models import (
     Attachment,
     ChangeGroup,
     Comment,
-    Issue,
     Project,
     User,
     Worklog,
@@ -81,7 +81,7 @@ def user_json(
     }
 
 
-def user_of(base: str, user: User | None) -> dict[str, Any] | None:
+def user_of(base: str, user: User | PersonRecord | None) -> dict[str, Any] | None:
     """The user JSON of a stored user, or None (an unassigned issue, a deleted author)."""
     if user is None:
         return None
@@ -168,7 +168,9 @@ def link_type_json(base: str, item: catalog.LinkType) -> dict[str, Any]:
     }
 
 
-def project_json(base: str, project: Project, *, issue_types: bool = False) -> dict[str, Any]:
+def project_json(
+    base: str, project: Project | ProjectRecord, *, issue_types: bool = False
+) -> dict[str, Any]:
     """A project; ``issueTypes`` only with ``expand=issueTypes`` (docs/jira-compat.md §5)."""
     body: dict[str, Any] = {
         "expand": "description,lead,issueTypes,url,projectKeys",
@@ -246,7 +248,7 @@ def paged(
     return {"startAt": start_at, "maxResults": max_results, "total": total, member: items}
 
 
-def _linked_issue_json(base: str, issue: Issue) -> dict[str, Any]:
+def _linked_issue_json(base: str, issue: IssueRecord) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "summary": issue.summary,
         "status": _status_of(base, issue),
@@ -273,11 +275,11 @@ def issue_link_json(base: str, link: LinkedIssue) -> dict[str, Any]:
     }
 
 
-def _status_of(base: str, issue: Issue) -> dict[str, Any]:
+def _status_of(base: str, issue: IssueRecord) -> dict[str, Any]:
     return status_json(base, catalog.by_id(catalog.STATUSES, issue.status_id) or catalog.OPEN)
 
 
-def _issuetype_of(base: str, issue: Issue) -> dict[str, Any]:
+def _issuetype_of(base: str, issue: IssueRecord) -> dict[str, Any]:
     kind = catalog.by_id(catalog.ISSUE_TYPES, issue.issuetype_id) or catalog.DEFAULT_ISSUE_TYPE
     return issuetype_json(base, kind)
 
@@ -336,7 +338,7 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
     if "updated" in selected:
         out["updated"] = jira_datetime(issue.updated_at)
     if "labels" in selected:
-        out["labels"] = [row.label for row in issue.labels]
+        out["labels"] = list(issue.labels)
     if "resolution" in selected:
         resolution = catalog.by_id(catalog.RESOLUTIONS, issue.resolution_id or 0)
         out["resolution"] = resolution_json(base, resolution) if resolution else None

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.attachments import attachments_of
 from jiraguard.store.ids import is_digits, row_id
+from jiraguard.store.issue_records import IssueRecord, issue_records
 from jiraguard.store.models import (
     Attachment,
     ChangeGroup,
@@ -47,14 +48,14 @@ class LinkedIssue:
     link_type_id: int
     direction: str
     """``inwardIssue`` or ``outwardIssue``: the JSON member the other issue goes in."""
-    other: Issue
+    other: IssueRecord
 
 
 @dataclass
 class IssueBundle:
     """An issue with the related rows its JSON may show (only those that were asked for)."""
 
-    issue: Issue
+    issue: IssueRecord
     comments: list[Comment] = field(default_factory=list)
     worklogs: list[Worklog] = field(default_factory=list)
     links: list[LinkedIssue] = field(default_factory=list)
@@ -123,15 +124,6 @@ async def delete_issue(session: AsyncSession, issue_id: int) -> None:
     await session.execute(delete(Issue).where(Issue.id == issue_id))
 
 
-async def load_issues(session: AsyncSession, ids: Sequence[int]) -> list[Issue]:
-    """The issues with ``ids``, in that order (missing ones are skipped)."""
-    if not ids:
-        return []
-    rows = (await session.scalars(select(Issue).where(Issue.id.in_(ids)))).unique().all()
-    by_id = {row.id: row for row in rows}
-    return [by_id[i] for i in ids if i in by_id]
-
-
 async def load_bundles(
     session: AsyncSession, ids: Sequence[int], parts: Iterable[str]
 ) -> list[IssueBundle]:
@@ -140,11 +132,11 @@ async def load_bundles(
     ``parts`` holds field ids (``comment``, ``worklog``, ``issuelinks``, ``attachment``) and
     ``changelog``; each costs one query for the whole page, never one per issue.
     """
-    return await bundle_issues(session, await load_issues(session, ids), parts)
+    return await bundle_issues(session, await issue_records(session, ids), parts)
 
 
 async def bundle_issues(
-    session: AsyncSession, issues: Sequence[Issue], parts: Iterable[str]
+    session: AsyncSession, issues: Sequence[IssueRecord], parts: Iterable[str]
 ) -> list[IssueBundle]:
     """Already loaded ``issues`` with the related rows named in ``parts`` (see load_bundles)."""
     bundles = [IssueBundle(issue) for issue in issues]
@@ -213,7 +205,7 @@ async def _load_links(session: AsyncSession, by_id: dict[int, IssueBundle]) -> N
     )
     links = (await session.scalars(query)).all()
     others = {i for link in links for i in (link.inward_issue_id, link.outward_issue_id)}
-    issues = {issue.id: issue for issue in await load_issues(session, sorted(others))}
+    issues = {issue.id: issue for issue in await issue_records(session, sorted(others))}
     seen: defaultdict[int, set[int]] = defaultdict(set)
     for link in links:
         for here, there, member in (

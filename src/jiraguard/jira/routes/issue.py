@@ -15,7 +15,13 @@ from jiraguard.errors import (
     field_errors,
 )
 from jiraguard.jira import catalog, workflow
-from jiraguard.jira.context import acting_user, base_url, database, issue_or_404
+from jiraguard.jira.context import (
+    acting_user,
+    base_url,
+    database,
+    issue_or_404,
+    issue_record_or_404,
+)
 from jiraguard.jira.editing import (
     SUMMARY_REQUIRED,
     FieldProblem,
@@ -41,7 +47,7 @@ async def get(request: Request) -> Response:
     key, base = request.path_params["issue"], base_url(request)
 
     async def read(session: AsyncSession) -> dict[str, Any]:
-        issue = await issue_or_404(session, key)
+        issue = await issue_record_or_404(session, key)
         return await render_issue(session, base, issue, fields, changelog=changelog)
 
     return JiraJSONResponse(await database(request).run(read))
