@@ -6,9 +6,10 @@ the context path (docs/jira-compat.md rule 5).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from jiraguard.jira import catalog
@@ -37,6 +38,11 @@ def jira_datetime(moment: datetime) -> str:
     A naive value (SQLite keeps no offset) is UTC, which is what we store.
     """
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.year >= 1000:  # what strftime writes, without its two calls (a page has 100s)
+        return (
+            f"{moment.year}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}+0000"
+        )
     return (
         moment.strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{moment.microsecond // 1000:03d}"
@@ -85,6 +91,8 @@ def user_of(base: str, user: User | PersonRecord | None) -> dict[str, Any] | Non
     """The user JSON of a stored user, or None (an unassigned issue, a deleted author)."""
     if user is None:
         return None
+    if isinstance(user, PersonRecord):
+        return dict(_person_json(base, user))  # a copy: callers may add members (groups)
     return user_json(
         base,
         name=user.name,
@@ -92,6 +100,19 @@ def user_of(base: str, user: User | PersonRecord | None) -> dict[str, Any] | Non
         display_name=user.display_name,
         email=user.email,
         active=user.active,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _person_json(base: str, person: PersonRecord) -> dict[str, Any]:
+    """Kept per (base, record): a page of issues shows the same few users many times."""
+    return user_json(
+        base,
+        name=person.name,
+        key=person.key,
+        display_name=person.display_name,
+        email=person.email,
+        active=person.active,
     )
 
 
@@ -192,6 +213,12 @@ def project_json(
     return body
 
 
+@lru_cache(maxsize=1024)
+def _project_record_json(base: str, project: ProjectRecord) -> dict[str, Any]:
+    """Kept per (base, record), as the users are: the issues of a page share a project."""
+    return project_json(base, project)
+
+
 def issue_self(base: str, issue_id: int) -> str:
     """An issue's ``self``: by numeric id, as Jira writes it."""
     return f"{base}{API}/issue/{issue_id}"
@@ -255,7 +282,7 @@ def _linked_issue_json(base: str, issue: IssueRecord) -> dict[str, Any]:
         "issuetype": _issuetype_of(base, issue),
     }
     priority = catalog.by_id(catalog.PRIORITIES, issue.priority_id or 0)
-    fields["priority"] = priority_json(base, priority) if priority else None
+    fields["priority"] = _priority_kept(base, priority) if priority else None
     return {
         "id": str(issue.id),
         "key": issue.key,
@@ -275,13 +302,33 @@ def issue_link_json(base: str, link: LinkedIssue) -> dict[str, Any]:
     }
 
 
+_K = TypeVar("_K", Named, Status)
+
+
+def _kept(build: Callable[[str, _K], dict[str, Any]]) -> Callable[[str, _K], dict[str, Any]]:
+    """``build`` (a pure function of the base URL and a catalog entry) made once per pair:
+    every issue of a page shows its status, type and priority. Each caller gets a copy."""
+    kept = lru_cache(maxsize=1024)(build)
+
+    def copy(base: str, item: _K) -> dict[str, Any]:
+        return dict(kept(base, item))
+
+    return copy
+
+
+_issuetype_kept = _kept(issuetype_json)
+_status_kept = _kept(status_json)
+_priority_kept = _kept(priority_json)
+_resolution_kept = _kept(resolution_json)
+
+
 def _status_of(base: str, issue: IssueRecord) -> dict[str, Any]:
-    return status_json(base, catalog.by_id(catalog.STATUSES, issue.status_id) or catalog.OPEN)
+    return _status_kept(base, catalog.by_id(catalog.STATUSES, issue.status_id) or catalog.OPEN)
 
 
 def _issuetype_of(base: str, issue: IssueRecord) -> dict[str, Any]:
     kind = catalog.by_id(catalog.ISSUE_TYPES, issue.issuetype_id) or catalog.DEFAULT_ISSUE_TYPE
-    return issuetype_json(base, kind)
+    return _issuetype_kept(base, kind)
 
 
 def changelog_json(base: str, histories: list[ChangeGroup]) -> dict[str, Any]:
@@ -320,12 +367,12 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
     if "issuetype" in selected:
         out["issuetype"] = _issuetype_of(base, issue)
     if "project" in selected:
-        out["project"] = project_json(base, issue.project)
+        out["project"] = dict(_project_record_json(base, issue.project))
     if "status" in selected:
         out["status"] = _status_of(base, issue)
     if "priority" in selected:
         priority = catalog.by_id(catalog.PRIORITIES, issue.priority_id or 0)
-        out["priority"] = priority_json(base, priority) if priority else None
+        out["priority"] = _priority_kept(base, priority) if priority else None
     for name, user in (
         ("assignee", issue.assignee),
         ("reporter", issue.reporter),
@@ -341,7 +388,7 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
         out["labels"] = list(issue.labels)
     if "resolution" in selected:
         resolution = catalog.by_id(catalog.RESOLUTIONS, issue.resolution_id or 0)
-        out["resolution"] = resolution_json(base, resolution) if resolution else None
+        out["resolution"] = _resolution_kept(base, resolution) if resolution else None
     if "resolutiondate" in selected:
         out["resolutiondate"] = _maybe_datetime(issue.resolved_at)
     if "duedate" in selected:

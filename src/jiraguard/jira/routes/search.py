@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jiraguard.errors import JiraError, bad_request
-from jiraguard.jira.context import acting_user, base_url, database
+from jiraguard.jira.context import acting_user_id, base_url, database
 from jiraguard.jira.fields import select_fields
 from jiraguard.jira.jql import JQLError, search_issues
 from jiraguard.jira.params import as_int, query_int, query_list, query_str, read_json
@@ -51,10 +51,10 @@ async def _search(
     base = base_url(request)
 
     async def read(session: AsyncSession) -> tuple[int, list[dict[str, Any]]]:
-        me = await acting_user(session, request)
+        me = await acting_user_id(session, request)
         try:
             total, ids = await search_issues(
-                session, jql, current_user_id=me.id, start_at=start_at, max_results=applied
+                session, jql, current_user_id=me, start_at=start_at, max_results=applied
             )
         except JQLError as exc:
             raise JiraError(400, [str(exc)]) from exc
