@@ -33,7 +33,7 @@ from jiraguard.jira.fields import EDIT_SCREEN, screen_field_json, select_fields
 from jiraguard.jira.params import member_object, query_list, read_json
 from jiraguard.jira.rendering import render_issue, wants_changelog
 from jiraguard.jira.views import issue_self
-from jiraguard.responses import JiraJSONResponse
+from jiraguard.responses import JiraJSONResponse, RenderedJSONResponse
 from jiraguard.store.ids import is_digits
 from jiraguard.store.issues import delete_issue, insert_issue, record_changes
 from jiraguard.store.models import Issue, Project, utcnow
@@ -50,7 +50,7 @@ async def get(request: Request) -> Response:
         issue = await issue_record_or_404(session, key)
         return await render_issue(session, base, issue, fields, changelog=changelog)
 
-    return JiraJSONResponse(await database(request).run(read))
+    return RenderedJSONResponse(await database(request).run(read))
 
 
 def _reference(value: Any) -> tuple[str | None, str | None]:

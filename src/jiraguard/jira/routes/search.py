@@ -20,7 +20,7 @@ from jiraguard.jira.fields import select_fields
 from jiraguard.jira.jql import JQLError, search_issues
 from jiraguard.jira.params import as_int, query_int, query_list, query_str, read_json
 from jiraguard.jira.rendering import render_issues, wants_changelog
-from jiraguard.responses import JiraJSONResponse
+from jiraguard.responses import RenderedJSONResponse
 
 DEFAULT_MAX_RESULTS = 50
 MAX_RESULTS_CAP = 1000
@@ -61,7 +61,7 @@ async def _search(
         return total, await render_issues(session, base, list(ids), selected, changelog=changelog)
 
     total, issues = await database(request).run(read)
-    return JiraJSONResponse(
+    return RenderedJSONResponse(
         {
             "expand": "schema,names",
             "startAt": start_at,
