@@ -10,7 +10,9 @@ Per tree, three ``jiraguard serve`` processes, pinned to core 1 like wrk's count
 and one bare ASGI app (``bench.peer:upstream``) for the ceiling. Every round runs wrk
 (1 thread, 32 connections, pinned to core 0) against each target, before and after
 alternating (who goes first alternates by round), and reads each server's CPU time from
-``/proc`` over the requests wrk counted.
+``/proc`` over the requests wrk counted; the bare app runs next to ``myself`` in each round,
+so the two ratios can also be read by CPU per request (bare ÷ ours), the figure a busy
+shared machine disturbs least.
 
 Targets: ``GET /rest/api/2/myself`` with a cached JWT; ``serverInfo`` authenticated and open;
 ``GET /rest/api/2/issue/P1-10``; an equality search (50 results) on both databases. Before
