@@ -29,6 +29,21 @@ from jiraguard.store.models import (
 
 API = "/rest/api/2"
 
+_K = TypeVar("_K", Named, Status, PersonRecord, ProjectRecord)
+
+
+def _kept(build: Callable[[str, _K], dict[str, Any]]) -> Callable[[str, _K], dict[str, Any]]:
+    """``build`` (a pure function of the base URL and a record or catalog entry) made once
+    per pair: a page of issues shows the same few users, its project and the same statuses,
+    types and priorities many times. Each caller gets a copy (some add members)."""
+    kept = lru_cache(maxsize=4096)(build)
+
+    def copy(base: str, item: _K) -> dict[str, Any]:
+        return dict(kept(base, item))
+
+    return copy
+
+
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
 
@@ -92,7 +107,7 @@ def user_of(base: str, user: User | PersonRecord | None) -> dict[str, Any] | Non
     if user is None:
         return None
     if isinstance(user, PersonRecord):
-        return dict(_person_json(base, user))  # a copy: callers may add members (groups)
+        return _person_kept(base, user)
     return user_json(
         base,
         name=user.name,
@@ -103,9 +118,7 @@ def user_of(base: str, user: User | PersonRecord | None) -> dict[str, Any] | Non
     )
 
 
-@lru_cache(maxsize=4096)
 def _person_json(base: str, person: PersonRecord) -> dict[str, Any]:
-    """Kept per (base, record): a page of issues shows the same few users many times."""
     return user_json(
         base,
         name=person.name,
@@ -114,6 +127,9 @@ def _person_json(base: str, person: PersonRecord) -> dict[str, Any]:
         email=person.email,
         active=person.active,
     )
+
+
+_person_kept = _kept(_person_json)
 
 
 def _icon(base: str, kind: str, name: str) -> str:
@@ -213,10 +229,11 @@ def project_json(
     return body
 
 
-@lru_cache(maxsize=1024)
-def _project_record_json(base: str, project: ProjectRecord) -> dict[str, Any]:
-    """Kept per (base, record), as the users are: the issues of a page share a project."""
+def _record_project_json(base: str, project: ProjectRecord) -> dict[str, Any]:
     return project_json(base, project)
+
+
+_project_kept = _kept(_record_project_json)
 
 
 def issue_self(base: str, issue_id: int) -> str:
@@ -302,20 +319,6 @@ def issue_link_json(base: str, link: LinkedIssue) -> dict[str, Any]:
     }
 
 
-_K = TypeVar("_K", Named, Status)
-
-
-def _kept(build: Callable[[str, _K], dict[str, Any]]) -> Callable[[str, _K], dict[str, Any]]:
-    """``build`` (a pure function of the base URL and a catalog entry) made once per pair:
-    every issue of a page shows its status, type and priority. Each caller gets a copy."""
-    kept = lru_cache(maxsize=1024)(build)
-
-    def copy(base: str, item: _K) -> dict[str, Any]:
-        return dict(kept(base, item))
-
-    return copy
-
-
 _issuetype_kept = _kept(issuetype_json)
 _status_kept = _kept(status_json)
 _priority_kept = _kept(priority_json)
@@ -367,7 +370,7 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
     if "issuetype" in selected:
         out["issuetype"] = _issuetype_of(base, issue)
     if "project" in selected:
-        out["project"] = dict(_project_record_json(base, issue.project))
+        out["project"] = _project_kept(base, issue.project)
     if "status" in selected:
         out["status"] = _status_of(base, issue)
     if "priority" in selected:
