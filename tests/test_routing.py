@@ -2,8 +2,10 @@
 
 The embedded API's own route table (every path template of ``jira/routes``), under the same
 mounts as the app, is served twice, once by each router, with endpoints that name the route
-they are; a table of paths (each template filled in, unknown paths, trailing slashes, wrong
-methods, a catch-all mount) must get the same status and the same route from both.
+they are and the scope they were given (path parameters, root paths); a table of paths (each
+template filled in, unknown paths, trailing slashes, wrong methods, a catch-all mount, literal
+paths shadowed by an earlier template) must get the same status, route and scope from both,
+with and without a root path.
 """
 
 from __future__ import annotations
@@ -41,17 +43,25 @@ API = [r for module in (*MODULES, user, link) for r in module.routes if isinstan
 
 def _named(route: Route) -> Route:
     async def endpoint(request: Request) -> Response:
-        return PlainTextResponse(f"{route.path} {sorted(route.methods or ())}")
+        scope = request.scope
+        shown = [scope["root_path"], scope.get("app_root_path"), scope["path_params"]]
+        shown += [scope["router"] is scope["app"].router, getattr(scope["route"], "path", None)]
+        return PlainTextResponse(f"{route.path} {sorted(route.methods or ())} {shown}")
 
     return Route(route.path, endpoint, methods=list(route.methods or ()))
 
 
 def _app(router: Callable[..., Router]) -> Starlette:
     api = [_named(r) for r in API]
+    shadowed = [_named(Route(p, lambda r: None)) for p in ("/x/{name}", "/x/literal", "/y")]
     routes: list[BaseRoute] = [
         Route("/healthz", _named(Route("/healthz", lambda r: None)).endpoint),
+        _named(Route("/ops/{name}", lambda r: None)),
+        _named(Route("/ops/literal", lambda r: None)),
         Mount("/rest/api/2", app=router(api)),
         Mount("/rest/pat/latest", app=router([_named(Route("/tokens", lambda r: None))])),
+        Mount("/shadow", app=router(shadowed)),
+        Mount("/shadow/y", app=router([_named(Route("/", lambda r: None))])),
         Mount("/", app=PlainTextResponse("catch-all")),
     ]
     app = Starlette()
@@ -62,6 +72,7 @@ def _app(router: Callable[..., Router]) -> Starlette:
 def _paths() -> list[str]:
     paths = ["/", "/healthz", "/healthz/", "/rest", "/rest/api/2", "/rest/api/2/", "/nope"]
     paths += ["/rest/api/2/nope", "/rest/api/2//myself", "/rest/pat/latest/tokens", "/x/y/z"]
+    paths += ["/ops/literal", "/ops/other", "/shadow/x/literal", "/shadow/y", "/shadow/y/"]
     for route in API:
         filled = re.sub(r"\{[^}]+\}", "TEST-1", route.path)
         paths += [f"/rest/api/2{filled}", f"/rest/api/2{filled}/", f"/rest/api/2{filled}/x"]
@@ -69,18 +80,22 @@ def _paths() -> list[str]:
     return sorted(set(paths))
 
 
-async def test_the_indexed_router_routes_like_starlettes() -> None:
-    plain = httpx.AsyncClient(transport=httpx.ASGITransport(app=_app(Router)), base_url="http://t")
+@pytest.mark.parametrize("root_path", ["", "/ctx"])
+async def test_the_indexed_router_routes_like_starlettes(root_path: str) -> None:
+    plain = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_app(Router), root_path=root_path), base_url="http://t"
+    )
     indexed = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=_app(IndexedRouter)), base_url="http://t"
+        transport=httpx.ASGITransport(app=_app(IndexedRouter), root_path=root_path),
+        base_url="http://t",
     )
     wrong = []
     checked = 0
     async with plain, indexed:
         for path in _paths():
             for method in ("GET", "POST", "PUT", "DELETE"):
-                a = await plain.request(method, path)
-                b = await indexed.request(method, path)
+                a = await plain.request(method, root_path + path)
+                b = await indexed.request(method, root_path + path)
                 checked += 1
                 if (a.status_code, a.text, a.headers.get("location")) != (
                     b.status_code,

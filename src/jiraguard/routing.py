@@ -32,12 +32,51 @@ def _first_segment(route: BaseRoute) -> str | None:
     return None if "{" in segment else segment
 
 
+def _first_to_match(routes: Sequence[BaseRoute], path: str) -> BaseRoute | None:
+    """The first of ``routes`` whose path matches ``path`` at all (any method)."""
+    probe = {"type": "http", "path": path, "root_path": "", "method": "GET"}
+    for route in routes:
+        if route.matches(probe)[0] is not Match.NONE:
+            return route
+    return None
+
+
+Whole = tuple[Mount | None, Route]
+"""A route entered straight away: in a mount of this router's list, or in the list itself."""
+
+
+def _whole_paths(routes: Sequence[BaseRoute]) -> dict[str, Whole]:
+    if not all(isinstance(route, (Route, Mount)) for route in routes):
+        return {}  # a route that matches on more than the path (hosts): always scan
+    whole: dict[str, Whole] = {}
+    for route in routes:
+        if isinstance(route, Route) and "{" not in route.path:
+            if _first_to_match(routes, route.path) is route:
+                whole.setdefault(route.path, (None, route))
+        elif isinstance(route, Mount) and route.path and "{" not in route.path:
+            inner = route.app
+            if not isinstance(inner, IndexedRouter) or inner.middleware_stack != inner.app:
+                continue
+            if not all(isinstance(r, (Route, Mount)) for r in inner.routes):
+                continue
+            for leaf in inner.routes:
+                if not isinstance(leaf, Route) or "{" in leaf.path:
+                    continue
+                path = route.path + leaf.path
+                if _first_to_match(routes, path) is route and (
+                    _first_to_match(inner.routes, leaf.path) is leaf
+                ):
+                    whole.setdefault(path, (route, leaf))
+    return whole
+
+
 class IndexedRouter(Router):
     """A :class:`~starlette.routing.Router` that skips routes that cannot match the path."""
 
-    _indexed: tuple[int, dict[str, list[BaseRoute]], list[BaseRoute]] | None = None
+    _indexed: tuple[int, dict[str, list[BaseRoute]], list[BaseRoute], dict[str, Whole]] | None
+    _indexed = None
 
-    def _candidates(self, path: str) -> Sequence[BaseRoute]:
+    def _index(self) -> tuple[int, dict[str, list[BaseRoute]], list[BaseRoute], dict[str, Whole]]:
         indexed = self._indexed
         if indexed is None or indexed[0] != len(self.routes):
             keys = [_first_segment(route) for route in self.routes]
@@ -48,16 +87,46 @@ class IndexedRouter(Router):
                         r for r, k in zip(self.routes, keys, strict=True) if k in (key, None)
                     ]
             anywhere = [r for r, k in zip(self.routes, keys, strict=True) if k is None]
-            indexed = self._indexed = (len(self.routes), by_segment, anywhere)
-        _, by_segment, anywhere = indexed
+            whole = _whole_paths(self.routes)
+            indexed = self._indexed = (len(self.routes), by_segment, anywhere, whole)
+        return indexed
+
+    def _candidates(self, path: str) -> Sequence[BaseRoute]:
+        _, by_segment, anywhere, _ = self._index()
         segment = path.split("/", 2)[1] if path.startswith("/") else None
         if segment is None:
             return self.routes
         return by_segment.get(segment, anywhere)
 
+    async def _enter(self, whole: Whole, scope: Scope, receive: Receive, send: Send) -> None:
+        """What ``app`` (and the mount's router) would do on their first full match."""
+        mount, route = whole
+        if "router" not in scope:
+            scope["router"] = self
+        params = dict(scope.get("path_params", {}))
+        if mount is not None:
+            root_path = scope.get("root_path", "")
+            scope["route"] = mount
+            scope["path_params"] = params
+            scope["app_root_path"] = scope.get("app_root_path", root_path)
+            scope["root_path"] = root_path + mount.path
+            scope["endpoint"] = mount.app
+            params = dict(params)
+        scope["route"] = route
+        scope["endpoint"] = route.endpoint
+        scope["path_params"] = params
+        await route.handle(scope, receive, send)
+
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route in self._candidates(get_route_path(scope)):
+            path = get_route_path(scope)
+            whole = self._index()[3].get(path)
+            if whole is not None and (
+                whole[1].methods is None or scope["method"] in whole[1].methods
+            ):
+                await self._enter(whole, scope, receive, send)
+                return
+            for route in self._candidates(path):
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     if "router" not in scope:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import delete
 
+from jiraguard.store.models import User
 from tests.jira.conftest import JiraApi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.idp]
@@ -147,3 +149,17 @@ async def test_bad_post_bodies(five: JiraApi) -> None:
     # a comma string is accepted as a list
     response = await five.call("POST", "/search", json={"fields": "summary,status"})
     assert set(response.json()["issues"][0]["fields"]) == {"summary", "status"}
+
+
+async def test_a_user_deleted_after_authentication_is_not_searched_for(five: JiraApi) -> None:
+    """The acting user's id is read for ``currentUser()``: gone since its token was cached,
+    the search is refused as any other route refuses it, never run for nobody."""
+    jql = "/search?jql=assignee%20%3D%20currentUser()"
+    assert (await five.call("GET", jql, user="dave")).status_code == 200  # token now cached
+    async with five.harness.services.db.transaction() as session:
+        await session.execute(delete(User).where(User.lower_name == "dave"))
+    refused = await five.call("GET", jql, user="dave")
+    assert refused.status_code == 401
+    assert refused.json()["errorMessages"] == [
+        "You are not authenticated. Authentication required."
+    ]

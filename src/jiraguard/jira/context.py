@@ -8,7 +8,8 @@ from starlette.requests import Request
 from jiraguard.auth.principal import Principal
 from jiraguard.errors import ISSUE_NOT_FOUND, JiraError, not_found
 from jiraguard.store.db import Database
-from jiraguard.store.directory import user_by_key, user_by_name
+from jiraguard.store.directory import user_by_key, user_by_name, user_id
+from jiraguard.store.issue_records import IssueRecord, find_issue_record
 from jiraguard.store.issues import find_issue
 from jiraguard.store.models import Issue, User
 
@@ -31,13 +32,28 @@ def principal(request: Request) -> Principal:
     return user
 
 
+def _gone() -> JiraError:
+    """The principal's user was deleted between authentication and now."""
+    return JiraError(401, ["You are not authenticated. Authentication required."])
+
+
 async def acting_user(session: AsyncSession, request: Request) -> User:
     """The stored user the request runs as (author, reporter, changelog author)."""
     who = principal(request)
     user = await user_by_key(session, who.key) or await user_by_name(session, who.username)
-    if user is None:  # deleted between authentication and now
-        raise JiraError(401, ["You are not authenticated. Authentication required."])
+    if user is None:
+        raise _gone()
     return user
+
+
+async def acting_user_id(session: AsyncSession, request: Request) -> int:
+    """The id of the stored user the request runs as (JQL's ``currentUser()``), found as
+    :func:`acting_user` finds the user, without loading it."""
+    who = principal(request)
+    found = await user_id(session, who.key, who.username)
+    if found is None:
+        raise _gone()
+    return found
 
 
 def is_admin(request: Request) -> bool:
@@ -48,6 +64,14 @@ def is_admin(request: Request) -> bool:
 async def issue_or_404(session: AsyncSession, id_or_key: str) -> Issue:
     """The issue named in the path (key or numeric id), or 404 "Issue Does Not Exist"."""
     issue = await find_issue(session, id_or_key)
+    if issue is None:
+        raise not_found(ISSUE_NOT_FOUND)
+    return issue
+
+
+async def issue_record_or_404(session: AsyncSession, id_or_key: str) -> IssueRecord:
+    """The issue named in the path as a record to render (reads only), or 404 as above."""
+    issue = await find_issue_record(session, id_or_key)
     if issue is None:
         raise not_found(ISSUE_NOT_FOUND)
     return issue

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jiraguard.jira.expansions import issue_expansions
 from jiraguard.jira.views import issue_json
 from jiraguard.store.comments import Audience
+from jiraguard.store.issue_records import IssueRecord
 from jiraguard.store.issues import IssueBundle, bundle_issues, load_bundles
-from jiraguard.store.models import Issue
 
 
 def expansions(expand: list[str]) -> frozenset[str]:
@@ -64,7 +64,7 @@ async def render_issues(
 async def render_issue(
     session: AsyncSession,
     base: str,
-    issue: Issue,
+    issue: IssueRecord,
     fields: frozenset[str],
     *,
     changelog: bool,

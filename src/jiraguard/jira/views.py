@@ -6,27 +6,43 @@ the context path (docs/jira-compat.md rule 5).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named, Status, StatusCategory
 from jiraguard.jira.durations import format_duration
 from jiraguard.jira.workflow import Transition
+from jiraguard.store.issue_records import IssueRecord, PersonRecord, ProjectRecord
 from jiraguard.store.issues import IssueBundle, LinkedIssue
 from jiraguard.store.models import (
     Attachment,
     ChangeGroup,
     Comment,
-    Issue,
     Project,
     User,
     Worklog,
 )
 
 API = "/rest/api/2"
+
+_K = TypeVar("_K", Named, Status, PersonRecord, ProjectRecord)
+
+
+def _kept(build: Callable[[str, _K], dict[str, Any]]) -> Callable[[str, _K], dict[str, Any]]:
+    """``build`` (a pure function of the base URL and a record or catalog entry) made once
+    per pair: a page of issues shows the same few users, its project and the same statuses,
+    types and priorities many times. Each caller gets a copy (some add members)."""
+    kept = lru_cache(maxsize=4096)(build)
+
+    def copy(base: str, item: _K) -> dict[str, Any]:
+        return dict(kept(base, item))
+
+    return copy
+
 
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
@@ -37,6 +53,11 @@ def jira_datetime(moment: datetime) -> str:
     A naive value (SQLite keeps no offset) is UTC, which is what we store.
     """
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.year >= 1000:  # what strftime writes, without its two calls (a page has 100s)
+        return (
+            f"{moment.year}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}+0000"
+        )
     return (
         moment.strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{moment.microsecond // 1000:03d}"
@@ -81,10 +102,12 @@ def user_json(
     }
 
 
-def user_of(base: str, user: User | None) -> dict[str, Any] | None:
+def user_of(base: str, user: User | PersonRecord | None) -> dict[str, Any] | None:
     """The user JSON of a stored user, or None (an unassigned issue, a deleted author)."""
     if user is None:
         return None
+    if isinstance(user, PersonRecord):
+        return _person_kept(base, user)
     return user_json(
         base,
         name=user.name,
@@ -93,6 +116,20 @@ def user_of(base: str, user: User | None) -> dict[str, Any] | None:
         email=user.email,
         active=user.active,
     )
+
+
+def _person_json(base: str, person: PersonRecord) -> dict[str, Any]:
+    return user_json(
+        base,
+        name=person.name,
+        key=person.key,
+        display_name=person.display_name,
+        email=person.email,
+        active=person.active,
+    )
+
+
+_person_kept = _kept(_person_json)
 
 
 def _icon(base: str, kind: str, name: str) -> str:
@@ -168,7 +205,9 @@ def link_type_json(base: str, item: catalog.LinkType) -> dict[str, Any]:
     }
 
 
-def project_json(base: str, project: Project, *, issue_types: bool = False) -> dict[str, Any]:
+def project_json(
+    base: str, project: Project | ProjectRecord, *, issue_types: bool = False
+) -> dict[str, Any]:
     """A project; ``issueTypes`` only with ``expand=issueTypes`` (docs/jira-compat.md §5)."""
     body: dict[str, Any] = {
         "expand": "description,lead,issueTypes,url,projectKeys",
@@ -189,6 +228,13 @@ def project_json(base: str, project: Project, *, issue_types: bool = False) -> d
     if issue_types:
         body["issueTypes"] = [issuetype_json(base, t) for t in catalog.ISSUE_TYPES]
     return body
+
+
+def _record_project_json(base: str, project: ProjectRecord) -> dict[str, Any]:
+    return project_json(base, project)
+
+
+_project_kept = _kept(_record_project_json)
 
 
 def issue_self(base: str, issue_id: int) -> str:
@@ -251,14 +297,14 @@ def paged(
     return {"startAt": start_at, "maxResults": max_results, "total": total, member: items}
 
 
-def _linked_issue_json(base: str, issue: Issue) -> dict[str, Any]:
+def _linked_issue_json(base: str, issue: IssueRecord) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "summary": issue.summary,
         "status": _status_of(base, issue),
         "issuetype": _issuetype_of(base, issue),
     }
     priority = catalog.by_id(catalog.PRIORITIES, issue.priority_id or 0)
-    fields["priority"] = priority_json(base, priority) if priority else None
+    fields["priority"] = _priority_kept(base, priority) if priority else None
     return {
         "id": str(issue.id),
         "key": issue.key,
@@ -278,13 +324,19 @@ def issue_link_json(base: str, link: LinkedIssue) -> dict[str, Any]:
     }
 
 
-def _status_of(base: str, issue: Issue) -> dict[str, Any]:
-    return status_json(base, catalog.by_id(catalog.STATUSES, issue.status_id) or catalog.OPEN)
+_issuetype_kept = _kept(issuetype_json)
+_status_kept = _kept(status_json)
+_priority_kept = _kept(priority_json)
+_resolution_kept = _kept(resolution_json)
 
 
-def _issuetype_of(base: str, issue: Issue) -> dict[str, Any]:
+def _status_of(base: str, issue: IssueRecord) -> dict[str, Any]:
+    return _status_kept(base, catalog.by_id(catalog.STATUSES, issue.status_id) or catalog.OPEN)
+
+
+def _issuetype_of(base: str, issue: IssueRecord) -> dict[str, Any]:
     kind = catalog.by_id(catalog.ISSUE_TYPES, issue.issuetype_id) or catalog.DEFAULT_ISSUE_TYPE
-    return issuetype_json(base, kind)
+    return _issuetype_kept(base, kind)
 
 
 def changelog_json(base: str, histories: list[ChangeGroup]) -> dict[str, Any]:
@@ -323,12 +375,12 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
     if "issuetype" in selected:
         out["issuetype"] = _issuetype_of(base, issue)
     if "project" in selected:
-        out["project"] = project_json(base, issue.project)
+        out["project"] = _project_kept(base, issue.project)
     if "status" in selected:
         out["status"] = _status_of(base, issue)
     if "priority" in selected:
         priority = catalog.by_id(catalog.PRIORITIES, issue.priority_id or 0)
-        out["priority"] = priority_json(base, priority) if priority else None
+        out["priority"] = _priority_kept(base, priority) if priority else None
     for name, user in (
         ("assignee", issue.assignee),
         ("reporter", issue.reporter),
@@ -341,10 +393,10 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
     if "updated" in selected:
         out["updated"] = jira_datetime(issue.updated_at)
     if "labels" in selected:
-        out["labels"] = [row.label for row in issue.labels]
+        out["labels"] = list(issue.labels)
     if "resolution" in selected:
         resolution = catalog.by_id(catalog.RESOLUTIONS, issue.resolution_id or 0)
-        out["resolution"] = resolution_json(base, resolution) if resolution else None
+        out["resolution"] = _resolution_kept(base, resolution) if resolution else None
     if "resolutiondate" in selected:
         out["resolutiondate"] = _maybe_datetime(issue.resolved_at)
     if "duedate" in selected:

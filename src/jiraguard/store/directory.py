@@ -22,6 +22,15 @@ async def user_by_key(session: AsyncSession, key: str) -> User | None:
     return await session.scalar(select(User).options(WITH_GROUPS).where(User.key == key))
 
 
+async def user_id(session: AsyncSession, key: str, name: str) -> int | None:
+    """The id of the user with ``key``, else of the one named ``name`` (as ``user_by_key``
+    then ``user_by_name`` find them), without loading the user or its groups."""
+    found = await session.scalar(select(User.id).where(User.key == key))
+    if found is None:
+        found = await session.scalar(select(User.id).where(User.lower_name == name.lower()))
+    return found
+
+
 def _activity(include_active: bool, include_inactive: bool) -> ColumnElement[bool] | None:
     if include_active and include_inactive:
         return None

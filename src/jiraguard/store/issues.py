@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jiraguard.store.attachments import attachments_of
 from jiraguard.store.comments import PUBLIC, Audience
 from jiraguard.store.ids import is_digits, row_id
+from jiraguard.store.issue_records import IssueRecord, issue_records
 from jiraguard.store.models import (
     Attachment,
     ChangeGroup,
@@ -48,14 +49,14 @@ class LinkedIssue:
     link_type_id: int
     direction: str
     """``inwardIssue`` or ``outwardIssue``: the JSON member the other issue goes in."""
-    other: Issue
+    other: IssueRecord
 
 
 @dataclass
 class IssueBundle:
     """An issue with the related rows its JSON may show (only those that were asked for)."""
 
-    issue: Issue
+    issue: IssueRecord
     comments: list[Comment] = field(default_factory=list)
     worklogs: list[Worklog] = field(default_factory=list)
     links: list[LinkedIssue] = field(default_factory=list)
@@ -124,15 +125,6 @@ async def delete_issue(session: AsyncSession, issue_id: int) -> None:
     await session.execute(delete(Issue).where(Issue.id == issue_id))
 
 
-async def load_issues(session: AsyncSession, ids: Sequence[int]) -> list[Issue]:
-    """The issues with ``ids``, in that order (missing ones are skipped)."""
-    if not ids:
-        return []
-    rows = (await session.scalars(select(Issue).where(Issue.id.in_(ids)))).unique().all()
-    by_id = {row.id: row for row in rows}
-    return [by_id[i] for i in ids if i in by_id]
-
-
 async def load_bundles(
     session: AsyncSession,
     ids: Sequence[int],
@@ -146,12 +138,12 @@ async def load_bundles(
     ``changelog``; each costs one query for the whole page, never one per issue. Comments
     are only those ``audience`` may read.
     """
-    return await bundle_issues(session, await load_issues(session, ids), parts, audience=audience)
+    return await bundle_issues(session, await issue_records(session, ids), parts, audience=audience)
 
 
 async def bundle_issues(
     session: AsyncSession,
-    issues: Sequence[Issue],
+    issues: Sequence[IssueRecord],
     parts: Iterable[str],
     *,
     audience: Audience = PUBLIC,
@@ -210,9 +202,10 @@ async def _with_rows(session: AsyncSession, keys: list[int], wanted: set[str]) -
     asked = [part for part in asked if part in wanted]
     if len(asked) < 2:  # the probe would cost as much as the query it might save
         return wanted
-    if session.get_bind().dialect.name != "sqlite":
+    if len(keys) > 1 and session.get_bind().dialect.name != "sqlite":
         # Measured on PostgreSQL at 100,000 issues: the EXISTS tests for a page of 50 cost
-        # the server more than the empty queries they save; it keeps the plain queries.
+        # the server more than the empty queries they save; it keeps the plain queries. For
+        # one issue (issue GET) they are index probes and save four of five statements.
         return wanted
     found = (await session.execute(select(*(_rows_of(p, keys) for p in asked)))).one()
     return {part for part, present in zip(asked, found, strict=True) if present}
@@ -227,7 +220,7 @@ async def _load_links(session: AsyncSession, by_id: dict[int, IssueBundle]) -> N
     )
     links = (await session.scalars(query)).all()
     others = {i for link in links for i in (link.inward_issue_id, link.outward_issue_id)}
-    issues = {issue.id: issue for issue in await load_issues(session, sorted(others))}
+    issues = {issue.id: issue for issue in await issue_records(session, sorted(others))}
     seen: defaultdict[int, set[int]] = defaultdict(set)
     for link in links:
         for here, there, member in (

@@ -15,7 +15,13 @@ from jiraguard.errors import (
     field_errors,
 )
 from jiraguard.jira import catalog, workflow
-from jiraguard.jira.context import acting_user, base_url, database, issue_or_404
+from jiraguard.jira.context import (
+    acting_user,
+    base_url,
+    database,
+    issue_or_404,
+    issue_record_or_404,
+)
 from jiraguard.jira.editing import (
     SUMMARY_REQUIRED,
     FieldProblem,
@@ -30,7 +36,7 @@ from jiraguard.jira.params import member_object, query_list, read_json
 from jiraguard.jira.rendering import expansions, render_issue, wants_changelog
 from jiraguard.jira.views import issue_self
 from jiraguard.jira.visibility import request_audience
-from jiraguard.responses import JiraJSONResponse
+from jiraguard.responses import JiraJSONResponse, RenderedJSONResponse
 from jiraguard.store.ids import is_digits
 from jiraguard.store.issues import delete_issue, insert_issue, record_changes
 from jiraguard.store.models import Issue, Project, utcnow
@@ -45,12 +51,12 @@ async def get(request: Request) -> Response:
     key, base, audience = request.path_params["issue"], base_url(request), request_audience(request)
 
     async def read(session: AsyncSession) -> dict[str, Any]:
-        issue = await issue_or_404(session, key)
+        issue = await issue_record_or_404(session, key)
         return await render_issue(
             session, base, issue, fields, changelog=changelog, audience=audience, expand=expand
         )
 
-    return JiraJSONResponse(await database(request).run(read))
+    return RenderedJSONResponse(await database(request).run(read))
 
 
 def _reference(value: Any) -> tuple[str | None, str | None]:

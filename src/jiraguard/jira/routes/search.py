@@ -15,13 +15,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jiraguard.errors import JiraError, bad_request
-from jiraguard.jira.context import acting_user, base_url, database
+from jiraguard.jira.context import acting_user_id, base_url, database
 from jiraguard.jira.fields import select_fields
 from jiraguard.jira.jql import JQLError, search_issues
 from jiraguard.jira.params import as_int, query_int, query_list, query_str, read_json
 from jiraguard.jira.rendering import expansions, render_issues, wants_changelog
 from jiraguard.jira.visibility import request_audience
-from jiraguard.responses import JiraJSONResponse
+from jiraguard.responses import RenderedJSONResponse
 
 DEFAULT_MAX_RESULTS = 50
 MAX_RESULTS_CAP = 1000
@@ -52,12 +52,12 @@ async def _search(
     base, audience = base_url(request), request_audience(request)
 
     async def read(session: AsyncSession) -> tuple[int, list[dict[str, Any]]]:
-        me = await acting_user(session, request)
+        me = await acting_user_id(session, request)
         try:
             total, ids = await search_issues(
                 session,
                 jql,
-                current_user_id=me.id,
+                current_user_id=me,
                 start_at=start_at,
                 max_results=applied,
                 audience=audience,
@@ -76,7 +76,7 @@ async def _search(
         return total, rendered
 
     total, issues = await database(request).run(read)
-    return JiraJSONResponse(
+    return RenderedJSONResponse(
         {
             "expand": "schema,names",
             "startAt": start_at,
