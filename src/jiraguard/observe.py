@@ -161,7 +161,9 @@ class ObservationMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 if echo is not None:
-                    message = {**message, "headers": [*message.get("headers", ()), echo]}
+                    # One id per answer: an upstream's own (gateway mode) is replaced by ours.
+                    kept = [h for h in message.get("headers", ()) if h[0] != REQUEST_ID_HEADER]
+                    message = {**message, "headers": [*kept, echo]}
             await send(message)
 
         try:

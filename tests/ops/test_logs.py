@@ -173,6 +173,22 @@ async def test_a_500_carries_its_request_id_and_no_traceback(
     assert line["status"] == 500
 
 
+async def test_an_answer_carries_one_request_id_even_if_the_app_set_one(
+    harness: HarnessFactory,
+) -> None:
+    """A gateway passes the upstream's headers on, its X-Request-Id too: the client must get
+    one id, the one of this request's log line, not two that disagree."""
+    h = await harness()
+    app = h.client._transport.app  # type: ignore[attr-defined]
+
+    async def upstream_like(request: Request) -> Response:
+        return Response("ok", headers={"X-Request-Id": "upstream-id"})
+
+    app.router.routes.insert(0, Route("/with-id", upstream_like))
+    response = await h.client.get("/with-id", headers={"X-Request-Id": "req-7"})
+    assert response.headers.get_list("x-request-id") == ["req-7"]
+
+
 @pytest.mark.parametrize("refused", [False, True])
 def test_the_json_request_line_is_python_json_loggers_object(refused: bool) -> None:
     """The request line's direct JSON is, byte for byte, what python-json-logger writes for
