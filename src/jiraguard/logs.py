@@ -179,4 +179,17 @@ def log_request(
     )
     extra = {name: value for name, value in fields.items() if value is not None}
     extra[_REQUEST_FIELDS] = dict(extra)
-    request_log.info("%s %s %d %.1fms", scope["method"], route, status, latency, extra=extra)
+    # Logger.info would look up the caller's file and line on every request (a walk of the
+    # stack); the request line's origin is always this function.
+    record = request_log.makeRecord(
+        request_log.name,
+        logging.INFO,
+        __file__,
+        0,
+        "%s %s %d %.1fms",
+        (scope["method"], route, status, latency),
+        None,
+        "log_request",
+        extra,
+    )
+    request_log.handle(record)
