@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from jiraguard.store.audit import AuditFilter, AuditLog
 from tests.conftest import HarnessFactory, bearer, jwt_provider
 from tests.support.idp import RESOURCE, TestProvider
 
@@ -104,6 +105,12 @@ async def test_disabled_user_is_rejected(idp: TestProvider, harness: HarnessFact
     response = await h.client.get("/rest/api/2/myself", headers=bearer(idp.jwt_token("alice")))
     assert response.status_code == 401
     assert "disabled" in response.json()["errorMessages"][0]
+    # The refusal is about alice: the audit finds it under her name.
+    await h.services.audit.flush()
+    where = AuditFilter(username="alice", allowed=False, kind="auth")
+    total, events = await AuditLog(h.services.db).search(where, start_at=0, max_results=5)
+    assert total == 1
+    assert "disabled" in events[0].reason
 
 
 async def test_wrong_audience_is_rejected(idp: TestProvider, harness: HarnessFactory) -> None:

@@ -199,7 +199,13 @@ def _refused(
     error: AuthError,
 ) -> None:
     token = credentials.token if isinstance(credentials, BearerToken) else None
-    username = principal.username if principal else getattr(credentials, "username", None)
+    # The user a refusal is about: the caller, the Basic login, or the Jira user the token
+    # maps to when that user is the reason (disabled), so the audit finds it under the name.
+    username = (
+        principal.username
+        if principal
+        else getattr(credentials, "username", None) or getattr(error, "username", None)
+    )
     provider = principal.provider if principal else None
     if provider is None and isinstance(error, ProviderUnavailable):
         provider = error.provider  # the one that could not be asked
