@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -498,3 +499,20 @@ async def test_an_upstream_that_stops_reading_the_body_is_504_in_read_timeout() 
             connection.close()
     assert sent[0]["status"] == 504
     assert time.monotonic() - started < 5
+
+
+async def test_a_question_of_our_own_reaches_jira_however_its_url_is_spelled(upstream: str) -> None:
+    """``upstream.url`` with a host in capitals: the pool still knows its own server (the
+    credential check and the user check build their URLs from the setting as written)."""
+    spelled = upstream.replace("127.0.0.1", "LOCALHOST")
+    url = spelled + "/echo/x?q=1"
+    settings = validate_settings({"upstream": {"url": spelled, "shared_secret": "s"}}).upstream
+    pool = UpstreamPool(settings)
+    try:
+        status, body = await pool.ask("GET", url, [(b"accept", b"application/json")], 5.0)
+        with pytest.raises(ValueError, match="another server"):
+            await pool.ask("GET", "http://192.0.2.1/echo/x", [], 5.0)
+    finally:
+        await pool.aclose()
+    assert status == 200
+    assert json.loads(body)["target"] == "/echo/x?q=1"

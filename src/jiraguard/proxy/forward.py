@@ -140,9 +140,9 @@ class UpstreamPool:
         self, method: str, url: str, headers: RawHeaders, seconds: float
     ) -> tuple[int, bytes]:
         """A question of jiraguard's own (:class:`jiraguard.upstream.Upstream`)."""
-        if not url.startswith(self.origin + "/"):
+        if _origin(url) != self.origin:  # the same server however its URL is spelled
             raise ValueError("a question for another server than upstream.url")
-        target = url[len(self.origin) :].encode("ascii")
+        target = yarl.URL(url, encoded=True).raw_path_qs.encode("ascii")
         response = await self.send(
             method, target, headers, None, aiohttp.ClientTimeout(total=seconds)
         )
@@ -175,7 +175,8 @@ Jira's own large cookies and CSP headers may reach)."""
 
 
 def _origin(url: str) -> str:
-    """``scheme://authority`` of ``url``, as written (lower-cased scheme and host)."""
+    """``scheme://authority`` of ``url``, normalised: scheme and host in lower case, no
+    default port (one spelling per server)."""
     parsed = yarl.URL(url)
     if parsed.scheme not in ("http", "https") or not parsed.raw_host:
         raise ValueError("upstream.url must be an http or https URL")
