@@ -293,6 +293,8 @@ def test_a_worker_that_cannot_start_logs_why(served: Served, tmp_path: Path) -> 
     """SIGHUP replaces the workers; with a broken file the new one says what is wrong, and
     the running workers stay."""
     workers = _two_workers(served)
+    for pid in workers:  # a worker still starting would read the broken file too
+        _wait_for_line(served, "Application startup complete", pid=pid)
     config = tmp_path / "jiraguard.toml"
     config.write_text(config.read_text() + "[server.nonsense]\n")
     served.process.send_signal(signal.SIGHUP)
