@@ -22,8 +22,10 @@ from jiraguard.store.models import (
     Attachment,
     ChangeGroup,
     Comment,
+    Component,
     Project,
     User,
+    Version,
     Worklog,
 )
 
@@ -227,6 +229,90 @@ def project_json(
     }
     if issue_types:
         body["issueTypes"] = [issuetype_json(base, t) for t in catalog.ISSUE_TYPES]
+    return body
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def user_date(day: date) -> str:
+    """A date as Jira's default date picker writes it (``d/MMM/yy``: ``6/Jul/10``)."""
+    return f"{day.day}/{MONTHS[day.month - 1]}/{day.year % 100:02d}"
+
+
+def version_json(base: str, version: Version, *, today: date) -> dict[str, Any]:
+    """A version as ``/version`` and ``/project/{k}/versions`` show it; ``overdue`` (released
+    later than ``today`` would allow) only when it has a release date, as in Jira."""
+    body = version_ref_json(base, version)
+    if version.start_date is not None:
+        body["userStartDate"] = user_date(version.start_date)
+    if version.release_date is not None:
+        body["overdue"] = not version.released and version.release_date < today
+        body["userReleaseDate"] = user_date(version.release_date)
+    body["projectId"] = version.project_id
+    return body
+
+
+def version_ref_json(base: str, version: Version) -> dict[str, Any]:
+    """A version as an issue's ``fixVersions`` and ``versions`` name it."""
+    body: dict[str, Any] = {"self": f"{base}{API}/version/{version.id}", "id": str(version.id)}
+    if version.description:
+        body["description"] = version.description
+    body.update(name=version.name, archived=version.archived, released=version.released)
+    if version.start_date is not None:
+        body["startDate"] = version.start_date.isoformat()
+    if version.release_date is not None:
+        body["releaseDate"] = version.release_date.isoformat()
+    return body
+
+
+def _real_assignee(component: Component) -> tuple[str, User | None]:
+    """Who a new issue of ``component`` goes to: Jira's ``realAssigneeType`` and the user.
+
+    ``PROJECT_DEFAULT`` is the project's default; a lead that is missing falls back to the
+    project's default, and a project default without a lead to ``UNASSIGNED``.
+    """
+    project = component.project
+    if component.assignee_type == "COMPONENT_LEAD" and component.lead is not None:
+        return "COMPONENT_LEAD", component.lead
+    if component.assignee_type == "UNASSIGNED":
+        return "UNASSIGNED", None
+    wanted = component.assignee_type
+    if wanted in ("PROJECT_DEFAULT", "COMPONENT_LEAD"):
+        wanted = project.assignee_type
+    if wanted == "PROJECT_LEAD" and project.lead is not None:
+        return "PROJECT_LEAD", project.lead
+    return "UNASSIGNED", None
+
+
+def component_json(base: str, component: Component) -> dict[str, Any]:
+    """A component as ``/component`` and ``/project/{k}/components`` show it."""
+    body = component_ref_json(base, component)
+    if component.lead is not None:
+        body["lead"] = user_of(base, component.lead)
+    real_type, real = _real_assignee(component)
+    valid = component.assignee_type in ("PROJECT_DEFAULT", real_type)
+    body["assigneeType"] = component.assignee_type
+    if valid and real is not None:
+        body["assignee"] = user_of(base, real)
+    body["realAssigneeType"] = real_type
+    if real is not None:
+        body["realAssignee"] = user_of(base, real)
+    body["isAssigneeTypeValid"] = valid
+    body["project"] = component.project.key
+    body["projectId"] = component.project_id
+    return body
+
+
+def component_ref_json(base: str, component: Component) -> dict[str, Any]:
+    """A component as an issue's ``components`` names it."""
+    body: dict[str, Any] = {
+        "self": f"{base}{API}/component/{component.id}",
+        "id": str(component.id),
+        "name": component.name,
+    }
+    if component.description:
+        body["description"] = component.description
     return body
 
 
