@@ -84,6 +84,34 @@ def test_jira_client_components(alice: JIRA) -> None:
     assert [c.name for c in alice.project_components("REL")] == ["API"]
 
 
+def test_jira_client_issue_fields_and_jql(alice: JIRA) -> None:
+    alice.create_version("7.0", "REL")
+    alice.create_version("7.1", "REL")
+    alice.create_component("Docs", "REL")
+    issue = alice.create_issue(
+        project="REL",
+        issuetype="Task",
+        summary="Versioned",
+        fixVersions=[{"name": "7.0"}],
+        components=[{"name": "Docs"}],
+    )
+    assert [v.name for v in alice.issue(issue.key).fields.fixVersions] == ["7.0"]
+    issue.update(fields={"fixVersions": [{"name": "7.1"}], "versions": [{"name": "7.0"}]})
+    fetched = alice.issue(issue.key)
+    assert [v.name for v in fetched.fields.fixVersions] == ["7.1"]
+    assert [v.name for v in fetched.fields.versions] == ["7.0"]
+    assert [c.name for c in fetched.fields.components] == ["Docs"]
+    issue.update(update={"components": [{"remove": {"name": "Docs"}}]})
+    assert alice.issue(issue.key).fields.components == []
+    assert [i.key for i in alice.search_issues('fixVersion = "7.1"')] == [issue.key]
+    assert [i.key for i in alice.search_issues("affectedVersion in (7.0, 9.9)")] == [issue.key]
+    assert issue.key not in [
+        i.key for i in alice.search_issues("project = REL AND fixVersion is EMPTY")
+    ]
+    meta = alice.editmeta(issue.key)["fields"]
+    assert [v["name"] for v in meta["fixVersions"]["allowedValues"]][-2:] == ["7.0", "7.1"]
+
+
 def test_atlassian_client(server: str, idp: TestProvider, alice: JIRA) -> None:
     jira = Jira(url=server, token=idp.jwt_token("alice"), cloud=False, backoff_and_retry=False)
     made = jira.add_version("REL", None, "5.0")

@@ -10,8 +10,11 @@ from starlette.requests import Request
 
 from jiraguard.errors import forbidden, not_found
 from jiraguard.jira.context import is_admin
+from jiraguard.jira.views import component_ref_json, version_ref_json
+from jiraguard.store.components import project_components
 from jiraguard.store.models import Project
 from jiraguard.store.projects import find_project
+from jiraguard.store.versions import project_versions
 
 MAX_NAME = 255
 NO_PERMISSION = "You must have global or project administrator rights in order to modify {what}."
@@ -92,3 +95,19 @@ def item_id(value: str | None, kind: str) -> str | None:
         return None
     marker = f"/{kind}/"
     return value.rsplit(marker, 1)[1].rstrip("/") if marker in value else value.strip()
+
+
+async def allowed_items(
+    session: AsyncSession, base: str, project_id: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The ``allowedValues`` of createmeta and editmeta: the project's versions (unarchived,
+    as Jira offers them) and components."""
+    versions = [
+        version_ref_json(base, v)
+        for v in await project_versions(session, project_id)
+        if not v.archived
+    ]
+    components = [
+        component_ref_json(base, c) for c in await project_components(session, project_id)
+    ]
+    return {"fixVersions": versions, "versions": list(versions), "components": components}

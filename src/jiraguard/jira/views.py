@@ -16,6 +16,7 @@ from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named, Status, StatusCategory
 from jiraguard.jira.durations import format_duration
 from jiraguard.jira.workflow import Transition
+from jiraguard.store.issue_items import ItemRecord
 from jiraguard.store.issue_records import IssueRecord, PersonRecord, ProjectRecord
 from jiraguard.store.issues import IssueBundle, LinkedIssue
 from jiraguard.store.models import (
@@ -253,7 +254,7 @@ def version_json(base: str, version: Version, *, today: date) -> dict[str, Any]:
     return body
 
 
-def version_ref_json(base: str, version: Version) -> dict[str, Any]:
+def version_ref_json(base: str, version: Version | ItemRecord) -> dict[str, Any]:
     """A version as an issue's ``fixVersions`` and ``versions`` name it."""
     body: dict[str, Any] = {"self": f"{base}{API}/version/{version.id}", "id": str(version.id)}
     if version.description:
@@ -304,7 +305,7 @@ def component_json(base: str, component: Component) -> dict[str, Any]:
     return body
 
 
-def component_ref_json(base: str, component: Component) -> dict[str, Any]:
+def component_ref_json(base: str, component: Component | ItemRecord) -> dict[str, Any]:
     """A component as an issue's ``components`` names it."""
     body: dict[str, Any] = {
         "self": f"{base}{API}/component/{component.id}",
@@ -501,6 +502,13 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
         out["issuelinks"] = [issue_link_json(base, link) for link in bundle.links]
     if "attachment" in selected:
         out["attachment"] = [attachment_json(base, a, who) for a, who in bundle.attachments]
+    items = bundle.items
+    if "fixVersions" in selected:
+        out["fixVersions"] = [version_ref_json(base, v) for v in items.fix_versions]
+    if "versions" in selected:
+        out["versions"] = [version_ref_json(base, v) for v in items.versions]
+    if "components" in selected:
+        out["components"] = [component_ref_json(base, c) for c in items.components]
     return out
 
 

@@ -48,3 +48,11 @@ async def delete_component(
         )
         await session.execute(insert(table).from_select(["issue_id", "component_id"], moved))
     await session.execute(delete(Component).where(Component.id == component_id))
+
+
+async def component_by_name(session: AsyncSession, project_id: int, name: str) -> Component | None:
+    """The project's component named ``name`` (case-insensitive), or None."""
+    query = select(Component).where(
+        Component.project_id == project_id, Component.lower_name == name.strip().lower()
+    )
+    return await session.scalar(query)

@@ -133,6 +133,17 @@ class Issue(Base):
     labels: Mapped[list[IssueLabel]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="IssueLabel.label"
     )
+    fix_versions: Mapped[list[Version]] = relationship(
+        secondary="issue_fix_versions", lazy="raise", order_by="Version.sequence"
+    )
+    """``fixVersions``; like the two below, loaded only by edits that change it (reads go
+    through ``issue_items``)."""
+    versions: Mapped[list[Version]] = relationship(
+        secondary="issue_affected_versions", lazy="raise", order_by="Version.sequence"
+    )
+    components: Mapped[list[Component]] = relationship(
+        secondary="issue_components", lazy="raise", order_by="Component.lower_name"
+    )
 
 
 class IssueLabel(Base):

@@ -64,3 +64,11 @@ async def delete_version(
             )
             await session.execute(insert(table).from_select(["issue_id", "version_id"], moved))
     await session.execute(delete(Version).where(Version.id == version_id))
+
+
+async def version_by_name(session: AsyncSession, project_id: int, name: str) -> Version | None:
+    """The project's version named ``name`` (case-insensitive), or None."""
+    query = select(Version).where(
+        Version.project_id == project_id, Version.lower_name == name.strip().lower()
+    )
+    return await session.scalar(query)
