@@ -324,3 +324,15 @@ async def test_unparseable_bodies_are_400(project: JiraApi, content: bytes) -> N
         )
         assert response.status_code == 400, (path, content, response.text)
         assert response.json()["errorMessages"]
+
+
+async def test_deleting_a_project_deletes_its_versions_and_components(project: JiraApi) -> None:
+    version = await _version(project, name="1.0")
+    component = await _component(project, name="UI")
+    await project.issue("Tagged", fixVersions=[{"name": "1.0"}], components=[{"name": "UI"}])
+    assert (await project.call("DELETE", "/project/TEST")).status_code == 204
+    assert (await project.call("GET", f"/version/{version['id']}")).status_code == 404
+    assert (await project.call("GET", f"/component/{component['id']}")).status_code == 404
+    await project.project()  # a new project never inherits them, whatever id it is given
+    assert (await project.call("GET", "/project/TEST/versions")).json() == []
+    assert (await project.call("GET", "/project/TEST/components")).json() == []
