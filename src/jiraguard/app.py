@@ -34,6 +34,7 @@ from jiraguard.jira.paths import CanonicalPathMiddleware
 from jiraguard.jira.routes import (
     attachment,
     comment,
+    component,
     issue,
     link,
     meta,
@@ -44,6 +45,7 @@ from jiraguard.jira.routes import (
     session,
     transition,
     user,
+    version,
     worklog,
 )
 from jiraguard.observe import ObservationMiddleware
@@ -159,6 +161,8 @@ def create_app(
         *search.routes,
         *user.routes,
         *link.routes,
+        *version.routes,
+        *component.routes,
     ]
     # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
     admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []

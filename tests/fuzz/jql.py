@@ -10,7 +10,8 @@ FIELDS = [
     "project", "key", "issuekey", "id", "summary", "description", "text", "comment",
     "status", "statusCategory", "priority", "issuetype", "type", "assignee", "reporter",
     "creator", "labels", "created", "createdDate", "updated", "resolution", "resolutiondate",
-    "resolved", "duedate", "due", "cf[10000]", "unknownField", "ORDER", "\"quoted field\"",
+    "resolved", "duedate", "due", "fixVersion", "affectedVersion", "component", "cf[10000]",
+    "unknownField", "ORDER", "\"quoted field\"",
 ]  # fmt: skip
 OPERATORS = ["=", "!=", "~", "!~", ">", ">=", "<", "<="]
 FUNCTIONS = [

@@ -156,7 +156,11 @@ async def test_issue(seeded: JiraApi) -> None:
         "worklog",
         "issuelinks",
         "attachment",
+        "fixVersions",
+        "versions",
+        "components",
     }
+    assert (fields["fixVersions"], fields["versions"], fields["components"]) == ([], [], [])
     assert DATE.match(fields["created"])
     assert DATE.match(fields["updated"])
     assert_user(fields["assignee"], "carol", "Carol C")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.errors import bad_request, field_errors
@@ -19,10 +20,12 @@ from jiraguard.jira.catalog import Named
 from jiraguard.jira.fields import EDIT_SCREEN
 from jiraguard.jira.visibility import read_visibility
 from jiraguard.store.comments import PUBLIC, Audience, add_comment
+from jiraguard.store.components import component_by_name, find_component
 from jiraguard.store.directory import user_by_name
 from jiraguard.store.ids import is_digits
 from jiraguard.store.issues import Change, record_changes, set_labels
-from jiraguard.store.models import Issue, Project, User
+from jiraguard.store.models import Component, Issue, Project, User, Version
+from jiraguard.store.versions import find_version, version_by_name
 
 SUMMARY_REQUIRED = "You must specify a summary of the issue."
 EDITABLE = frozenset(EDIT_SCREEN)
@@ -184,6 +187,8 @@ async def apply(
         raise FieldProblem(cannot_set(name))
     if name == "labels":
         return _apply_labels(issue, verb, value)
+    if name in ITEM_FIELDS:
+        return await _apply_items(session, issue, name, verb, value)
     if verb != "set":
         raise FieldProblem(f"The operation '{verb}' is not supported by the field '{name}'.")
     if name == "summary":
@@ -248,6 +253,84 @@ def _apply_labels(issue: Issue, verb: str, value: Any) -> Change | None:
     if sorted(before) == sorted(after):
         return None
     return Change("labels", None, " ".join(sorted(before)), None, " ".join(sorted(after)))
+
+
+ITEM_FIELDS = {
+    "fixVersions": ("fix_versions", "Fix Version", "Version"),
+    "versions": ("versions", "Version", "Version"),
+    "components": ("components", "Component", "Component"),
+}
+"""Issue field → (``Issue`` attribute, changelog field name, what Jira's messages call it)."""
+
+Item = Version | Component
+
+
+async def _item(session: AsyncSession, issue: Issue, name: str, value: Any) -> Item:
+    """The version or component ``{"id": …}`` or ``{"name": …}`` names in the issue's project."""
+    label = ITEM_FIELDS[name][2]
+    if not isinstance(value, dict):
+        raise FieldProblem(f'Expected an object like {{"name": "…"}} for a {label.lower()}.')
+    if issue.project is None:
+        raise FieldProblem("valid project is required")
+    project_id = issue.project.id
+    ident, text = value.get("id"), value.get("name")
+    found: Item | None
+    if ident is not None and not isinstance(ident, bool) and isinstance(ident, int | str):
+        finder = find_component if name == "components" else find_version
+        found = await finder(session, str(ident).strip())
+        if found is None or found.project_id != project_id:
+            raise FieldProblem(f"{label} id '{ident}' is not valid")
+        return found
+    if isinstance(text, str):
+        by_name = component_by_name if name == "components" else version_by_name
+        found = await by_name(session, project_id, text)
+        if found is None:
+            raise FieldProblem(f"{label} name '{text}' is not valid")
+        return found
+    raise FieldProblem(f"Could not find valid 'id' or 'name' in {label.lower()} object.")
+
+
+async def _current_items(session: AsyncSession, issue: Issue, attribute: str) -> list[Item]:
+    """The issue's items of ``attribute``, loaded once per edit (a new issue has none)."""
+    state = inspect(issue)
+    if state.persistent and attribute in state.unloaded:
+        await session.refresh(issue, [attribute])
+    items: list[Item] = getattr(issue, attribute)
+    return items
+
+
+async def _apply_items(
+    session: AsyncSession, issue: Issue, name: str, verb: str, value: Any
+) -> Change | None:
+    """``set`` (a list, or null for none), ``add`` and ``remove`` (one object) on an issue's
+    ``fixVersions``, ``versions`` or ``components``; one changelog item for the field."""
+    attribute, logged, _ = ITEM_FIELDS[name]
+    before = list(await _current_items(session, issue, attribute))
+    if verb == "set":
+        if value is None:
+            value = []
+        if not isinstance(value, list):
+            raise FieldProblem(f"The value of '{name}' must be a list of objects.")
+        after = [await _item(session, issue, name, v) for v in value]
+    elif verb == "add":
+        after = [*before, await _item(session, issue, name, value)]
+    elif verb == "remove":
+        gone = await _item(session, issue, name, value)
+        after = [item for item in before if item.id != gone.id]
+    else:
+        raise FieldProblem(f"The operation '{verb}' is not supported by the field '{name}'.")
+    after = list({item.id: item for item in after}.values())
+    setattr(issue, attribute, after)
+    if [i.id for i in before] == [i.id for i in after]:
+        return None
+
+    def ids(items: list[Item]) -> str | None:
+        return ", ".join(str(i.id) for i in items) or None
+
+    def names(items: list[Item]) -> str | None:
+        return ", ".join(i.name for i in items) or None
+
+    return Change(logged, ids(before), names(before), ids(after), names(after))
 
 
 def _comment_body(value: Any) -> str:

@@ -10,7 +10,7 @@ markup into what another client displays.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,9 +54,12 @@ def rendered_comment(comment_body: dict[str, Any], comment: Comment) -> dict[str
     return {**comment_body, "renderedBody": rendered_text(comment.body)}
 
 
-def editmeta_json(base: str) -> dict[str, Any]:
-    """``{"fields": {id: {required, schema, name, operations…}}}`` for an issue edit."""
-    fields = {f: screen_field_json(base, f, creating=False) for f in EDIT_SCREEN}
+def editmeta_json(
+    base: str, allowed: Mapping[str, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """``{"fields": {id: {required, schema, name, operations…}}}`` for an issue edit;
+    ``allowed``: the ``allowedValues`` of the project's versions and components."""
+    fields = {f: screen_field_json(base, f, creating=False, allowed=allowed) for f in EDIT_SCREEN}
     for field, operations in EDITMETA_EXTRA.items():
         spec = next(f for f in FIELDS if f.id == field)
         fields[field] = {
@@ -75,8 +78,10 @@ def issue_expansions(
     fields: Iterable[str],
     expand: frozenset[str],
     shown: dict[str, Any],
+    allowed: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """The members ``expand`` adds to an issue whose ``fields`` member is ``shown``."""
+    """The members ``expand`` adds to an issue whose ``fields`` member is ``shown``;
+    ``allowed``: its project's versions and components, for ``editmeta``."""
     wanted = expand & ISSUE_MEMBERS
     if not wanted:
         return {}
@@ -89,7 +94,7 @@ def issue_expansions(
     if "schema" in wanted:
         out["schema"] = {f.id: f.json()["schema"] for f in selected}
     if "editmeta" in wanted:
-        out["editmeta"] = editmeta_json(base)
+        out["editmeta"] = editmeta_json(base, allowed)
     return out
 
 

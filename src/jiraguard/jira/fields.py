@@ -9,7 +9,7 @@ See docs/jira-compat.md §3 and §4.4.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +75,9 @@ FIELDS = (
     FieldDef("issuelinks", "Linked Issues", "array", ("issuelinks",), items="issuelinks"),
     FieldDef("attachment", "Attachment", "array", ("attachments",), items="attachment"),
     FieldDef("text", "Text", "string", ("text",), navigable=False, orderable=False),
+    FieldDef("fixVersions", "Fix Version/s", "array", ("fixVersion",), items="version"),
+    FieldDef("versions", "Affects Version/s", "array", ("affectedVersion",), items="version"),
+    FieldDef("components", "Component/s", "array", ("component",), items="component"),
 )
 
 RENDERED = tuple(f.id for f in FIELDS if f.id not in ("issuekey", "text"))
@@ -119,6 +122,9 @@ CREATE_SCREEN = (
     "reporter",
     "labels",
     "duedate",
+    "components",
+    "versions",
+    "fixVersions",
 )
 """The fields ``POST /issue`` accepts, in createmeta order."""
 
@@ -126,8 +132,19 @@ EDIT_SCREEN = tuple(f for f in CREATE_SCREEN if f != "project")
 """The fields ``PUT /issue/{k}`` accepts (the project cannot change)."""
 
 
-def screen_field_json(base: str, field: str, *, creating: bool) -> dict[str, Any]:
-    """A field as createmeta and editmeta describe it (``required``, ``operations``…)."""
+LIST_FIELDS = frozenset({"labels", "components", "versions", "fixVersions"})
+"""The fields that take ``add`` and ``remove`` operations beside ``set``."""
+
+
+def screen_field_json(
+    base: str,
+    field: str,
+    *,
+    creating: bool,
+    allowed: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """A field as createmeta and editmeta describe it (``required``, ``operations``…);
+    ``allowed``: the values of the project's fields (its versions and components)."""
     spec = next(f for f in FIELDS if f.id == field)
     body: dict[str, Any] = {
         "required": field in ("summary", "issuetype", "project")
@@ -137,10 +154,12 @@ def screen_field_json(base: str, field: str, *, creating: bool) -> dict[str, Any
         "name": spec.name,
         "fieldId": field,
         "hasDefaultValue": field in ("priority", "issuetype"),
-        "operations": ["set", "add", "remove"] if field == "labels" else ["set"],
+        "operations": ["set", "add", "remove"] if field in LIST_FIELDS else ["set"],
     }
     if field == "priority":
         body["allowedValues"] = [priority_json(base, p) for p in catalog.PRIORITIES]
     if field == "issuetype":
         body["allowedValues"] = [issuetype_json(base, t) for t in catalog.ISSUE_TYPES]
+    if allowed is not None and field in allowed:
+        body["allowedValues"] = allowed[field]
     return body

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.expansions import issue_expansions
+from jiraguard.jira.project_items import allowed_items
 from jiraguard.jira.views import issue_json
 from jiraguard.store.comments import Audience
 from jiraguard.store.issue_records import IssueRecord
@@ -20,15 +21,34 @@ def expansions(expand: list[str]) -> frozenset[str]:
     )
 
 
+Allowed = dict[int, dict[str, list[dict[str, Any]]]]
+"""Project id → the ``allowedValues`` of its versions and components (``editmeta``)."""
+
+
+async def _allowed(
+    session: AsyncSession, base: str, bundles: list[IssueBundle], expand: frozenset[str]
+) -> Allowed:
+    """What ``expand=editmeta`` lists for the projects of ``bundles``: one load per project."""
+    if "editmeta" not in expand:
+        return {}
+    projects = sorted({b.issue.project.id for b in bundles})
+    return {p: await allowed_items(session, base, p) for p in projects}
+
+
 def _rendered(
     base: str,
     bundle: IssueBundle,
     fields: frozenset[str],
     changelog: bool,
     expand: frozenset[str],
+    allowed: Allowed,
 ) -> dict[str, Any]:
     body = issue_json(base, bundle, fields, changelog=changelog)
-    body.update(issue_expansions(base, bundle, fields, expand, body["fields"]))
+    body.update(
+        issue_expansions(
+            base, bundle, fields, expand, body["fields"], allowed.get(bundle.issue.project.id)
+        )
+    )
     return body
 
 
@@ -37,7 +57,15 @@ def wants_changelog(expand: list[str]) -> bool:
     return any(e.lower() == "changelog" for e in expand)
 
 
-RELATED = ("comment", "worklog", "issuelinks", "attachment")
+RELATED = (
+    "comment",
+    "worklog",
+    "issuelinks",
+    "attachment",
+    "fixVersions",
+    "versions",
+    "components",
+)
 """Fields whose rows live in other tables (loaded only when selected)."""
 
 
@@ -58,7 +86,8 @@ async def render_issues(
     """Load and render ``ids`` in order, fetching only the related rows ``fields`` shows
     (of the comments, those ``audience`` may read)."""
     bundles = await load_bundles(session, ids, _parts(fields, changelog), audience=audience)
-    return [_rendered(base, b, fields, changelog, expand) for b in bundles]
+    allowed = await _allowed(session, base, bundles, expand)
+    return [_rendered(base, b, fields, changelog, expand, allowed) for b in bundles]
 
 
 async def render_issue(
@@ -73,4 +102,5 @@ async def render_issue(
 ) -> dict[str, Any]:
     """Render one issue already loaded (no second query for the issue itself)."""
     (bundle,) = await bundle_issues(session, [issue], _parts(fields, changelog), audience=audience)
-    return _rendered(base, bundle, fields, changelog, expand)
+    allowed = await _allowed(session, base, [bundle], expand)
+    return _rendered(base, bundle, fields, changelog, expand, allowed)

@@ -16,14 +16,17 @@ from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named, Status, StatusCategory
 from jiraguard.jira.durations import format_duration
 from jiraguard.jira.workflow import Transition
+from jiraguard.store.issue_items import ItemRecord
 from jiraguard.store.issue_records import IssueRecord, PersonRecord, ProjectRecord
 from jiraguard.store.issues import IssueBundle, LinkedIssue
 from jiraguard.store.models import (
     Attachment,
     ChangeGroup,
     Comment,
+    Component,
     Project,
     User,
+    Version,
     Worklog,
 )
 
@@ -230,6 +233,90 @@ def project_json(
     return body
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def user_date(day: date) -> str:
+    """A date as Jira's default date picker writes it (``d/MMM/yy``: ``6/Jul/10``)."""
+    return f"{day.day}/{MONTHS[day.month - 1]}/{day.year % 100:02d}"
+
+
+def version_json(base: str, version: Version, *, today: date) -> dict[str, Any]:
+    """A version as ``/version`` and ``/project/{k}/versions`` show it; ``overdue`` (released
+    later than ``today`` would allow) only when it has a release date, as in Jira."""
+    body = version_ref_json(base, version)
+    if version.start_date is not None:
+        body["userStartDate"] = user_date(version.start_date)
+    if version.release_date is not None:
+        body["overdue"] = not version.released and version.release_date < today
+        body["userReleaseDate"] = user_date(version.release_date)
+    body["projectId"] = version.project_id
+    return body
+
+
+def version_ref_json(base: str, version: Version | ItemRecord) -> dict[str, Any]:
+    """A version as an issue's ``fixVersions`` and ``versions`` name it."""
+    body: dict[str, Any] = {"self": f"{base}{API}/version/{version.id}", "id": str(version.id)}
+    if version.description:
+        body["description"] = version.description
+    body.update(name=version.name, archived=version.archived, released=version.released)
+    if version.start_date is not None:
+        body["startDate"] = version.start_date.isoformat()
+    if version.release_date is not None:
+        body["releaseDate"] = version.release_date.isoformat()
+    return body
+
+
+def _real_assignee(component: Component) -> tuple[str, User | None]:
+    """Who a new issue of ``component`` goes to: Jira's ``realAssigneeType`` and the user.
+
+    ``PROJECT_DEFAULT`` is the project's default; a lead that is missing falls back to the
+    project's default, and a project default without a lead to ``UNASSIGNED``.
+    """
+    project = component.project
+    if component.assignee_type == "COMPONENT_LEAD" and component.lead is not None:
+        return "COMPONENT_LEAD", component.lead
+    if component.assignee_type == "UNASSIGNED":
+        return "UNASSIGNED", None
+    wanted = component.assignee_type
+    if wanted in ("PROJECT_DEFAULT", "COMPONENT_LEAD"):
+        wanted = project.assignee_type
+    if wanted == "PROJECT_LEAD" and project.lead is not None:
+        return "PROJECT_LEAD", project.lead
+    return "UNASSIGNED", None
+
+
+def component_json(base: str, component: Component) -> dict[str, Any]:
+    """A component as ``/component`` and ``/project/{k}/components`` show it."""
+    body = component_ref_json(base, component)
+    if component.lead is not None:
+        body["lead"] = user_of(base, component.lead)
+    real_type, real = _real_assignee(component)
+    valid = component.assignee_type in ("PROJECT_DEFAULT", real_type)
+    body["assigneeType"] = component.assignee_type
+    if valid and real is not None:
+        body["assignee"] = user_of(base, real)
+    body["realAssigneeType"] = real_type
+    if real is not None:
+        body["realAssignee"] = user_of(base, real)
+    body["isAssigneeTypeValid"] = valid
+    body["project"] = component.project.key
+    body["projectId"] = component.project_id
+    return body
+
+
+def component_ref_json(base: str, component: Component | ItemRecord) -> dict[str, Any]:
+    """A component as an issue's ``components`` names it."""
+    body: dict[str, Any] = {
+        "self": f"{base}{API}/component/{component.id}",
+        "id": str(component.id),
+        "name": component.name,
+    }
+    if component.description:
+        body["description"] = component.description
+    return body
+
+
 def _record_project_json(base: str, project: ProjectRecord) -> dict[str, Any]:
     return project_json(base, project)
 
@@ -415,6 +502,13 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
         out["issuelinks"] = [issue_link_json(base, link) for link in bundle.links]
     if "attachment" in selected:
         out["attachment"] = [attachment_json(base, a, who) for a, who in bundle.attachments]
+    items = bundle.items
+    if "fixVersions" in selected:
+        out["fixVersions"] = [version_ref_json(base, v) for v in items.fix_versions]
+    if "versions" in selected:
+        out["versions"] = [version_ref_json(base, v) for v in items.versions]
+    if "components" in selected:
+        out["components"] = [component_ref_json(base, c) for c in items.components]
     return out
 
 

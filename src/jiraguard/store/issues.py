@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jiraguard.store.attachments import attachments_of
 from jiraguard.store.comments import PUBLIC, Audience
 from jiraguard.store.ids import is_digits, row_id
+from jiraguard.store.issue_items import FIELDS as ITEM_FIELDS
+from jiraguard.store.issue_items import NO_ITEMS, IssueItems, issue_items
 from jiraguard.store.issue_records import IssueRecord, issue_records
 from jiraguard.store.models import (
     Attachment,
@@ -63,6 +65,8 @@ class IssueBundle:
     attachments: list[tuple[Attachment, User | None]] = field(default_factory=list)
     """Attachments (content not loaded) with their authors."""
     histories: list[ChangeGroup] = field(default_factory=list)
+    items: IssueItems = NO_ITEMS
+    """``fixVersions``, ``versions`` and ``components``."""
 
 
 async def find_issue(session: AsyncSession, id_or_key: str) -> Issue | None:
@@ -134,9 +138,9 @@ async def load_bundles(
 ) -> list[IssueBundle]:
     """Issues in the order of ``ids`` with the related rows named in ``parts``.
 
-    ``parts`` holds field ids (``comment``, ``worklog``, ``issuelinks``, ``attachment``) and
-    ``changelog``; each costs one query for the whole page, never one per issue. Comments
-    are only those ``audience`` may read.
+    ``parts`` holds field ids (``comment``, ``worklog``, ``issuelinks``, ``attachment``,
+    ``fixVersions``, ``versions``, ``components``) and ``changelog``; each costs one query
+    for the whole page, never one per issue. Comments are only those ``audience`` may read.
     """
     return await bundle_issues(session, await issue_records(session, ids), parts, audience=audience)
 
@@ -154,7 +158,11 @@ async def bundle_issues(
     keys = list(by_id)
     if not keys:
         return bundles
-    wanted = await _with_rows(session, keys, set(parts))
+    asked = set(parts)
+    if asked.intersection(ITEM_FIELDS):
+        for issue_id, items in (await issue_items(session, keys)).items():
+            by_id[issue_id].items = items
+    wanted = await _with_rows(session, keys, asked)
     if "comment" in wanted:
         comments = (
             select(Comment)

@@ -133,6 +133,17 @@ class Issue(Base):
     labels: Mapped[list[IssueLabel]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="IssueLabel.label"
     )
+    fix_versions: Mapped[list[Version]] = relationship(
+        secondary="issue_fix_versions", lazy="raise", order_by="Version.sequence"
+    )
+    """``fixVersions``; like the two below, loaded only by edits that change it (reads go
+    through ``issue_items``)."""
+    versions: Mapped[list[Version]] = relationship(
+        secondary="issue_affected_versions", lazy="raise", order_by="Version.sequence"
+    )
+    components: Mapped[list[Component]] = relationship(
+        secondary="issue_components", lazy="raise", order_by="Component.lower_name"
+    )
 
 
 class IssueLabel(Base):
@@ -339,3 +350,67 @@ class AdminSession(Base):
     """How the admin logged in: ``password`` or the provider's name."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Version(Base):
+    """A project's version (release): what issues name in ``fixVersions`` and ``versions``."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("project_id", "lower_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    lower_name: Mapped[str] = mapped_column(String(255))
+    """Names are unique in a project, compared case-insensitively as Jira compares them."""
+    description: Mapped[str] = mapped_column(Text, default="")
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    released: Mapped[bool] = mapped_column(Boolean, default=False)
+    start_date: Mapped[date | None] = mapped_column(Date, default=None)
+    release_date: Mapped[date | None] = mapped_column(Date, default=None)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    """The order Jira lists a project's versions in: creation order here."""
+
+
+class Component(Base):
+    """A project's component: what issues name in ``components``."""
+
+    __tablename__ = "components"
+    __table_args__ = (UniqueConstraint("project_id", "lower_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    lower_name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    assignee_type: Mapped[str] = mapped_column(String(16), default="PROJECT_DEFAULT")
+    """``PROJECT_DEFAULT``, ``COMPONENT_LEAD``, ``PROJECT_LEAD`` or ``UNASSIGNED``."""
+
+    lead: Mapped[User | None] = relationship(lazy="joined")
+    project: Mapped[Project] = relationship(lazy="joined")
+
+
+def _issue_association(name: str, target: str) -> Table:
+    """An issue ↔ version/component table: both sides cascade, so deleting either forgets it."""
+    return Table(
+        name,
+        Base.metadata,
+        Column("issue_id", ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+        Column(
+            f"{target}_id",
+            ForeignKey(f"{target}s.id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,
+        ),
+    )
+
+
+issue_fix_versions = _issue_association("issue_fix_versions", "version")
+"""An issue's ``fixVersions``."""
+issue_affected_versions = _issue_association("issue_affected_versions", "version")
+"""An issue's ``versions`` (JQL's ``affectedVersion``)."""
+issue_components = _issue_association("issue_components", "component")
+"""An issue's ``components``."""

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 
 from jiraguard.jira.jql import dates
-from jiraguard.jira.jql.errors import JQLError
+from jiraguard.jira.jql.errors import JQLError, unsupported_operator
 from jiraguard.jira.jql.lookups import Directory
-from jiraguard.jira.jql.syntax import Clause, FunctionCall, Value
+from jiraguard.jira.jql.parser import as_values
+from jiraguard.jira.jql.syntax import Clause, Empty, FunctionCall, Value
 from jiraguard.store.comments import PUBLIC, Audience
 
 Condition = ColumnElement[bool]
@@ -80,3 +81,42 @@ def compare(column: Any, operator: str, value: Any) -> Condition:
         "<=": lambda c, v: c <= v,
     }
     return comparisons[operator](column, value)
+
+
+def listed_texts(clause: Clause, field: str) -> tuple[list[str], bool]:
+    """The texts an ``=``/``!=``/``IN``/``NOT IN`` clause lists, and whether it lists EMPTY."""
+    texts: list[str] = []
+    empty = False
+    for value in as_values(clause.operand):
+        if isinstance(value, FunctionCall):
+            raise function_error(value, field)
+        if isinstance(value, Empty):
+            empty = True
+        else:
+            texts.append(value.text)
+    return texts, empty
+
+
+def multi_valued(
+    clause: Clause,
+    field: str,
+    any_value: Condition,
+    matching: Callable[[list[str]], Condition],
+) -> Condition:
+    """A clause on a field that holds several values (``labels``, versions, components).
+
+    ``any_value``: the issue holds some value; ``matching(texts)``: it holds one of ``texts``.
+    ``IS EMPTY`` is an issue that holds none; ``!=`` and ``NOT IN`` skip those, as in Jira.
+    """
+    if clause.operator in EMPTINESS:
+        return not_(any_value) if clause.operator == "is" else any_value
+    if clause.operator not in EQUALITY:
+        raise unsupported_operator(clause.operator, field)
+    texts, empty = listed_texts(clause, field)
+    matched = matching(texts)
+    if clause.operator in ("=", "in"):
+        terms: list[Condition] = [matched] if texts else []
+        if empty:
+            terms.append(not_(any_value))
+        return or_(false(), *terms)
+    return and_(any_value, not_(matched)) if texts else any_value

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, not_, or_, select
+from sqlalchemy import Select, and_, exists, not_, or_, select
 
 from jiraguard.jira import catalog
 from jiraguard.jira.jql import textsearch
@@ -26,6 +26,7 @@ from jiraguard.jira.jql.clauses import (
     compare,
     emptiness,
     function_error,
+    multi_valued,
     single_value,
 )
 from jiraguard.jira.jql.date_fields import DateField, DateTimeField
@@ -36,8 +37,9 @@ from jiraguard.jira.jql.id_fields import (
     StatusCategoryField,
     UserField,
 )
+from jiraguard.jira.jql.item_fields import ITEM_FIELDS
 from jiraguard.jira.jql.parser import as_values
-from jiraguard.jira.jql.syntax import Clause, Empty, FunctionCall, Literal, Value
+from jiraguard.jira.jql.syntax import Clause, FunctionCall, Literal, Value
 from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.models import Issue, IssueLabel, Project
 
@@ -154,29 +156,12 @@ class LabelsField:
     name = "labels"
 
     def condition(self, clause: Clause, context: Context) -> Condition:
+        def labelled(names: list[str]) -> Condition:
+            chosen = select(IssueLabel.issue_id).where(IssueLabel.label.in_(sorted(set(names))))
+            return Issue.id.in_(chosen)
+
         any_label = exists().where(IssueLabel.issue_id == Issue.id)
-        if clause.operator in EMPTINESS:
-            return ~any_label if clause.operator == "is" else any_label
-        if clause.operator not in EQUALITY:
-            raise unsupported_operator(clause.operator, self.name)
-        names: set[str] = set()
-        empty = False
-        for value in as_values(clause.operand):
-            if isinstance(value, FunctionCall):
-                raise function_error(value, self.name)
-            if isinstance(value, Empty):
-                empty = True
-            else:
-                names.add(value.text)
-        labelled = Issue.id.in_(
-            select(IssueLabel.issue_id).where(IssueLabel.label.in_(sorted(names)))
-        )
-        if clause.operator in ("=", "in"):
-            terms: list[Condition] = [labelled] if names else []
-            if empty:
-                terms.append(~any_label)
-            return or_(false(), *terms)
-        return and_(any_label, not_(labelled)) if names else any_label
+        return multi_valued(clause, self.name, any_label, labelled)
 
 
 _STATUS = CatalogField("status", Issue.status_id, catalog.STATUSES, nullable=False)
@@ -218,6 +203,7 @@ FIELDS: dict[str, Field] = {
     "resolved": DateTimeField("resolutiondate", Issue.resolved_at, nullable=True),
     "duedate": DateField("duedate", Issue.due_date, nullable=True),
     "due": DateField("duedate", Issue.due_date, nullable=True),
+    **ITEM_FIELDS,
 }
 """Field name (lower case; Jira's aliases included) -> field."""
 

@@ -33,6 +33,7 @@ from jiraguard.jira.editing import (
 from jiraguard.jira.expansions import editmeta_json
 from jiraguard.jira.fields import select_fields
 from jiraguard.jira.params import member_object, query_list, read_json
+from jiraguard.jira.project_items import allowed_items
 from jiraguard.jira.rendering import expansions, render_issue, wants_changelog
 from jiraguard.jira.views import issue_self
 from jiraguard.jira.visibility import request_audience
@@ -174,9 +175,11 @@ async def create_bulk(request: Request) -> Response:
 
 async def editmeta(request: Request) -> Response:
     """GET /issue/{k}/editmeta: ``{"fields": {id: {required, schema, operations…}}}``."""
+    base = base_url(request)
     async with database(request).session() as session:
-        await issue_or_404(session, request.path_params["issue"])
-    return JiraJSONResponse(editmeta_json(base_url(request)))
+        issue = await issue_or_404(session, request.path_params["issue"])
+        allowed = await allowed_items(session, base, issue.project_id)
+    return JiraJSONResponse(editmeta_json(base, allowed))
 
 
 async def edit(request: Request) -> Response:

@@ -15,6 +15,7 @@ from jiraguard.jira import catalog
 from jiraguard.jira.context import base_url, database
 from jiraguard.jira.fields import CREATE_SCREEN, FIELDS, screen_field_json
 from jiraguard.jira.params import query_int
+from jiraguard.jira.project_items import allowed_items
 from jiraguard.jira.views import (
     issuetype_json,
     link_type_json,
@@ -117,9 +118,11 @@ async def createmeta_fields(request: Request) -> Response:
     if not any(str(t.id) == wanted for t in catalog.ISSUE_TYPES):
         raise not_found(f"The issue type with id '{wanted}' does not exist")
     base = base_url(request)
-    return JiraJSONResponse(
-        _page(request, [screen_field_json(base, f, creating=True) for f in CREATE_SCREEN])
-    )
+    async with database(request).session() as session:
+        project = await find_project(session, request.path_params["project"])
+        allowed = await allowed_items(session, base, project.id) if project is not None else {}
+    fields = [screen_field_json(base, f, creating=True, allowed=allowed) for f in CREATE_SCREEN]
+    return JiraJSONResponse(_page(request, fields))
 
 
 routes = [
