@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.fields import select_fields
@@ -174,3 +174,28 @@ async def test_a_sqlite_unit_that_waits_on_something_else_is_refused(
         return
     with pytest.raises(UnitWaited):
         await database.run(sleeps)
+
+
+async def test_a_page_without_versions_or_components_asks_for_them_only_in_the_probe(
+    seeded: tuple[Database, Seeded],
+) -> None:
+    """On SQLite the one "which related rows exist" statement covers the version and
+    component links too: a page naming none runs no query to load them."""
+    database, data = seeded
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    engine = database.units or database.engine.sync_engine  # units: the sync SQLite driver
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await database.run(_render(list(data.issues.values())))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    loads = [s for s in statements if "UNION ALL" in s and "issue_fix_versions" in s]
+    probes = [s for s in statements if "EXISTS" in s and "issue_fix_versions" in s]
+    if database.engine.dialect.name == "sqlite":
+        assert (len(probes), len(loads)) == (1, 0)
+    else:  # PostgreSQL keeps the plain queries for pages (measured: cheaper there)
+        assert (len(probes), len(loads)) == (0, 1)

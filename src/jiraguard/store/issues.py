@@ -27,6 +27,9 @@ from jiraguard.store.models import (
     Project,
     User,
     Worklog,
+    issue_affected_versions,
+    issue_components,
+    issue_fix_versions,
     utcnow,
 )
 from jiraguard.store.projects import next_issue_number
@@ -160,9 +163,11 @@ async def bundle_issues(
         return bundles
     asked = set(parts)
     if asked.intersection(ITEM_FIELDS):
+        asked.add(_ITEMS)
+    wanted = await _with_rows(session, keys, asked)
+    if _ITEMS in wanted:
         for issue_id, items in (await issue_items(session, keys)).items():
             by_id[issue_id].items = items
-    wanted = await _with_rows(session, keys, asked)
     if "comment" in wanted:
         comments = (
             select(Comment)
@@ -187,8 +192,20 @@ async def bundle_issues(
     return bundles
 
 
+_ITEMS = "items"
+"""The part standing for the versions and components an issue names (``ITEM_FIELDS``)."""
+
+
 def _rows_of(part: str, keys: list[int]) -> ColumnElement[bool]:
-    """Whether ``part`` (a field id or ``changelog``) has any row for the issues ``keys``."""
+    """Whether ``part`` (a field id, ``changelog`` or ``items``) has any row for the issues
+    ``keys``."""
+    if part == _ITEMS:
+        return or_(
+            *(
+                exists().where(table.c.issue_id.in_(keys))
+                for table in (issue_fix_versions, issue_affected_versions, issue_components)
+            )
+        )
     if part == "comment":
         return exists().where(Comment.issue_id.in_(keys))
     if part == "worklog":
@@ -206,7 +223,7 @@ async def _with_rows(session: AsyncSession, keys: list[int], wanted: set[str]) -
     """The parts of ``wanted`` that have rows for ``keys``: one cheap statement for all, so
     the loading queries (the costly part: ORM rows) run only for parts with something in
     them. Most issues have no worklog, attachment or link."""
-    asked = [part for part in ("comment", "worklog", "attachment", "issuelinks", "changelog")]
+    asked = ["comment", "worklog", "attachment", "issuelinks", "changelog", _ITEMS]
     asked = [part for part in asked if part in wanted]
     if len(asked) < 2:  # the probe would cost as much as the query it might save
         return wanted
