@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import io
+import json
 import logging
+import logging.config
+import os
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from starlette.requests import Request
@@ -17,7 +27,17 @@ from starlette.routing import Route
 
 from jiraguard.auth.authenticator import hash_password
 from jiraguard.auth.note import RequestNote
-from jiraguard.logs import json_formatter, log_request, request_log, resolve_format, text_formatter
+from jiraguard.logs import (
+    LogFormat,
+    StderrHandler,
+    iso_time,
+    json_formatter,
+    log_request,
+    logging_config,
+    request_log,
+    resolve_format,
+    text_formatter,
+)
 from tests.conftest import BASE_URL, HarnessFactory, bearer, jwt_provider
 from tests.support.idp import TestProvider
 from tests.support.logs import Captured, capture_logs
@@ -191,8 +211,8 @@ async def test_an_answer_carries_one_request_id_even_if_the_app_set_one(
 
 @pytest.mark.parametrize("refused", [False, True])
 def test_the_json_request_line_is_python_json_loggers_object(refused: bool) -> None:
-    """The request line's direct JSON is, byte for byte, what python-json-logger writes for
-    the same record."""
+    """The request line's direct JSON is the object python-json-logger writes for the same
+    record: the same members, in the same order, with the same values (written compactly)."""
     records: list[logging.LogRecord] = []
 
     class Keep(logging.Handler):
@@ -220,5 +240,105 @@ def test_the_json_request_line_is_python_json_loggers_object(refused: bool) -> N
         reserved_attrs=[*RESERVED_ATTRS, "color_message", "taskName", "jiraguard_request_fields"],
     )
     line = json_formatter().format(record)
-    assert line == reference.format(record)
+    ours, theirs = json.loads(line), json.loads(reference.format(record))
+    assert ours == theirs
+    assert list(ours) == list(theirs)
     assert ("mallory" in line) is refused
+
+
+def _configured(log_format: LogFormat, stream: io.StringIO) -> Iterator[None]:
+    """``jiraguard serve``'s logging configuration, writing to ``stream``."""
+    config = logging_config(log_format, "info")
+    root, saved = logging.getLogger(), logging.getLogger().handlers[:]
+    level = root.level
+    logging.config.dictConfig(config)
+    (handler,) = root.handlers
+    assert isinstance(handler, StderrHandler)
+    handler.setStream(stream)
+    try:
+        yield
+    finally:
+        handler.close()
+        root.handlers[:] = saved
+        root.setLevel(level)
+
+
+_direct_case: list[tuple[dict[str, Any], str, int, str | None]] = [
+    ({"method": "GET", "headers": []}, "/rest/api/2/myself", 200, None),
+    (
+        {"method": "POST", "headers": [(b"authorization", b"Basic eDp5")]},
+        "/rest/api/2/issue",
+        401,
+        "x",
+    ),
+]
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_the_direct_request_line_is_the_records_line(
+    log_format: LogFormat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under ``serve``'s configuration a request line skips the log record; what it writes
+    is what the record's formatter writes for the same request, to the microsecond."""
+    direct, recorded = io.StringIO(), io.StringIO()
+    for stream, through_record in ((direct, False), (recorded, True)):
+        with contextlib.contextmanager(_configured)(log_format, stream):
+            if through_record:  # a filter on the way sends the line through a record
+                logging.getLogger().handlers[0].addFilter(lambda record: True)
+            stamps = iter([1_764_590_000.25, 1_764_590_001.0])  # the same two for each
+            monkeypatch.setattr(time, "time", stamps.__next__)
+            for scope, route, status, user in _direct_case:
+                note = RequestNote()
+                if user is not None:
+                    note.refuse("basic_auth_blocked", user, None)
+                log_request(scope, "r-1", route, route, status, note, 0.0042, "192.0.2.7")
+            monkeypatch.undo()
+    assert direct.getvalue() == recorded.getvalue()
+    first, second = direct.getvalue().splitlines()
+    if log_format == "text":
+        assert first.endswith("GET /rest/api/2/myself 200 4.2ms request_id=r-1 client=192.0.2.7")
+        assert "user=x auth=basic decision=refused reason=basic_auth_blocked" in second
+    else:
+        one, two = json.loads(first), json.loads(second)
+        assert one["time"] == "2025-12-01T11:53:20.250000+00:00"
+        assert two["time"] == "2025-12-01T11:53:21+00:00"  # no fraction, as isoformat
+        assert two["user"] == "x"
+        assert one["pid"] == os.getpid()
+
+
+def test_request_lines_of_one_loop_turn_go_out_together_and_in_order() -> None:
+    """Inside the event loop, request lines wait for the end of the loop's turn; any other
+    record writes them first, so the order of the lines is the order of logging."""
+    stream = io.StringIO()
+    writes: list[str] = []
+    real_write = stream.write
+
+    def counting(text: str) -> int:
+        writes.append(text)
+        return real_write(text)
+
+    stream.write = counting  # type: ignore[method-assign]
+
+    async def run() -> None:
+        scope = {"method": "GET", "headers": []}
+        for n in range(3):
+            log_request(scope, f"r-{n}", "/a", "/a", 200, RequestNote(), 0.001, None)
+        assert writes == []  # waiting for the turn to end
+        await asyncio.sleep(0)
+        assert len(writes) == 1  # three lines, one write
+        log_request(scope, "r-3", "/a", "/a", 200, RequestNote(), 0.001, None)
+        logging.getLogger("jiraguard.other").warning("something else")
+        log_request(scope, "r-4", "/a", "/a", 200, RequestNote(), 0.001, None)
+        logging.getLogger().handlers[0].flush()
+
+    with contextlib.contextmanager(_configured)("json", stream):
+        asyncio.run(run())
+    said = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line.get("request_id", line["message"]) for line in said] == [
+        "r-0", "r-1", "r-2", "r-3", "something else", "r-4"
+    ]  # fmt: skip
+
+
+@given(st.floats(min_value=0, max_value=2**33, allow_nan=False))
+def test_iso_time_is_isoformat(created: float) -> None:
+    assert iso_time(created) == datetime.fromtimestamp(created, tz=UTC).isoformat()
