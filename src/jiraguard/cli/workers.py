@@ -11,9 +11,11 @@ itself (:func:`jiraguard.app.app_from_environment`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.config import STARTUP_FAILURE, Config
@@ -48,21 +50,38 @@ class WorkerSupervisor(Multiprocess):
     def keep_subprocess_alive(self) -> None:
         if self.should_exit.is_set():
             return
-        running = [(process, process.process.is_alive()) for process in self.processes]
-        started = time.monotonic()
-        super().keep_subprocess_alive()  # kills the hung ones, replaces what ended
         timeout = self.config.timeout_worker_healthcheck
-        # A ping that went unanswered took the whole timeout; a dying worker fails it at once.
-        waited = time.monotonic() - started >= timeout
-        for process, alive in running:
+        missed: set[int] = set()
+        """The workers whose own ping went unanswered for the whole timeout (a worker that
+        dies while asked fails its ping at once; another worker's slow answer is not its)."""
+        watched = [(process, process.is_alive) for process in self.processes]
+        for process, is_alive in watched:
+            process.is_alive = functools.partial(_timed, is_alive, missed, id(process))  # type: ignore[method-assign]
+        try:
+            super().keep_subprocess_alive()  # kills the hung ones, replaces what ended
+        finally:
+            for process, is_alive in watched:
+                process.is_alive = is_alive  # type: ignore[method-assign]
+        for process, _ in watched:
             exitcode = process.process.exitcode
             if exitcode is not None:
-                hung = waited and alive and exitcode == -signal.SIGKILL
+                hung = id(process) in missed and exitcode == -signal.SIGKILL
                 log.warning(
                     "worker %s ended: %s",
                     process.pid,
                     ended(exitcode, hung=hung, timeout=timeout),
                 )
+
+
+def _timed(
+    is_alive: Callable[[float], bool], missed: set[int], key: int, timeout: float = 5
+) -> bool:
+    """``is_alive(timeout)``, noting ``key`` in ``missed`` when it took the whole timeout."""
+    started = time.monotonic()
+    answered = is_alive(timeout)
+    if not answered and time.monotonic() - started >= timeout:
+        missed.add(key)
+    return answered
 
 
 def run_workers(app: str, **options: Any) -> None:
