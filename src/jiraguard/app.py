@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import DataError
@@ -22,13 +23,20 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 from uvicorn.config import STARTUP_FAILURE
 
 from jiraguard.admin import audit as audit_api
 from jiraguard.admin import pat as pat_api
 from jiraguard.admin.ui import routes as admin_ui_routes
 from jiraguard.auth.middleware import AuthMiddleware
-from jiraguard.errors import JiraError, handle_data_error, handle_jira_error
+from jiraguard.errors import (
+    ErrorBoundary,
+    Handler,
+    JiraError,
+    handle_data_error,
+    handle_jira_error,
+)
 from jiraguard.forward_auth import ForwardAuthMiddleware
 from jiraguard.jira.paths import CanonicalPathMiddleware
 from jiraguard.jira.routes import (
@@ -67,11 +75,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = _STATUS_MESSAGES.get(exc.status_code, str(exc.detail))
     return error_response(exc.status_code, [message], headers=exc.headers)
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    # Logged by Starlette with its traceback; the client learns nothing about the internals.
-    return error_response(500, ["Internal server error."])
 
 
 async def healthz(request: Request) -> Response:
@@ -113,6 +116,20 @@ def _gateway_routes(settings: Settings, services: Services) -> list[BaseRoute]:
         realm=settings.auth.realm,
     )
     return [Mount("/", app=proxy)]
+
+
+class _Application(Starlette):
+    """Starlette, with its stack made of the configured middleware around the router's
+    :class:`~jiraguard.errors.ErrorBoundary`. Starlette's own outermost layer (answering an
+    unhandled error with a 500) is the observation middleware's work here, which is always
+    on; its innermost (``ExceptionMiddleware``) is the boundary, without a send wrapper."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        handlers = cast(Mapping[Any, Handler], self.exception_handlers)
+        app: ASGIApp = ErrorBoundary(self.router, handlers)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return app
 
 
 def create_app(
@@ -179,21 +196,15 @@ def create_app(
             ]
         )
     )
-    app = Starlette(
+    app = _Application(
         routes=routes,
         middleware=[
-            *(
-                [
-                    Middleware(
-                        ObservationMiddleware,
-                        routes=routes,
-                        source=services,
-                        registry=registry if settings.metrics.enabled else None,
-                        log_requests=settings.logging.requests,
-                    )
-                ]
-                if settings.logging.requests or settings.metrics.enabled
-                else []
+            Middleware(
+                ObservationMiddleware,
+                routes=routes,
+                source=services,
+                registry=registry if settings.metrics.enabled else None,
+                log_requests=settings.logging.requests,
             ),
             *(
                 [
@@ -213,7 +224,6 @@ def create_app(
         ],
         exception_handlers={
             HTTPException: _http_error,
-            Exception: _server_error,
             JiraError: handle_jira_error,
             DataError: handle_data_error,
         },

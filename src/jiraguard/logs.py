@@ -301,25 +301,27 @@ def log_request(
 ) -> None:
     """Write the request's one line (see the module docstring for what it carries)."""
     latency = round(seconds * 1000, 1)
-    fields: dict[str, Any] = {"request_id": request_id}
-    if note.allowed is not None:
-        principal = note.principal
-        fields.update(
-            user=note.username,
-            provider=principal.provider if principal else None,
-            auth=principal.method if principal else _scheme(scope),
-            decision="allowed" if note.allowed else "refused",
-            reason=note.reason,
-        )
     if route == "<unmatched>" or route.endswith("/{path}"):
         # A 404, or gateway mode's catch-all: the path, escaped, never the query string.
         route = _printable(path[:256])
-    fields.update(
-        method=scope["method"], route=route, status=status, latency_ms=latency, client=client
-    )
+    method = scope["method"]
+    if note.allowed is None:
+        fields: dict[str, Any] = {"request_id": request_id}
+    else:
+        principal = note.principal
+        fields = {
+            "request_id": request_id,
+            "user": note.username,
+            "provider": principal.provider if principal else None,
+            "auth": principal.method if principal else _scheme(scope),
+            "decision": "allowed" if note.allowed else "refused",
+            "reason": note.reason,
+        }
+    fields["method"], fields["route"], fields["status"] = method, route, status
+    fields["latency_ms"], fields["client"] = latency, client
     extra = {name: value for name, value in fields.items() if value is not None}
     message = "%s %s %d %.1fms"
-    args = (scope["method"], route, status, latency)
+    args = (method, route, status, latency)
     handler = _direct_handler()
     if handler is not None:
         formatter = handler.formatter

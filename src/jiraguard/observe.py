@@ -1,8 +1,8 @@
 """Observation: one pure-ASGI middleware that sees every HTTP request once.
 
-Outermost, so it covers the whole app: it gives the request its id (echoed in
-``X-Request-Id`` on every response, a 500 included, while request lines are logged),
-captures the status, and when the
+Outermost, so it covers the whole app: it answers an error nothing else answered with a
+500 in Jira's format, gives the request its id (echoed in ``X-Request-Id`` on every response,
+a 500 included, while request lines are logged), captures the status, and when the
 response is done computes the route template once for both of its readers: the request log
 line (:func:`jiraguard.logs.log_request`) and the HTTP metrics. The client address and the
 authentication verdict come from the :class:`~jiraguard.auth.note.RequestNote` the auth step
@@ -150,8 +150,8 @@ class ObservationMiddleware:
             return
         started = time.perf_counter()
         path, root_path = scope["path"], scope.get("root_path", "")
-        request_id = _request_id(scope)
-        # The id is for finding the request's log line: echoed when there is one.
+        # The id is for finding the request's log line: made and echoed when there is one.
+        request_id = _request_id(scope) if self.log_requests else ""
         echo = (REQUEST_ID_HEADER, request_id.encode()) if self.log_requests else None
         note = scope[NOTE] = RequestNote()
         status = 0
@@ -170,9 +170,10 @@ class ObservationMiddleware:
             await self.app(scope, receive, sending)
         except Exception:
             if status == 0:
-                # Answered here so that the 500 carries the request id; the exception goes on
-                # to the server error middleware, which logs it (its traceback never reaches
-                # the client) and sends nothing more once a response has started.
+                # Answered here (with the request id, when there is one); the exception goes
+                # on to the server, which logs it with its traceback: the client learns
+                # nothing about the internals. Once a response has started, nothing more is
+                # sent (the server ends the connection).
                 await error_response(500, ["Internal server error."])(scope, receive, sending)
             raise
         finally:
