@@ -111,6 +111,10 @@ def user_of(base: str, user: User | PersonRecord | None) -> dict[str, Any] | Non
         return None
     if isinstance(user, PersonRecord):
         return _person_kept(base, user)
+    return _stored_user_json(base, user)
+
+
+def _stored_user_json(base: str, user: User) -> dict[str, Any]:
     return user_json(
         base,
         name=user.name,
@@ -121,18 +125,16 @@ def user_of(base: str, user: User | PersonRecord | None) -> dict[str, Any] | Non
     )
 
 
+def groups_json(names: Iterable[str]) -> dict[str, Any]:
+    """A user's ``groups`` member: ``{size, items: [{name}]}``, by name."""
+    ordered = sorted(names)
+    return {"size": len(ordered), "items": [{"name": n} for n in ordered]}
+
+
 def user_with_groups(base: str, user: User) -> dict[str, Any]:
     """A user as ``GET /user`` and the user writes answer it: with its ``groups``."""
-    body = user_json(
-        base,
-        name=user.name,
-        key=user.key,
-        display_name=user.display_name,
-        email=user.email,
-        active=user.active,
-    )
-    names = sorted(g.name for g in user.groups)
-    body["groups"] = {"size": len(names), "items": [{"name": n} for n in names]}
+    body = _stored_user_json(base, user)
+    body["groups"] = groups_json(g.name for g in user.groups)
     return body
 
 
