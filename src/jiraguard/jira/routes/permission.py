@@ -51,9 +51,12 @@ async def my_permissions(request: Request) -> Response:
     services = request.app.state.services
     address = services.client_address.of(request.scope)
 
+    seen: dict[tuple[str, str], bool] = {}  # permissions share requests (EDIT, SCHEDULE…)
+
     def admits(method: str, path: str) -> bool:
-        admitted: bool = services.policy.admits(who, method, prefix + path, address)
-        return admitted
+        if (method, path) not in seen:
+            seen[method, path] = services.policy.admits(who, method, prefix + path, address)
+        return seen[method, path]
 
     admin = is_admin(request)
     keys = [k.upper() for k in wanted] or [p.key for p in PERMISSIONS]
