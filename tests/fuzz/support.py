@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
+import httpx
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -48,6 +49,34 @@ def bounded(what: object = "") -> Iterator[None]:
     yield
     elapsed = time.perf_counter() - started
     assert elapsed < MAX_SECONDS, f"{elapsed:.1f} s for {what!r:.200}"
+
+
+async def checked_request(
+    client: httpx.AsyncClient, method: str, path: str, **kw: Any
+) -> httpx.Response:
+    """One request that must be answered below 500 and within :data:`MAX_SECONDS`."""
+    with bounded((method, path[:200])):
+        response = await client.request(method, path, **kw)
+    assert response.status_code < 500, (method, path[:200], response.text[:500])
+    return response
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class PerTest(Generic[_K, _V]):
+    """What ``build(key)`` makes, once per test (``key``: its harness factory) and reused by
+    every example: an app per example would cost most of the run."""
+
+    def __init__(self, build: Callable[[_K], Awaitable[_V]]) -> None:
+        self.build = build
+        self.kept: list[tuple[_K, _V]] = []
+
+    async def __call__(self, key: _K) -> _V:
+        if not self.kept or self.kept[0][0] is not key:
+            self.kept[:] = [(key, await self.build(key))]
+        return self.kept[0][1]
 
 
 # Characters that break things: NUL, lone surrogates, JSON and JQL syntax, non-ASCII digits.

@@ -13,7 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import Harness, HarnessFactory, bearer
-from tests.fuzz.support import HOSTILE_TEXT, JSON_VALUE, NUMBERISH, bounded, fuzz, json_bytes
+from tests.fuzz.support import (
+    HOSTILE_TEXT,
+    JSON_VALUE,
+    NUMBERISH,
+    PerTest,
+    checked_request,
+    fuzz,
+    json_bytes,
+)
 from tests.support.tokens import claims_for, hmac_provider, signed
 
 pytestmark = [pytest.mark.anyio, pytest.mark.fuzz]
@@ -72,21 +80,11 @@ async def _app(harness: HarnessFactory) -> tuple[Harness, dict[str, str]]:
     return h, headers
 
 
-_SHARED: list[tuple[HarnessFactory, tuple[Harness, dict[str, str]]]] = []
-
-
-async def _shared(harness: HarnessFactory) -> tuple[Harness, dict[str, str]]:
-    """One app per test, reused by every example (as in test_fuzz_app.py)."""
-    if not _SHARED or _SHARED[0][0] is not harness:
-        _SHARED[:] = [(harness, await _app(harness))]
-    return _SHARED[0][1]
+_shared = PerTest(_app)
 
 
 async def _call(h: Harness, method: str, path: str, **kw: Any) -> Any:
-    with bounded((method, path[:200])):
-        response = await h.client.request(method, path, **kw)
-    assert response.status_code < 500, (method, path[:200], response.text[:500])
-    return response
+    return await checked_request(h.client, method, path, **kw)
 
 
 TARGETS = [

@@ -62,3 +62,18 @@ def test_jira_client_flow(idp: TestProvider, tmp_path: Path) -> None:
     assert seen["tooLarge"]["errorMessages"][0].startswith("The JQL query is too large")
     assert "not a member of the project role" in seen["badVisibility"]["errors"]["commentLevel"]
     assert "summary" in seen["expanded"]
+    # user administration, groups, statuses, roles and permissions
+    assert seen["createdUser"] == "jsuser"
+    assert seen["duplicateUser"]["errors"] == {
+        "username": "A user with that username already exists."
+    }
+    assert seen["refusedUser"]["errorMessages"] == [
+        "You are not authorized to perform this action. Administrator privileges are required."
+    ]
+    assert seen["groupMembers"] == ["bob"]
+    assert seen["statuses"] == ["Open", "In Progress", "Reopened", "Resolved", "Closed"]
+    assert set(seen["projectStatuses"]) == {5}
+    assert seen["roles"] == ["Administrators", "Developers", "Users"]
+    assert "ADMINISTER" in seen["alicePermissions"]
+    assert "ADMINISTER" not in seen["bobPermissions"]
+    assert "EDIT_ISSUES" in seen["bobPermissions"]

@@ -65,4 +65,16 @@ const words = Array.from({ length: 1001 }, (_, n) => `summary ~ w${n}`).join(" O
 seen.tooLarge = await refusal(alice.searchJira(words));
 seen.badVisibility = await refusal(bob.addCommentAdvanced(issue.key, { body: "x", visibility: admins }));
 seen.expanded = Object.keys((await alice.findIssue(issue.key, "names,renderedFields")).names ?? {});
+
+const person = { name: "jsuser", emailAddress: "js@example.com", displayName: "JS User" };
+seen.createdUser = (await alice.createUser(person)).name;
+seen.duplicateUser = await refusal(alice.createUser({ ...person, name: "JSUSER" }));
+seen.refusedUser = await refusal(bob.createUser({ ...person, name: "other" }));
+seen.groupMembers = (await alice.getMembersOfGroup("jira-users")).values.map((u) => u.name);
+seen.statuses = (await alice.listStatus()).map((s) => s.name);
+seen.projectStatuses = (await alice.genericGet("project/JSC/statuses")).map((t) => t.statuses.length);
+seen.roles = Object.keys(await bob.genericGet("project/JSC/role"));
+const held = (body) => Object.keys(body.permissions).filter((k) => body.permissions[k].havePermission);
+seen.alicePermissions = held(await alice.genericGet("mypermissions"));
+seen.bobPermissions = held(await bob.genericGet("mypermissions"));
 process.stdout.write(JSON.stringify(seen));

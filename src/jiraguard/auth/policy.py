@@ -211,6 +211,34 @@ class Policy:
             raise _refused(Forbidden(_FORBIDDEN), "no rule matches: auth.default_policy = deny")
         return None
 
+    def admits(self, principal: Principal, method: str, path: str, address: str | None) -> bool:
+        """Whether :meth:`authorize` lets this request through (the rate limits aside): what
+        the embedded API's ``mypermissions`` reports for the caller's own token."""
+        try:
+            self.authorize(principal, method, path, address)
+        except AuthError:
+            return False
+        return True
+
+    def admits_groups(self, groups: frozenset[str], method: str, path: str) -> bool:
+        """Whether a user in ``groups`` may make this request, as far as the user decides it:
+        rules on methods, paths and groups. What depends on the token or the connection
+        (scopes, sender constraints, sign-in strength, client networks) is not known for a
+        user who is not the caller, so rules that need a network never match here and token
+        requirements count as met (``/user/viewissue/search`` uses this)."""
+        for compiled in self.rules:
+            if compiled.rule.networks or not compiled.matches(method, path, None, groups):
+                continue
+            rule = compiled.rule
+            if rule.action == "deny":
+                return False
+            if rule.action == "public":
+                return True
+            if rule.deny_groups and not groups.isdisjoint(rule.deny_groups):
+                return False
+            return not (rule.require_groups and groups.isdisjoint(rule.require_groups))
+        return self.auth.default_policy != "deny"
+
     def _step_up(self, rule: Rule, principal: Principal) -> None:
         """RFC 9470 §3: what the token's sign-in lacks for this rule, as one challenge."""
         lacking: list[str] = []

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from jiraguard.auth.principal import Principal
-from jiraguard.errors import ISSUE_NOT_FOUND, JiraError, not_found
+from jiraguard.errors import ISSUE_NOT_FOUND, JiraError, forbidden, not_found
 from jiraguard.store.db import Database
 from jiraguard.store.directory import user_by_key, user_by_name, user_id
 from jiraguard.store.issue_records import IssueRecord, find_issue_record
@@ -56,9 +56,26 @@ async def acting_user_id(session: AsyncSession, request: Request) -> int:
     return found
 
 
+async def announce(request: Request) -> None:
+    """After a commit that recorded a change (a user's groups): apply it here at once and
+    wake the other processes (``Services.announce``)."""
+    await request.app.state.services.announce()
+
+
 def is_admin(request: Request) -> bool:
     """Jira administrators: the ``admin`` flag, or membership of ``jira-administrators``."""
     return principal(request).is_administrator
+
+
+ADMINS_ONLY = (
+    "You are not authorized to perform this action. Administrator privileges are required."
+)
+
+
+def require_admin(request: Request) -> None:
+    """403 in Jira's words unless the caller is a Jira administrator."""
+    if not is_admin(request):
+        raise forbidden(ADMINS_ONLY)
 
 
 async def issue_or_404(session: AsyncSession, id_or_key: str) -> Issue:

@@ -111,6 +111,10 @@ def user_of(base: str, user: User | PersonRecord | None) -> dict[str, Any] | Non
         return None
     if isinstance(user, PersonRecord):
         return _person_kept(base, user)
+    return _stored_user_json(base, user)
+
+
+def _stored_user_json(base: str, user: User) -> dict[str, Any]:
     return user_json(
         base,
         name=user.name,
@@ -119,6 +123,19 @@ def user_of(base: str, user: User | PersonRecord | None) -> dict[str, Any] | Non
         email=user.email,
         active=user.active,
     )
+
+
+def groups_json(names: Iterable[str]) -> dict[str, Any]:
+    """A user's ``groups`` member: ``{size, items: [{name}]}``, by name."""
+    ordered = sorted(names)
+    return {"size": len(ordered), "items": [{"name": n} for n in ordered]}
+
+
+def user_with_groups(base: str, user: User) -> dict[str, Any]:
+    """A user as ``GET /user`` and the user writes answer it: with its ``groups``."""
+    body = _stored_user_json(base, user)
+    body["groups"] = groups_json(g.name for g in user.groups)
+    return body
 
 
 def _person_json(base: str, person: PersonRecord) -> dict[str, Any]:
@@ -265,6 +282,31 @@ def version_ref_json(base: str, version: Version | ItemRecord) -> dict[str, Any]
     if version.release_date is not None:
         body["releaseDate"] = version.release_date.isoformat()
     return body
+
+
+def group_json(
+    base: str,
+    name: str,
+    users: list[dict[str, Any]],
+    *,
+    total: int,
+    first: int = 0,
+    count: int = 50,
+) -> dict[str, Any]:
+    """A group with one page of its members (``users[first:first+count]``), as ``/group``
+    and the group writes answer it."""
+    return {
+        "name": name,
+        "self": f"{base}{API}/group?groupname={quote(name)}",
+        "users": {
+            "size": total,
+            "items": users,
+            "max-results": count,
+            "start-index": first,
+            "end-index": first + len(users) - 1 if users else first,
+        },
+        "expand": "users",
+    }
 
 
 def _real_assignee(component: Component) -> tuple[str, User | None]:

@@ -43,6 +43,11 @@ TRANSITIONS = (
 
 INITIAL_STATUS = OPEN
 
+STATUSES = tuple(
+    s for s in catalog.STATUSES if s == INITIAL_STATUS or any(t.target == s for t in TRANSITIONS)
+)
+"""The statuses an issue can be in, in the catalog's order (``/project/{key}/statuses``)."""
+
 
 def available(status_id: int) -> list[Transition]:
     """The transitions an issue in ``status_id`` can take, in the order Jira lists them."""

@@ -45,15 +45,19 @@ async def search_users(
     max_results: int,
     include_active: bool,
     include_inactive: bool,
+    with_groups: bool = False,
 ) -> Sequence[User]:
     """Users whose name, display name or e-mail starts with ``text`` (case-insensitive).
 
-    ``.`` (or ``%``) matches everyone, as some clients use it to list all users.
+    ``.`` (or ``%``) matches everyone, as some clients use it to list all users; so does
+    an empty ``text``. ``with_groups`` loads each user's groups.
     """
     if not (include_active or include_inactive):
         return []
     query = select(User).order_by(User.lower_name).offset(start_at).limit(max_results)
-    if text not in (".", "%", "*"):
+    if with_groups:
+        query = query.options(WITH_GROUPS)
+    if text not in ("", ".", "%", "*"):
         prefix = escape_like(text.lower()) + "%"
         query = query.where(
             or_(

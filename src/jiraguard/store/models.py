@@ -414,3 +414,13 @@ issue_affected_versions = _issue_association("issue_affected_versions", "version
 """An issue's ``versions`` (JQL's ``affectedVersion``)."""
 issue_components = _issue_association("issue_components", "component")
 """An issue's ``components``."""
+
+
+class ApplicationProperty(Base):
+    """A Jira application property an administrator changed (``PUT /application-properties``);
+    the others have their default (``jira/properties.py``)."""
+
+    __tablename__ = "application_properties"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

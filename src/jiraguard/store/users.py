@@ -209,7 +209,7 @@ class UserDirectory:
             if add:
                 ids = await _ensure_groups(session, add)
                 await session.execute(
-                    _insert_ignoring_duplicates(session, user_groups),
+                    insert_ignoring_duplicates(session, user_groups),
                     [{"user_id": user.id, "group_id": gid} for gid in sorted(ids)],
                 )
             await session.flush()
@@ -252,7 +252,7 @@ async def _by_name(session: AsyncSession, name: str) -> User | None:
     )
 
 
-def _insert_ignoring_duplicates(session: AsyncSession, table: Any) -> Any:
+def insert_ignoring_duplicates(session: AsyncSession, table: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql_insert(table).on_conflict_do_nothing()
@@ -264,7 +264,7 @@ async def _ensure_groups(session: AsyncSession, groups: dict[str, str]) -> list[
     missing, even when another transaction creates the same group at the same moment."""
     lowers = sorted(groups)
     await session.execute(
-        _insert_ignoring_duplicates(session, Group.__table__),
+        insert_ignoring_duplicates(session, Group.__table__),
         [{"name": groups[lower], "lower_name": lower} for lower in lowers],
     )
     found = await session.scalars(select(Group.id).where(Group.lower_name.in_(lowers)))

@@ -11,12 +11,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jiraguard.errors import not_found
-from jiraguard.jira import catalog
+from jiraguard.jira import catalog, workflow
 from jiraguard.jira.context import base_url, database
 from jiraguard.jira.fields import CREATE_SCREEN, FIELDS, screen_field_json
 from jiraguard.jira.params import query_int
 from jiraguard.jira.project_items import allowed_items
 from jiraguard.jira.views import (
+    API,
     issuetype_json,
     link_type_json,
     priority_json,
@@ -40,8 +41,10 @@ def _vocabulary(
     render: Callable[[str, T], dict[str, Any]],
     ident: Callable[[T], int],
     label: str,
+    name: Callable[[T], str] | None = None,
 ) -> tuple[Callable[[Request], Any], Callable[[Request], Any]]:
-    """A list endpoint and a get-by-id endpoint for one catalog."""
+    """A list endpoint and a get-by-id endpoint for one catalog; with ``name``, the entry
+    is also found by that (case-insensitive), as ``/status/{idOrName}`` is."""
 
     async def listing(request: Request) -> Response:
         """The whole catalog as a JSON array."""
@@ -52,6 +55,8 @@ def _vocabulary(
         """One catalog entry by id, or 404."""
         wanted = request.path_params["id"]
         found = next((i for i in items if str(ident(i)) == wanted), None)
+        if found is None and name is not None:
+            found = next((i for i in items if name(i).casefold() == wanted.casefold()), None)
         if found is None:
             raise not_found(f"The {label} with id '{wanted}' does not exist")
         return JiraJSONResponse(render(base_url(request), found))
@@ -63,9 +68,15 @@ issuetypes, issuetype = _vocabulary(
     catalog.ISSUE_TYPES, issuetype_json, lambda i: i.id, "issue type"
 )
 priorities, priority = _vocabulary(catalog.PRIORITIES, priority_json, lambda i: i.id, "priority")
-statuses, status = _vocabulary(catalog.STATUSES, status_json, lambda i: i.id, "status")
+statuses, status = _vocabulary(
+    catalog.STATUSES, status_json, lambda i: i.id, "status", lambda i: i.name
+)
 categories, category = _vocabulary(
-    catalog.STATUS_CATEGORIES, status_category_json, lambda i: i.id, "status category"
+    catalog.STATUS_CATEGORIES,
+    status_category_json,
+    lambda i: i.id,
+    "status category",
+    lambda i: i.key,
 )
 resolutions, resolution = _vocabulary(
     catalog.RESOLUTIONS, resolution_json, lambda i: i.id, "resolution"
@@ -125,6 +136,26 @@ async def createmeta_fields(request: Request) -> Response:
     return JiraJSONResponse(_page(request, fields))
 
 
+async def project_statuses(request: Request) -> Response:
+    """GET /project/{key}/statuses: per issue type (``id``, ``name``, ``self``, ``subtask``),
+    the statuses of its workflow; every type uses the one workflow (``jira/workflow.py``)."""
+    await _require_project(request)
+    base = base_url(request)
+    used = [status_json(base, s) for s in workflow.STATUSES]
+    return JiraJSONResponse(
+        [
+            {
+                "self": f"{base}{API}/issuetype/{t.id}",
+                "id": str(t.id),
+                "name": t.name,
+                "subtask": t.subtask,
+                "statuses": [dict(s) for s in used],
+            }
+            for t in catalog.ISSUE_TYPES
+        ]
+    )
+
+
 routes = [
     Route("/field", fields, methods=["GET"]),
     Route("/issuetype", issuetypes, methods=["GET"]),
@@ -139,6 +170,7 @@ routes = [
     Route("/resolution/{id}", resolution, methods=["GET"]),
     Route("/issueLinkType", link_types, methods=["GET"]),
     Route("/issueLinkType/{id}", link_type, methods=["GET"]),
+    Route("/project/{project}/statuses", project_statuses, methods=["GET"]),
     Route("/issue/createmeta/{project}/issuetypes", createmeta_issuetypes, methods=["GET"]),
     Route("/issue/createmeta/{project}/issuetypes/{type}", createmeta_fields, methods=["GET"]),
 ]

@@ -22,16 +22,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jiraguard.errors import forbidden, not_found
+from jiraguard.errors import not_found
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Scheme
-from jiraguard.jira.context import base_url, is_admin
+from jiraguard.jira.context import base_url, require_admin
 from jiraguard.jira.views import API
 from jiraguard.responses import JiraJSONResponse
-
-ADMINS_ONLY = (
-    "You are not authorized to perform this action. Administrator privileges are required."
-)
 
 Endpoint = Callable[[Request], Any]
 
@@ -79,8 +75,8 @@ def _scheme_routes(
     """A list endpoint (in Jira's envelope for that kind) and a get-by-id endpoint."""
 
     def allowed(request: Request) -> None:
-        if admins_only and not is_admin(request):
-            raise forbidden(ADMINS_ONLY)
+        if admins_only:
+            require_admin(request)
 
     async def listing(request: Request) -> Response:
         allowed(request)

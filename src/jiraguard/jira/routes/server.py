@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jiraguard.auth.principal import Principal
-from jiraguard.jira.views import jira_datetime, user_json
+from jiraguard.jira.views import groups_json, jira_datetime, user_json
 from jiraguard.responses import JSON_MEDIA_TYPE, JiraJSONResponse, dump_json
 
 JIRA_VERSION = (9, 12, 2)
@@ -63,10 +63,7 @@ async def myself(request: Request) -> Response:
             display_name=principal.display_name,
             email=principal.email,
         )
-        body["groups"] = {
-            "size": len(principal.groups),
-            "items": [{"name": g} for g in sorted(principal.groups)],
-        }
+        body["groups"] = groups_json(principal.groups)
         body["locale"] = "en_US"
         content = dump_json(body)
         if len(_myself_bodies) >= _MYSELF_KEPT:

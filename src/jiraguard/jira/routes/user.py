@@ -14,7 +14,7 @@ from starlette.routing import Route
 from jiraguard.errors import bad_request, not_found
 from jiraguard.jira.context import base_url, database
 from jiraguard.jira.params import MAX_INT, query_flag, query_int, query_str
-from jiraguard.jira.views import API, user_of
+from jiraguard.jira.views import API, group_json, user_of, user_with_groups
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.directory import (
     group_by_name,
@@ -46,10 +46,7 @@ async def get_user(request: Request) -> Response:
         user = await user_by_name(session, name) if name else await user_by_key(session, str(key))
         if user is None:
             raise not_found(f"The user named '{name or key}' does not exist")
-        body = _user_json(request, user)
-        names = sorted(g.name for g in user.groups)
-        body["groups"] = {"size": len(names), "items": [{"name": n} for n in names]}
-        return JiraJSONResponse(body)
+        return JiraJSONResponse(user_with_groups(base_url(request), user))
 
 
 async def find_users(request: Request) -> Response:
@@ -72,11 +69,13 @@ async def find_users(request: Request) -> Response:
 
 
 async def groups_picker(request: Request) -> Response:
-    """GET /groups/picker?query=&maxResults= → ``{header, total, groups[{name, html}]}``."""
+    """GET /groups/picker?query=&exclude=&maxResults= → ``{header, total, groups[{name,
+    html}]}``; ``exclude`` (repeated) names groups to leave out."""
     text = query_str(request, "query") or ""
     max_results = query_int(request, "maxResults", 20)
+    excluded = {name.lower() for name in request.query_params.getlist("exclude")}
     async with database(request).session() as session:
-        groups = await search_groups(session, text)
+        groups = [g for g in await search_groups(session, text) if g.lower_name not in excluded]
     shown = groups[:max_results]
     return JiraJSONResponse(
         {
@@ -152,18 +151,7 @@ async def group(request: Request) -> Response:
         )
         items = [_user_json(request, u) for u in users]
     return JiraJSONResponse(
-        {
-            "name": found.name,
-            "self": f"{base_url(request)}{API}/group?groupname={quote(found.name)}",
-            "users": {
-                "size": total,
-                "items": items,
-                "max-results": count,
-                "start-index": first,
-                "end-index": first + len(items) - 1 if items else first,
-            },
-            "expand": "users",
-        }
+        group_json(base_url(request), found.name, items, total=total, first=first, count=count)
     )
 
 
