@@ -8,6 +8,7 @@ import base64
 import contextlib
 import json
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jiraguard.auth.credentials import combine, form_token, parse_authorization, query_token
+from jiraguard.auth.credentials import (
+    BasicCredentials,
+    combine,
+    form_token,
+    parse_authorization,
+    query_token,
+)
 from jiraguard.auth.errors import InvalidRequest, InvalidToken
 from jiraguard.auth.router import peek_issuer
 from jiraguard.auth.validators.jwks import StaticKey
@@ -233,3 +240,41 @@ def test_base64url_reads_as_pyjwt_does(segment: str) -> None:
     except UntrustedInput:
         got = None
     assert got == expected, segment
+
+
+_WHITE = rb"[ \t\n\r\x0b\x0c\x1c-\x1f]*"
+_RFC6750_HEADER = re.compile(
+    _WHITE + rb"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)" + _WHITE
+)
+"""RFC 6750 §2.1's ``credentials = "Bearer" 1*SP b64token``, with whitespace around it (which
+the HTTP server strips from a header's value anyway: the parser does not insist)."""
+_header_bytes = st.one_of(
+    st.binary(max_size=40),
+    st.builds(
+        lambda scheme, gap, token, tail: scheme + gap + token + tail,
+        st.sampled_from([b"Bearer", b"bearer", b"BEARER", b"BeArEr", b"Bearer\t", b"Basic"]),
+        st.sampled_from([b" ", b"  ", b"", b"\t"]),
+        st.binary(max_size=30)
+        | st.text("ABCxyz019-._~+/=", max_size=30).map(str.encode)
+        | st.text("ABCxyz019-._~+/= ,\"'\x00\xff", max_size=30).map(str.encode),
+        st.sampled_from([b"", b" ", b"=", b"\r"]),
+    ),
+)
+
+
+@given(_header_bytes)
+def test_a_bearer_header_reads_as_rfc_6750_says(value: bytes) -> None:
+    """The fast reading of ``Bearer <token>`` and the general one agree with the RFC's
+    grammar: a token exactly when the header matches it, and that token."""
+    grammar = _RFC6750_HEADER.fullmatch(value)
+    try:
+        found = parse_authorization([value])
+    except InvalidRequest:
+        found = None
+        assert grammar is None
+    if grammar is not None:
+        assert found is not None
+        assert found.token.encode() == grammar.group(1)
+        assert found.scheme == "Bearer"
+    elif found is not None:
+        assert found.scheme != "Bearer" or isinstance(found, BasicCredentials)
