@@ -80,6 +80,16 @@ class Authenticator:
             return await self._basic(credentials)
         return await self.bearer(credentials)
 
+    def remembered(self, credentials: BearerToken) -> Principal | None:
+        """The principal of a token this process has the answer for in memory (raising the
+        cached refusal), without waiting for anything; None: :meth:`bearer` must decide."""
+        if self.pats is not None and self.pats.recognises(credentials.token):
+            return None
+        entry = self.cache.recent(fingerprint(credentials.token))
+        if entry is None or self.fences.stale(entry):
+            return None
+        return _answer(entry)
+
     async def bearer(self, credentials: BearerToken) -> Principal:
         if self.pats is not None and self.pats.recognises(credentials.token):
             # Decided by the store on every request, never cached: revocation is immediate.

@@ -51,6 +51,12 @@ class PrincipalCache(Protocol):
         """The live entry for ``key``, or None."""
         ...
 
+    def recent(self, key: str) -> CacheEntry | None:
+        """The live entry for ``key`` if this process's memory holds it, found without
+        waiting for anything (the request path's common case); None means "ask :meth:`get`",
+        which counts the miss."""
+        ...
+
     async def put(self, key: str, entry: CacheEntry, ttl: float) -> None:
         """Keep ``entry`` for ``ttl`` seconds at most (a ttl <= 0 stores nothing)."""
         ...
@@ -82,14 +88,18 @@ class MemoryPrincipalCache:
         return len(self._entries)
 
     async def get(self, key: str) -> CacheEntry | None:
+        entry = self.recent(key)
+        if entry is None:
+            self.misses += 1
+        return entry
+
+    def recent(self, key: str) -> CacheEntry | None:
         found = self._entries.get(key)
         if found is None:
-            self.misses += 1
             return None
         deadline, entry = found
         if deadline <= self.clock():
             del self._entries[key]
-            self.misses += 1
             return None
         self._entries.move_to_end(key)
         self.hits += 1

@@ -181,6 +181,9 @@ class RedisPrincipalCache:
         found = await self.lookup(key)
         return None if found is None else found[0]
 
+    def recent(self, key: str) -> CacheEntry | None:
+        return None  # nothing is in this process's memory: always asked
+
     def _report_forged(self, name: str) -> None:
         self.forged += 1
         now = time.monotonic()
@@ -244,6 +247,9 @@ class TieredPrincipalCache:
     def __init__(self, local: MemoryPrincipalCache, shared: SharedPrincipalCache) -> None:
         self.local = local
         self.shared = shared
+
+    def recent(self, key: str) -> CacheEntry | None:
+        return self.local.recent(key)
 
     async def get(self, key: str) -> CacheEntry | None:
         entry = await self.local.get(key)

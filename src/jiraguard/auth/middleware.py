@@ -85,16 +85,24 @@ class AuthMiddleware:
                 if principal is None:  # Jira's anonymous fall-back: no credentials, so 401
                     raise Unauthenticated()
             else:
-                credentials, receive = await self._credentials(current, scope, receive)
+                if auth.allow_query_token or auth.allow_form_token:
+                    credentials, receive = await self._credentials(current, scope, receive)
+                else:  # the header alone, the default
+                    credentials = parse_authorization(_authorization(scope))
                 if credentials is None:
                     raise Unauthenticated()
                 if isinstance(credentials, BasicCredentials):
                     principal = await self._basic(current, credentials, method, path, address)
                 else:
-                    principal = await current.authenticator.bearer(credentials)
-                    await current.sender.check(scope, credentials, principal)
+                    authenticator = current.authenticator
+                    principal = authenticator.remembered(credentials) or await authenticator.bearer(
+                        credentials
+                    )
+                    if not current.sender.plain(credentials, principal):
+                        await current.sender.check(scope, credentials, principal)
             rule = policy.authorize(principal, method, path, address)
-            await policy.limit(principal, rule)
+            if policy.limits(rule):
+                await policy.limit(principal, rule)
         except AuthError as exc:
             exc.dpop_algs = current.sender.algs
             dpop = isinstance(credentials, BearerToken) and credentials.scheme == "DPoP"
@@ -139,8 +147,7 @@ class AuthMiddleware:
         self, current: RequestPath, scope: Scope, receive: Receive
     ) -> tuple[Credentials | None, Receive]:
         auth = current.settings.auth
-        authorization = [value for name, value in scope["headers"] if name == b"authorization"]
-        header = parse_authorization(authorization)
+        header = parse_authorization(_authorization(scope))
         in_query = query_token(scope["query_string"]) if auth.allow_query_token else None
         in_form: BearerToken | None = None
         if auth.allow_form_token and is_form(scope):
@@ -148,6 +155,10 @@ class AuthMiddleware:
             in_form = form_token(body)
             receive = _replay(body, receive)
         return combine(header, in_query, in_form), receive
+
+
+def _authorization(scope: Scope) -> list[bytes]:
+    return [value for name, value in scope["headers"] if name == b"authorization"]
 
 
 _CODES: dict[type[AuthError], str] = {}

@@ -262,6 +262,11 @@ class Policy:
 
     # Rate limits -------------------------------------------------------------------------
 
+    def limits(self, rule: _CompiledRule | None) -> bool:
+        """Whether any rate limit applies to a request admitted by ``rule`` (else
+        :meth:`limit` has nothing to count)."""
+        return bool(self._limits) or (rule is not None and rule.limit is not None)
+
     async def limit(self, principal: Principal, rule: _CompiledRule | None) -> None:
         """Count the request against every applicable bucket; 429 when one is empty."""
         checks: list[tuple[str, tuple[int, float]]] = []

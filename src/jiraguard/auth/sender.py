@@ -61,6 +61,16 @@ class SenderConstraints:
         header = server.client_cert_header
         self.cert_header = header.lower().encode("latin-1") if header else None
 
+    def plain(self, credentials: BearerToken, principal: Principal) -> bool:
+        """Whether there is nothing for :meth:`check` to check: an unbound bearer token, of a
+        provider that does not require binding."""
+        return (
+            credentials.scheme == "Bearer"
+            and principal.jkt is None
+            and principal.x5t is None
+            and (principal.provider is None or self.modes.get(principal.provider) != "required")
+        )
+
     async def check(self, scope: Scope, credentials: BearerToken, principal: Principal) -> None:
         """Raise unless ``credentials`` are sent as their binding demands."""
         mode = self.modes.get(principal.provider, "off") if principal.provider else "off"
