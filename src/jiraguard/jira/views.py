@@ -15,6 +15,7 @@ from urllib.parse import quote
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named, Status, StatusCategory
 from jiraguard.jira.durations import format_duration
+from jiraguard.jira.timetracking import TIME_FIELDS, Times, flat_fields, timetracking_json
 from jiraguard.jira.workflow import Transition
 from jiraguard.store.issue_items import ItemRecord
 from jiraguard.store.issue_records import IssueRecord, PersonRecord, ProjectRecord
@@ -502,6 +503,11 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
         out["issuelinks"] = [issue_link_json(base, link) for link in bundle.links]
     if "attachment" in selected:
         out["attachment"] = [attachment_json(base, a, who) for a, who in bundle.attachments]
+    times = Times(issue.original_estimate, issue.remaining_estimate, issue.time_spent)
+    if "timetracking" in selected:
+        out["timetracking"] = timetracking_json(times)
+    if not selected.isdisjoint(TIME_FIELDS):
+        out.update((k, v) for k, v in flat_fields(times).items() if k in selected)
     items = bundle.items
     if "fixVersions" in selected:
         out["fixVersions"] = [version_ref_json(base, v) for v in items.fix_versions]

@@ -81,6 +81,9 @@ _COMPONENT = Sort(
     nullable=True,
 )
 _KEY = Sort((_project.key, Issue.number), joins=("project",))
+_ORIGINAL = Sort((Issue.original_estimate,), nullable=True)
+_REMAINING = Sort((Issue.remaining_estimate,), nullable=True)
+_SPENT = Sort((Issue.time_spent,), nullable=True)
 _TYPE = Sort((_sequence(Issue.issuetype_id, catalog.ISSUE_TYPES),))
 _CREATED = Sort((Issue.created_at,))
 _UPDATED = Sort((Issue.updated_at,))
@@ -113,6 +116,11 @@ SORTS: dict[str, Sort] = {
     "fixversion": _versions(issue_fix_versions),
     "affectedversion": _versions(issue_affected_versions),
     "component": _COMPONENT,
+    "originalestimate": _ORIGINAL,
+    "timeoriginalestimate": _ORIGINAL,
+    "remainingestimate": _REMAINING,
+    "timeestimate": _REMAINING,
+    "timespent": _SPENT,
 }
 
 
