@@ -48,6 +48,7 @@ from jiraguard.jira.routes import (
     version,
     worklog,
 )
+from jiraguard.jira.routes import filter as saved_filter
 from jiraguard.observe import ObservationMiddleware
 from jiraguard.ops import ServicesCollector, metrics_endpoint, readyz
 from jiraguard.proxy import OriginalTargetMiddleware, UpstreamProxy
@@ -163,6 +164,7 @@ def create_app(
         *link.routes,
         *version.routes,
         *component.routes,
+        *saved_filter.routes,
     ]
     # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
     admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []

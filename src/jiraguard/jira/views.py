@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named, Status, StatusCategory
@@ -25,6 +25,7 @@ from jiraguard.store.models import (
     ChangeGroup,
     Comment,
     Component,
+    Filter,
     Project,
     User,
     Version,
@@ -362,6 +363,33 @@ def worklog_json(base: str, worklog: Worklog) -> dict[str, Any]:
         "id": str(worklog.id),
         "issueId": str(worklog.issue_id),
     }
+
+
+def _empty_list() -> dict[str, Any]:
+    """Jira's list envelope of a filter's ``sharedUsers`` and ``subscriptions``: empty here."""
+    return {"size": 0, "items": [], "max-results": 1000, "start-index": 0, "end-index": 0}
+
+
+def filter_json(base: str, saved: Filter) -> dict[str, Any]:
+    """A filter as ``/filter`` shows it; ``description`` only when it has one, as Jira."""
+    body: dict[str, Any] = {
+        "self": f"{base}{API}/filter/{saved.id}",
+        "id": str(saved.id),
+        "name": saved.name,
+    }
+    if saved.description:
+        body["description"] = saved.description
+    body.update(
+        owner=user_of(base, saved.owner),
+        jql=saved.jql,
+        viewUrl=f"{base}/issues/?filter={saved.id}",
+        searchUrl=f"{base}{API}/search?{urlencode({'jql': saved.jql}, quote_via=quote)}",
+        favourite=saved.favourite,
+        sharePermissions=[],
+        sharedUsers=_empty_list(),
+        subscriptions=_empty_list(),
+    )
+    return body
 
 
 def attachment_json(base: str, attachment: Attachment, author: User | None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Operators per Atlassian's "Advanced searching - operators reference" (docs/jira-
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from jiraguard.jira.jql import dates
 from jiraguard.jira.jql.errors import JQLError, unsupported_operator
 from jiraguard.jira.jql.lookups import Directory
 from jiraguard.jira.jql.parser import as_values
+from jiraguard.jira.jql.saved_filters import SavedFilters
 from jiraguard.jira.jql.syntax import Clause, Empty, FunctionCall, Value
 from jiraguard.store.comments import PUBLIC, Audience
 
@@ -38,6 +39,8 @@ class Context:
     """Compile ``~`` for a page walked in index order (see ``textsearch.contains``)."""
     audience: Audience = PUBLIC
     """Whose comments ``comment ~`` and ``text ~`` search: those the searcher may read."""
+    saved: SavedFilters = field(default_factory=SavedFilters)
+    """The saved filters the query names (``filter = …``), already parsed."""
 
 
 class Field(Protocol):
