@@ -62,3 +62,6 @@ def test_jira_client_flow(idp: TestProvider, tmp_path: Path) -> None:
     assert seen["tooLarge"]["errorMessages"][0].startswith("The JQL query is too large")
     assert "not a member of the project role" in seen["badVisibility"]["errors"]["commentLevel"]
     assert "summary" in seen["expanded"]
+    assert seen["versionOrder"] == ["JS-2", "JS-1"]
+    assert seen["remainingAfterNew"] == "3h"
+    assert seen["times"] == [8 * 3600, 2 * 3600, 3 * 3600]

@@ -65,4 +65,22 @@ const words = Array.from({ length: 1001 }, (_, n) => `summary ~ w${n}`).join(" O
 seen.tooLarge = await refusal(alice.searchJira(words));
 seen.badVisibility = await refusal(bob.addCommentAdvanced(issue.key, { body: "x", visibility: admins }));
 seen.expanded = Object.keys((await alice.findIssue(issue.key, "names,renderedFields")).names ?? {});
+
+const first = await alice.createVersion({ name: "JS-1", project: "JSC" });
+await alice.createVersion({ name: "JS-2", project: "JSC" });
+await alice.moveVersion(first.id, { position: "Last" });
+seen.versionOrder = (await alice.getVersions("JSC")).map((v) => v.name);
+const tracked = await alice.addNewIssue({
+  fields: {
+    project: { key: "JSC" },
+    issuetype: { name: "Task" },
+    summary: "Tracked",
+    timetracking: { originalEstimate: "1d" },
+  },
+});
+await alice.addWorklog(tracked.key, { timeSpent: "2h" }, "3h");
+seen.remainingAfterNew = (await alice.findIssue(tracked.key)).fields.timetracking.remainingEstimate;
+await alice.addWorklog(tracked.key, { timeSpent: "1h" });
+const times = (await alice.findIssue(tracked.key)).fields;
+seen.times = [times.timeoriginalestimate, times.timeestimate, times.timespent];
 process.stdout.write(JSON.stringify(seen));
