@@ -9,13 +9,12 @@ projects include those the version functions (``releasedVersions(P1)``) name.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jiraguard.jira.jql.syntax import And, Clause, Condition, FunctionCall, Literal, Not, Or, Query
+from jiraguard.jira.jql.syntax import FunctionCall, Literal, Query, clauses_of
 from jiraguard.store.ids import row_id
 from jiraguard.store.models import Component, Group, Project, User, Version, user_groups
 
@@ -67,20 +66,10 @@ class Directory:
         return value.strip().lower() in known
 
 
-def _clauses(condition: Condition | None) -> Iterator[Clause]:
-    if isinstance(condition, Clause):
-        yield condition
-    elif isinstance(condition, And | Or):
-        for term in condition.terms:
-            yield from _clauses(term)
-    elif isinstance(condition, Not):
-        yield from _clauses(condition.term)
-
-
 def _groups(query: Query) -> set[str]:
     """The groups ``membersOf("group")`` names in user clauses."""
     names: set[str] = set()
-    for clause in _clauses(query.where):
+    for clause in clauses_of(query.where):
         if clause.field.lower() not in USER_FIELDS:
             continue
         operand = clause.operand
@@ -93,7 +82,7 @@ def _groups(query: Query) -> set[str]:
 def _function_projects(query: Query) -> set[str]:
     """The projects the version functions name (``releasedVersions(P1, P2)``)."""
     names: set[str] = set()
-    for clause in _clauses(query.where):
+    for clause in clauses_of(query.where):
         operand = clause.operand
         for value in operand if isinstance(operand, tuple) else (operand,):
             if isinstance(value, FunctionCall) and value.name.lower() in VERSION_FUNCTIONS:
@@ -122,7 +111,7 @@ async def _known_items(
 
 def _literals(query: Query, fields: frozenset[str]) -> set[str]:
     texts: set[str] = set()
-    for clause in _clauses(query.where):
+    for clause in clauses_of(query.where):
         if clause.field.lower() not in fields:
             continue
         operand = clause.operand

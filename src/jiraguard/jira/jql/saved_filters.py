@@ -9,14 +9,13 @@ only the filters they own (filters are private here).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.jql.errors import JQLError, no_such_value, unsupported_operator
 from jiraguard.jira.jql.parser import as_values, parse
-from jiraguard.jira.jql.syntax import And, Clause, Condition, Empty, FunctionCall, Literal, Not, Or
+from jiraguard.jira.jql.syntax import Clause, Condition, Empty, FunctionCall, Literal, clauses_of
 from jiraguard.store.filters import owned_filter
 
 FILTER_FIELDS = frozenset({"filter", "request", "savedfilter", "searchrequest"})
@@ -41,16 +40,6 @@ def _key(value: Literal) -> str:
 
 def is_filter_clause(clause: Clause) -> bool:
     return clause.field.lower() in FILTER_FIELDS
-
-
-def _clauses(condition: Condition | None) -> Iterator[Clause]:
-    if isinstance(condition, Clause):
-        yield condition
-    elif isinstance(condition, And | Or):
-        for term in condition.terms:
-            yield from _clauses(term)
-    elif isinstance(condition, Not):
-        yield from _clauses(condition.term)
 
 
 def filter_values(clause: Clause) -> list[Literal]:
@@ -83,7 +72,7 @@ async def load_filters(
     stack: list[int] = [saving] if saving is not None else []
 
     async def visit(condition: Condition | None) -> None:
-        for clause in _clauses(condition):
+        for clause in clauses_of(condition):
             if not is_filter_clause(clause):
                 continue
             for value in filter_values(clause):

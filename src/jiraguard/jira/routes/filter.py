@@ -22,7 +22,7 @@ from jiraguard.jira.context import acting_user, base_url, database
 from jiraguard.jira.jql import JQLError
 from jiraguard.jira.jql.search import check_jql
 from jiraguard.jira.params import read_json
-from jiraguard.jira.project_items import MAX_NAME, flag_member, text_member
+from jiraguard.jira.project_items import clean_name, flag_member, text_member
 from jiraguard.jira.views import filter_json
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.filters import filter_name_taken, find_filter, owner_filters
@@ -51,14 +51,9 @@ async def _apply(
     session: AsyncSession, saved: Filter, body: dict[str, Any], me: User, errors: dict[str, str]
 ) -> None:
     """Set the members ``body`` gives on ``saved``; problems in ``errors`` (Jira's keys)."""
-    name = text_member(body, "name", errors)
+    name = clean_name(text_member(body, "name", errors), errors, NAME_REQUIRED, "filterName")
     if name is not None:
-        name = name.strip()
-        if not name:
-            errors["filterName"] = NAME_REQUIRED
-        elif len(name) > MAX_NAME:
-            errors["filterName"] = f"The name must not be longer than {MAX_NAME} characters."
-        elif await filter_name_taken(session, me.id, name, other_than=saved.id):
+        if await filter_name_taken(session, me.id, name, other_than=saved.id):
             errors["filterName"] = NAME_TAKEN
         else:
             saved.name, saved.lower_name = name, name.lower()

@@ -254,17 +254,23 @@ async def move(request: Request) -> Response:
     return await _answer(request, version_id)
 
 
-async def related_counts(request: Request) -> Response:
-    """GET /version/{id}/relatedIssueCounts: the issues that name it, as Jira counts them."""
+async def _counts(request: Request) -> tuple[str, tuple[int, int, int]]:
+    """The path's version's ``self`` and its issue counts (fixed, affected, unresolved)."""
     ident = request.path_params["id"]
     async with database(request).session() as session:
         version = await find_version(session, ident)
         if version is None:
             raise _missing(ident)
-        fixed, affected, _ = await version_issue_counts(session, version.id)
+        counts = await version_issue_counts(session, version.id)
+    return f"{base_url(request)}{API}/version/{version.id}", counts
+
+
+async def related_counts(request: Request) -> Response:
+    """GET /version/{id}/relatedIssueCounts: the issues that name it, as Jira counts them."""
+    url, (fixed, affected, _) = await _counts(request)
     return JiraJSONResponse(
         {
-            "self": f"{base_url(request)}{API}/version/{version.id}",
+            "self": url,
             "issuesFixedCount": fixed,
             "issuesAffectedCount": affected,
             "issueCountWithCustomFieldsShowingVersion": 0,
@@ -274,18 +280,9 @@ async def related_counts(request: Request) -> Response:
 
 async def unresolved_count(request: Request) -> Response:
     """GET /version/{id}/unresolvedIssueCount: its fix issues, and those still unresolved."""
-    ident = request.path_params["id"]
-    async with database(request).session() as session:
-        version = await find_version(session, ident)
-        if version is None:
-            raise _missing(ident)
-        fixed, _, unresolved = await version_issue_counts(session, version.id)
+    url, (fixed, _, unresolved) = await _counts(request)
     return JiraJSONResponse(
-        {
-            "self": f"{base_url(request)}{API}/version/{version.id}",
-            "issuesCount": fixed,
-            "issuesUnresolvedCount": unresolved,
-        }
+        {"self": url, "issuesCount": fixed, "issuesUnresolvedCount": unresolved}
     )
 
 
