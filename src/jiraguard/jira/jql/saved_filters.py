@@ -17,6 +17,7 @@ from jiraguard.jira.jql.errors import JQLError, no_such_value, unsupported_opera
 from jiraguard.jira.jql.parser import as_values, parse
 from jiraguard.jira.jql.syntax import Clause, Condition, Empty, FunctionCall, Literal, clauses_of
 from jiraguard.store.filters import owned_filter
+from jiraguard.store.models import Filter
 
 FILTER_FIELDS = frozenset({"filter", "request", "savedfilter", "searchrequest"})
 OPERATORS = frozenset({"=", "!=", "in", "not in"})
@@ -71,13 +72,17 @@ async def load_filters(
     found = SavedFilters()
     stack: list[int] = [saving] if saving is not None else []
 
+    looked_up: dict[str, Filter | None] = {}
+
     async def visit(condition: Condition | None) -> None:
         for clause in clauses_of(condition):
             if not is_filter_clause(clause):
                 continue
             for value in filter_values(clause):
                 text = _key(value)
-                saved = await owned_filter(session, owner_id, text)
+                saved = looked_up.get(text)
+                if saved is None:  # one look-up per value, however often it is listed
+                    saved = looked_up[text] = await owned_filter(session, owner_id, text)
                 if saved is None:
                     raise no_such_value(value.text, clause.field)
                 if saved.id in stack:
