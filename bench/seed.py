@@ -5,8 +5,10 @@
 Migrates the database, then bulk-inserts (Core ``executemany`` in batches, not the ORM per
 row) users, projects P1..Pn, issues with random words in summary and description, mixed
 statuses, priorities, types, assignees, labels, dates and due dates, and comments on about a
-third of the issues. Each project's ``issue_counter`` ends at its last issue number. The
-random generator is seeded, so two runs with the same arguments produce the same data.
+third of the issues; each project gets versions (the first half released) and components, and
+issues name some of them (``fixVersions``, ``versions``, ``components``). Each project's
+``issue_counter`` ends at its last issue number. The random generator is seeded, so two runs
+with the same arguments produce the same data.
 """
 
 from __future__ import annotations
@@ -22,7 +24,18 @@ from sqlalchemy import Engine, create_engine, delete, func, insert, select, upda
 
 from jiraguard.jira import catalog
 from jiraguard.store.db import driver_urls, run_migrations
-from jiraguard.store.models import Comment, Issue, IssueLabel, Project, User
+from jiraguard.store.models import (
+    Comment,
+    Component,
+    Issue,
+    IssueLabel,
+    Project,
+    User,
+    Version,
+    issue_affected_versions,
+    issue_components,
+    issue_fix_versions,
+)
 
 BATCH = 5_000
 
@@ -56,6 +69,10 @@ LABELS = [
     "regression", "customer", "tech-debt", "infra", "docs", "qa", "hotfix", "release",
     "design", "data", "billing", "search",
 ]  # fmt: skip
+
+COMPONENTS = ["Backend", "Frontend", "API", "Mobile", "Database", "Infrastructure"]
+VERSIONS_PER_PROJECT = 8
+"""Versions 1.0 … 8.0 of each project; the first half are released."""
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)
@@ -149,7 +166,7 @@ def seed(url: str, issues: int = 100_000, projects: int = 10, users: int = 50) -
 def _seed(engine: Engine, issues: int, project_count: int, user_count: int) -> None:
     writer = Writer(seed=20260101)
     with engine.begin() as connection:
-        for table in (Comment, IssueLabel, Issue, Project):
+        for table in (Comment, IssueLabel, Issue, Version, Component, Project):
             connection.execute(delete(table))
         connection.execute(delete(User).where(User.lower_name.like("bench%")))
         connection.execute(
@@ -174,11 +191,12 @@ def _seed(engine: Engine, issues: int, project_count: int, user_count: int) -> N
         )
         user_ids = list(connection.scalars(select(User.id).where(User.lower_name.like("bench%"))))
         project_ids = list(connection.scalars(select(Project.id).order_by(Project.id)))
+        items = _add_items(connection, project_ids)
     with Progress() as progress:
         task = progress.add_task("issues", total=issues)
         rows = _issues(writer, issues, project_ids, user_ids)
         for batch in _batches(({"row": row, "labels": labels} for row, labels in rows)):
-            _insert_batch(engine, writer, batch, user_ids)
+            _insert_batch(engine, writer, batch, user_ids, items)
             progress.advance(task, len(batch))
     with engine.begin() as connection:
         for project_id in project_ids:
@@ -196,8 +214,78 @@ def _seed(engine: Engine, issues: int, project_count: int, user_count: int) -> N
             connection.exec_driver_sql("ANALYZE")
 
 
+def _add_items(connection: Any, projects: list[int]) -> dict[int, tuple[list[int], list[int]]]:
+    """Each project's versions and components: project id -> (version ids, component ids)."""
+    half = VERSIONS_PER_PROJECT // 2
+    connection.execute(
+        insert(Version),
+        [
+            {
+                "project_id": project,
+                "name": f"{n}.0",
+                "lower_name": f"{n}.0",
+                "description": "",
+                "archived": False,
+                "released": n <= half,
+                "sequence": n,
+            }
+            for project in projects
+            for n in range(1, VERSIONS_PER_PROJECT + 1)
+        ],
+    )
+    connection.execute(
+        insert(Component),
+        [
+            {
+                "project_id": project,
+                "name": name,
+                "lower_name": name.lower(),
+                "description": "",
+                "assignee_type": "PROJECT_DEFAULT",
+            }
+            for project in projects
+            for name in COMPONENTS
+        ],
+    )
+    found: dict[int, tuple[list[int], list[int]]] = {p: ([], []) for p in projects}
+    for project, ident in connection.execute(
+        select(Version.project_id, Version.id).order_by(Version.id)
+    ):
+        found[project][0].append(ident)
+    for project, ident in connection.execute(
+        select(Component.project_id, Component.id).order_by(Component.id)
+    ):
+        found[project][1].append(ident)
+    return found
+
+
+def _item_rows(
+    rnd: random.Random,
+    ids: list[int],
+    batch: list[dict[str, Any]],
+    items: dict[int, tuple[list[int], list[int]]],
+) -> tuple[list[dict[str, int]], list[dict[str, int]], list[dict[str, int]]]:
+    """Rows naming versions and components: 40% of issues have a fix version, 15% an
+    affected version, 60% one or two components."""
+    fixed, affected, parts = [], [], []
+    for ident, item in zip(ids, batch, strict=True):
+        versions, components = items[item["row"]["project_id"]]
+        if rnd.random() < 0.4:
+            fixed.append({"issue_id": ident, "version_id": rnd.choice(versions)})
+        if rnd.random() < 0.15:
+            affected.append({"issue_id": ident, "version_id": rnd.choice(versions)})
+        if rnd.random() < 0.6:
+            for component in rnd.sample(components, rnd.choice((1, 1, 2))):
+                parts.append({"issue_id": ident, "component_id": component})
+    return fixed, affected, parts
+
+
 def _insert_batch(
-    engine: Engine, writer: Writer, batch: list[dict[str, Any]], users: list[int]
+    engine: Engine,
+    writer: Writer,
+    batch: list[dict[str, Any]],
+    users: list[int],
+    items: dict[int, tuple[list[int], list[int]]],
 ) -> None:
     rnd = writer.random
     with engine.begin() as connection:
@@ -225,6 +313,10 @@ def _insert_batch(
         ]
         if comments:
             connection.execute(insert(Comment), comments)
+        tables = (issue_fix_versions, issue_affected_versions, issue_components)
+        for table, rows in zip(tables, _item_rows(rnd, ids, batch, items), strict=True):
+            if rows:
+                connection.execute(insert(table), rows)
 
 
 def main() -> None:

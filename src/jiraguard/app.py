@@ -62,6 +62,7 @@ from jiraguard.jira.routes import (
     version,
     worklog,
 )
+from jiraguard.jira.routes import filter as saved_filter
 from jiraguard.observe import ObservationMiddleware
 from jiraguard.ops import ServicesCollector, metrics_endpoint, readyz
 from jiraguard.proxy import OriginalTargetMiddleware, UpstreamProxy
@@ -192,6 +193,7 @@ def create_app(
         *permission.routes,
         *properties.routes,
         *role.routes,
+        *saved_filter.routes,
     ]
     # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
     admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []

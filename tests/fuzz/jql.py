@@ -11,12 +11,15 @@ FIELDS = [
     "status", "statusCategory", "priority", "issuetype", "type", "assignee", "reporter",
     "creator", "labels", "created", "createdDate", "updated", "resolution", "resolutiondate",
     "resolved", "duedate", "due", "fixVersion", "affectedVersion", "component", "cf[10000]",
+    "filter", "originalEstimate", "remainingEstimate", "timeSpent", "timeestimate",
     "unknownField", "ORDER", "\"quoted field\"",
 ]  # fmt: skip
 OPERATORS = ["=", "!=", "~", "!~", ">", ">=", "<", "<="]
 FUNCTIONS = [
     "now", "startOfDay", "endOfDay", "startOfWeek", "endOfWeek", "startOfMonth",
     "endOfMonth", "startOfYear", "endOfYear", "currentUser", "membersOf", "issueHistory",
+    "releasedVersions", "unreleasedVersions", "latestReleasedVersion",
+    "earliestUnreleasedVersion",
     "nosuchFunction",
 ]  # fmt: skip
 PERIOD = st.builds(

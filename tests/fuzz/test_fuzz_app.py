@@ -72,6 +72,9 @@ BODY_TARGETS = [
     ("POST", "/rest/api/2/search"),
     ("POST", "/rest/api/2/issueLink"),
     ("POST", "/rest/pat/latest/tokens"),
+    ("POST", "/rest/api/2/filter"),
+    ("PUT", "/rest/api/2/filter/1"),
+    ("POST", "/rest/api/2/version/1/move"),
 ]
 FIELD_BODY = st.builds(
     lambda fields: json.dumps({"fields": fields}).encode("utf-8", "surrogatepass"),
@@ -91,6 +94,11 @@ FIELD_BODY = st.builds(
                 "expirationDuration",
                 "body",
                 "timeSpent",
+                "jql",
+                "favourite",
+                "sharePermissions",
+                "position",
+                "after",
             ]
         ),
         JSON_VALUE,
@@ -124,6 +132,9 @@ PAGED = [
     "/rest/api/2/issueLink/{}?x={}",
     "/rest/jiraguard/1/audit?startAt={}&maxResults={}",
     "/rest/pat/latest/tokens/{}?x={}",
+    "/rest/api/2/filter/{}?x={}",
+    "/rest/api/2/version/{}/relatedIssueCounts?x={}",
+    "/rest/api/2/version/{}/unresolvedIssueCount?x={}",
 ]
 
 

@@ -151,3 +151,47 @@ async def test_lone_surrogates(api: JiraApi) -> None:
     found = await api.call("GET", "/user/search?username=%ED%A0%80")
     assert (found.status_code, found.json()) == (200, [])
     assert (await api.call("GET", "/issue/%ED%A0%80")).status_code == 404
+
+
+async def test_time_tracking_filters_and_version_moves(api: JiraApi) -> None:
+    """The new resources' numbers and durations: huge, non-ASCII or negative values are
+    Jira's 400 (or 404 for a path), never a 500."""
+    await api.project()
+    key = (await api.issue("x"))["key"]
+    version = (await api.call("POST", "/version", json={"project": "TEST", "name": "1"})).json()
+    worklog = (await api.call("POST", f"/issue/{key}/worklog", json={"timeSpent": "1h"})).json()
+    for value in (HUGE, f"{HUGE}w", "9" * 400 + "h", "٣h", "-1h", "1h 2x"):
+        for member in ("originalEstimate", "remainingEstimate"):
+            body = {"fields": {"timetracking": {member: value}}}
+            response = await api.call("PUT", f"/issue/{key}", json=body)
+            assert response.status_code == 400, (member, value)
+        for query in (f"adjustEstimate=new&newEstimate={value}", f"adjustEstimate={value}"):
+            response = await api.call(
+                "POST", f"/issue/{key}/worklog?{query}", json={"timeSpent": "1m"}
+            )
+            assert response.status_code == 400, query
+        response = await api.call(
+            "DELETE",
+            f"/issue/{key}/worklog/{worklog['id']}?adjustEstimate=manual&increaseBy={value}",
+        )
+        assert response.status_code == 400, value
+        for jql in (f"timeSpent > '{value}'", f"filter = '{value}'"):
+            response = await api.call("GET", "/search", params={"jql": jql})
+            assert response.status_code == 400, jql
+    for ident in (HUGE, "²", "-1"):
+        for path in (
+            f"/version/{ident}/relatedIssueCounts",
+            f"/version/{ident}/unresolvedIssueCount",
+        ):
+            assert (await api.call("GET", path)).status_code == 404, path
+        response = await api.call("POST", f"/version/{ident}/move", json={"position": "First"})
+        assert response.status_code == 404, ident
+        assert (await api.call("GET", f"/filter/{ident}")).status_code == 400, ident
+        response = await api.call(
+            "POST", f"/version/{version['id']}/move", json={"after": f"/version/{ident}"}
+        )
+        assert response.status_code == 400, ident
+    response = await api.call("POST", "/filter", json={"name": "n", "jql": "x" * 200_000})
+    assert response.status_code in (400, 413)
+    response = await api.call("POST", "/filter", json={"name": "n", "jql": f"filter = {HUGE}"})
+    assert response.status_code == 400

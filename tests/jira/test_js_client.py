@@ -77,3 +77,6 @@ def test_jira_client_flow(idp: TestProvider, tmp_path: Path) -> None:
     assert "ADMINISTER" in seen["alicePermissions"]
     assert "ADMINISTER" not in seen["bobPermissions"]
     assert "EDIT_ISSUES" in seen["bobPermissions"]
+    assert seen["versionOrder"] == ["JS-2", "JS-1"]
+    assert seen["remainingAfterNew"] == "3h"
+    assert seen["times"] == [8 * 3600, 2 * 3600, 3 * 3600]

@@ -159,6 +159,16 @@ async def test_issue(seeded: JiraApi) -> None:
         "fixVersions",
         "versions",
         "components",
+        "timetracking",
+        "timeoriginalestimate",
+        "timeestimate",
+        "timespent",
+        "aggregatetimeoriginalestimate",
+        "aggregatetimeestimate",
+        "aggregatetimespent",
+        "progress",
+        "aggregateprogress",
+        "workratio",
     }
     assert (fields["fixVersions"], fields["versions"], fields["components"]) == ([], [], [])
     assert DATE.match(fields["created"])

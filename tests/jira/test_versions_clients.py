@@ -104,7 +104,11 @@ def test_jira_client_issue_fields_and_jql(alice: JIRA) -> None:
     issue.update(update={"components": [{"remove": {"name": "Docs"}}]})
     assert alice.issue(issue.key).fields.components == []
     assert [i.key for i in alice.search_issues('fixVersion = "7.1"')] == [issue.key]
-    assert [i.key for i in alice.search_issues("affectedVersion in (7.0, 9.9)")] == [issue.key]
+    assert [i.key for i in alice.search_issues("affectedVersion in (7.0, 7.1)")] == [issue.key]
+    with pytest.raises(JIRAError) as unknown:
+        alice.search_issues("affectedVersion in (7.0, 9.9)")
+    assert unknown.value.status_code == 400
+    assert "The value '9.9' does not exist for the field 'affectedVersion'." in unknown.value.text
     assert issue.key not in [
         i.key for i in alice.search_issues("project = REL AND fixVersion is EMPTY")
     ]

@@ -77,4 +77,21 @@ seen.roles = Object.keys(await bob.genericGet("project/JSC/role"));
 const held = (body) => Object.keys(body.permissions).filter((k) => body.permissions[k].havePermission);
 seen.alicePermissions = held(await alice.genericGet("mypermissions"));
 seen.bobPermissions = held(await bob.genericGet("mypermissions"));
+const first = await alice.createVersion({ name: "JS-1", project: "JSC" });
+await alice.createVersion({ name: "JS-2", project: "JSC" });
+await alice.moveVersion(first.id, { position: "Last" });
+seen.versionOrder = (await alice.getVersions("JSC")).map((v) => v.name);
+const tracked = await alice.addNewIssue({
+  fields: {
+    project: { key: "JSC" },
+    issuetype: { name: "Task" },
+    summary: "Tracked",
+    timetracking: { originalEstimate: "1d" },
+  },
+});
+await alice.addWorklog(tracked.key, { timeSpent: "2h" }, "3h");
+seen.remainingAfterNew = (await alice.findIssue(tracked.key)).fields.timetracking.remainingEstimate;
+await alice.addWorklog(tracked.key, { timeSpent: "1h" });
+const times = (await alice.findIssue(tracked.key)).fields;
+seen.times = [times.timeoriginalestimate, times.timeestimate, times.timespent];
 process.stdout.write(JSON.stringify(seen));

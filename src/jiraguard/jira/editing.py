@@ -18,6 +18,7 @@ from jiraguard.errors import bad_request, field_errors
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named
 from jiraguard.jira.fields import EDIT_SCREEN
+from jiraguard.jira.timetracking import TimeTrackingProblem, apply_timetracking
 from jiraguard.jira.visibility import read_visibility
 from jiraguard.store.comments import PUBLIC, Audience, add_comment
 from jiraguard.store.components import component_by_name, find_component
@@ -33,7 +34,12 @@ _MAX_SUMMARY = 255
 
 
 class FieldProblem(Exception):
-    """A value that cannot be applied to its field; the message goes in ``errors[field]``."""
+    """A value that cannot be applied to its field; the message goes in ``errors[field]``
+    (``key``: where Jira reports it instead, ``timetracking_originalestimate``)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def cannot_set(name: str) -> str:
@@ -181,10 +187,22 @@ def _text_change(name: str, old: str | None, new: str | None) -> Change | None:
 
 async def apply(
     session: AsyncSession, issue: Issue, name: str, verb: str, value: Any
-) -> Change | None:
-    """Apply one operation to ``issue``; the changelog item, or None when nothing changed."""
+) -> list[Change]:
+    """Apply one operation to ``issue``; the changelog items of what changed."""
     if name not in EDITABLE:
         raise FieldProblem(cannot_set(name))
+    if name == "timetracking":
+        try:
+            return apply_timetracking(issue, verb, value)
+        except TimeTrackingProblem as problem:
+            raise FieldProblem(str(problem), problem.field) from problem
+    change = await _apply_one(session, issue, name, verb, value)
+    return [] if change is None else [change]
+
+
+async def _apply_one(
+    session: AsyncSession, issue: Issue, name: str, verb: str, value: Any
+) -> Change | None:
     if name == "labels":
         return _apply_labels(issue, verb, value)
     if name in ITEM_FIELDS:
@@ -385,12 +403,10 @@ async def apply_update(
                     raise FieldProblem(f"The operation '{verb}' is not supported for comments.")
                 comments.append((_comment_body(value), value.get("visibility")))
                 continue
-            change = await apply(session, issue, name, verb, value)
+            changes.extend(await apply(session, issue, name, verb, value))
         except FieldProblem as problem:
-            errors[name] = str(problem)
+            errors[problem.key or name] = str(problem)
             continue
-        if change is not None:
-            changes.append(change)
     if errors:
         raise field_errors(errors)
     levels = [await read_visibility(session, level, audience) for _, level in comments]

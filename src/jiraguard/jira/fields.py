@@ -78,6 +78,28 @@ FIELDS = (
     FieldDef("fixVersions", "Fix Version/s", "array", ("fixVersion",), items="version"),
     FieldDef("versions", "Affects Version/s", "array", ("affectedVersion",), items="version"),
     FieldDef("components", "Component/s", "array", ("component",), items="component"),
+    FieldDef("timetracking", "Time tracking", "timetracking", (), navigable=False),
+    FieldDef(
+        "timeoriginalestimate",
+        "Original Estimate",
+        "number",
+        ("originalEstimate", "timeoriginalestimate"),
+        orderable=False,
+    ),
+    FieldDef(
+        "timeestimate",
+        "Remaining Estimate",
+        "number",
+        ("remainingEstimate", "timeestimate"),
+        orderable=False,
+    ),
+    FieldDef("timespent", "Time Spent", "number", ("timespent",), orderable=False),
+    FieldDef("aggregatetimeoriginalestimate", "Σ Original Estimate", "number", (), orderable=False),
+    FieldDef("aggregatetimeestimate", "Σ Remaining Estimate", "number", (), orderable=False),
+    FieldDef("aggregatetimespent", "Σ Time Spent", "number", (), orderable=False),
+    FieldDef("progress", "Progress", "progress", ("progress",), orderable=False),
+    FieldDef("aggregateprogress", "Σ Progress", "progress", (), orderable=False),
+    FieldDef("workratio", "Work Ratio", "number", ("workratio",), orderable=False),
 )
 
 RENDERED = tuple(f.id for f in FIELDS if f.id not in ("issuekey", "text"))
@@ -125,6 +147,7 @@ CREATE_SCREEN = (
     "components",
     "versions",
     "fixVersions",
+    "timetracking",
 )
 """The fields ``POST /issue`` accepts, in createmeta order."""
 
@@ -134,6 +157,10 @@ EDIT_SCREEN = tuple(f for f in CREATE_SCREEN if f != "project")
 
 LIST_FIELDS = frozenset({"labels", "components", "versions", "fixVersions"})
 """The fields that take ``add`` and ``remove`` operations beside ``set``."""
+_OPERATIONS = {
+    **{name: ["set", "add", "remove"] for name in LIST_FIELDS},
+    "timetracking": ["set", "edit"],
+}
 
 
 def screen_field_json(
@@ -154,7 +181,7 @@ def screen_field_json(
         "name": spec.name,
         "fieldId": field,
         "hasDefaultValue": field in ("priority", "issuetype"),
-        "operations": ["set", "add", "remove"] if field in LIST_FIELDS else ["set"],
+        "operations": _OPERATIONS.get(field, ["set"]),
     }
     if field == "priority":
         body["allowedValues"] = [priority_json(base, p) for p in catalog.PRIORITIES]

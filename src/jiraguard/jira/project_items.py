@@ -75,16 +75,18 @@ def flag_member(body: dict[str, Any], name: str, errors: dict[str, str]) -> bool
     return None
 
 
-def clean_name(value: str | None, errors: dict[str, str], message: str) -> str | None:
-    """A name, stripped: empty, or past 255 characters, is an error under ``name``."""
+def clean_name(
+    value: str | None, errors: dict[str, str], message: str, key: str = "name"
+) -> str | None:
+    """A name, stripped: empty, or past 255 characters, is an error under ``key``."""
     if value is None:
         return None
     name = value.strip()
     if not name:
-        errors["name"] = message
+        errors[key] = message
         return None
     if len(name) > MAX_NAME:
-        errors["name"] = f"The name must not be longer than {MAX_NAME} characters."
+        errors[key] = f"The name must not be longer than {MAX_NAME} characters."
         return None
     return name
 

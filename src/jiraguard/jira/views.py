@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named, Status, StatusCategory
 from jiraguard.jira.durations import format_duration
+from jiraguard.jira.timetracking import TIME_FIELDS, Times, flat_fields, timetracking_json
 from jiraguard.jira.workflow import Transition
 from jiraguard.store.issue_items import ItemRecord
 from jiraguard.store.issue_records import IssueRecord, PersonRecord, ProjectRecord
@@ -24,6 +25,7 @@ from jiraguard.store.models import (
     ChangeGroup,
     Comment,
     Component,
+    Filter,
     Project,
     User,
     Version,
@@ -405,6 +407,33 @@ def worklog_json(base: str, worklog: Worklog) -> dict[str, Any]:
     }
 
 
+def _empty_list() -> dict[str, Any]:
+    """Jira's list envelope of a filter's ``sharedUsers`` and ``subscriptions``: empty here."""
+    return {"size": 0, "items": [], "max-results": 1000, "start-index": 0, "end-index": 0}
+
+
+def filter_json(base: str, saved: Filter) -> dict[str, Any]:
+    """A filter as ``/filter`` shows it; ``description`` only when it has one, as Jira."""
+    body: dict[str, Any] = {
+        "self": f"{base}{API}/filter/{saved.id}",
+        "id": str(saved.id),
+        "name": saved.name,
+    }
+    if saved.description:
+        body["description"] = saved.description
+    body.update(
+        owner=user_of(base, saved.owner),
+        jql=saved.jql,
+        viewUrl=f"{base}/issues/?filter={saved.id}",
+        searchUrl=f"{base}{API}/search?{urlencode({'jql': saved.jql}, quote_via=quote)}",
+        favourite=saved.favourite,
+        sharePermissions=[],
+        sharedUsers=_empty_list(),
+        subscriptions=_empty_list(),
+    )
+    return body
+
+
 def attachment_json(base: str, attachment: Attachment, author: User | None) -> dict[str, Any]:
     """An attachment's metadata; ``content`` is the download URL."""
     return {
@@ -544,6 +573,11 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
         out["issuelinks"] = [issue_link_json(base, link) for link in bundle.links]
     if "attachment" in selected:
         out["attachment"] = [attachment_json(base, a, who) for a, who in bundle.attachments]
+    times = Times(issue.original_estimate, issue.remaining_estimate, issue.time_spent)
+    if "timetracking" in selected:
+        out["timetracking"] = timetracking_json(times)
+    if not selected.isdisjoint(TIME_FIELDS):
+        out.update((k, v) for k, v in flat_fields(times).items() if k in selected)
     items = bundle.items
     if "fixVersions" in selected:
         out["fixVersions"] = [version_ref_json(base, v) for v in items.fix_versions]

@@ -64,6 +64,9 @@ class IssueRecord:
     updated_at: datetime
     resolved_at: datetime | None
     due_date: date | None
+    original_estimate: int | None
+    remaining_estimate: int | None
+    time_spent: int | None
     project: ProjectRecord
     assignee: PersonRecord | None
     reporter: PersonRecord | None
@@ -87,6 +90,9 @@ _ISSUE_COLUMNS = (
     "updated_at",
     "resolved_at",
     "due_date",
+    "original_estimate",
+    "remaining_estimate",
+    "time_spent",
 )
 _PROJECT_COLUMNS = ("id", "key", "name", "description", "project_type_key", "assignee_type")
 _PERSON_COLUMNS = ("id", "name", "key", "display_name", "email", "active")

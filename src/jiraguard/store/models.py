@@ -125,6 +125,12 @@ class Issue(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
+    original_estimate: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Time tracking, in seconds: Jira's ``timeoriginalestimate``; None when not estimated."""
+    remaining_estimate: Mapped[int | None] = mapped_column(Integer, default=None)
+    """``timeestimate``: what is left; worklogs adjust it (``adjustEstimate``)."""
+    time_spent: Mapped[int | None] = mapped_column(Integer, default=None)
+    """``timespent``: the sum of the worklogs, kept with them; None when there are none."""
 
     project: Mapped[Project] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
@@ -424,3 +430,22 @@ class ApplicationProperty(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Filter(Base):
+    """A saved search (Jira's filter): private to its owner, whose names are unique
+    (case-insensitive, as Jira compares them)."""
+
+    __tablename__ = "filters"
+    __table_args__ = (UniqueConstraint("owner_id", "lower_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    lower_name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    jql: Mapped[str] = mapped_column(Text)
+    favourite: Mapped[bool] = mapped_column(Boolean, default=False)
+    """On the owner's favourite list (``/filter/favourite``)."""
+
+    owner: Mapped[User] = relationship(lazy="joined")

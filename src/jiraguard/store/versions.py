@@ -8,7 +8,7 @@ from sqlalchemy import Integer, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.ids import row_id
-from jiraguard.store.models import Version, issue_affected_versions, issue_fix_versions
+from jiraguard.store.models import Issue, Version, issue_affected_versions, issue_fix_versions
 
 
 async def find_version(session: AsyncSession, ident: str) -> Version | None:
@@ -72,3 +72,31 @@ async def version_by_name(session: AsyncSession, project_id: int, name: str) -> 
         Version.project_id == project_id, Version.lower_name == name.strip().lower()
     )
     return await session.scalar(query)
+
+
+async def place_version(session: AsyncSession, version: Version, index: int) -> None:
+    """Put ``version`` at ``index`` (0-based, clamped) in its project's order; the project's
+    versions are numbered 1, 2, … again."""
+    others = [v for v in await project_versions(session, version.project_id) if v.id != version.id]
+    others.insert(max(0, min(index, len(others))), version)
+    for number, item in enumerate(others, start=1):
+        item.sequence = number
+
+
+async def version_issue_counts(session: AsyncSession, version_id: int) -> tuple[int, int, int]:
+    """(issues fixed in it, issues it affects, unresolved issues fixed in it)."""
+    fixed = select(func.count()).where(issue_fix_versions.c.version_id == version_id)
+    affected = select(func.count()).where(issue_affected_versions.c.version_id == version_id)
+    unresolved = (
+        select(func.count())
+        .select_from(issue_fix_versions.join(Issue, Issue.id == issue_fix_versions.c.issue_id))
+        .where(issue_fix_versions.c.version_id == version_id, Issue.resolution_id.is_(None))
+    )
+    row = (
+        await session.execute(
+            select(
+                fixed.scalar_subquery(), affected.scalar_subquery(), unresolved.scalar_subquery()
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])

@@ -6,7 +6,7 @@ Operators per Atlassian's "Advanced searching - operators reference" (docs/jira-
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from jiraguard.jira.jql import dates
 from jiraguard.jira.jql.errors import JQLError, unsupported_operator
 from jiraguard.jira.jql.lookups import Directory
 from jiraguard.jira.jql.parser import as_values
+from jiraguard.jira.jql.saved_filters import SavedFilters
 from jiraguard.jira.jql.syntax import Clause, Empty, FunctionCall, Value
 from jiraguard.store.comments import PUBLIC, Audience
 
@@ -38,6 +39,8 @@ class Context:
     """Compile ``~`` for a page walked in index order (see ``textsearch.contains``)."""
     audience: Audience = PUBLIC
     """Whose comments ``comment ~`` and ``text ~`` search: those the searcher may read."""
+    saved: SavedFilters = field(default_factory=SavedFilters)
+    """The saved filters the query names (``filter = …``), already parsed."""
 
 
 class Field(Protocol):
@@ -52,7 +55,14 @@ def single_value(clause: Clause) -> Value:
     return operand
 
 
-KNOWN_FUNCTIONS = dates.DATE_FUNCTIONS | {"currentuser", "membersof"}
+KNOWN_FUNCTIONS = dates.DATE_FUNCTIONS | {
+    "currentuser",
+    "membersof",
+    "releasedversions",
+    "unreleasedversions",
+    "latestreleasedversion",
+    "earliestunreleasedversion",
+}
 
 
 def function_error(function: FunctionCall, field: str) -> JQLError:
@@ -83,18 +93,28 @@ def compare(column: Any, operator: str, value: Any) -> Condition:
     return comparisons[operator](column, value)
 
 
-def listed_texts(clause: Clause, field: str) -> tuple[list[str], bool]:
-    """The texts an ``=``/``!=``/``IN``/``NOT IN`` clause lists, and whether it lists EMPTY."""
+FunctionCompiler = Callable[[FunctionCall], Condition]
+"""What a function value of a multi-valued field matches (``releasedVersions()``)."""
+
+
+def listed_texts(
+    clause: Clause, field: str, call: FunctionCompiler | None = None
+) -> tuple[list[str], bool, list[Condition]]:
+    """The texts an ``=``/``!=``/``IN``/``NOT IN`` clause lists, whether it lists EMPTY, and
+    what its function values match (``call``; without it a function is an error)."""
     texts: list[str] = []
     empty = False
+    called: list[Condition] = []
     for value in as_values(clause.operand):
         if isinstance(value, FunctionCall):
-            raise function_error(value, field)
-        if isinstance(value, Empty):
+            if call is None:
+                raise function_error(value, field)
+            called.append(call(value))
+        elif isinstance(value, Empty):
             empty = True
         else:
             texts.append(value.text)
-    return texts, empty
+    return texts, empty, called
 
 
 def multi_valued(
@@ -102,21 +122,24 @@ def multi_valued(
     field: str,
     any_value: Condition,
     matching: Callable[[list[str]], Condition],
+    call: FunctionCompiler | None = None,
 ) -> Condition:
     """A clause on a field that holds several values (``labels``, versions, components).
 
-    ``any_value``: the issue holds some value; ``matching(texts)``: it holds one of ``texts``.
-    ``IS EMPTY`` is an issue that holds none; ``!=`` and ``NOT IN`` skip those, as in Jira.
+    ``any_value``: the issue holds some value; ``matching(texts)``: it holds one of ``texts``;
+    ``call(function)``: it holds one the function names. ``IS EMPTY`` is an issue that holds
+    none; ``!=`` and ``NOT IN`` skip those, as in Jira.
     """
     if clause.operator in EMPTINESS:
         return not_(any_value) if clause.operator == "is" else any_value
     if clause.operator not in EQUALITY:
         raise unsupported_operator(clause.operator, field)
-    texts, empty = listed_texts(clause, field)
-    matched = matching(texts)
+    texts, empty, called = listed_texts(clause, field, call)
+    found = ([matching(texts)] if texts else []) + called
+    matched = or_(*found) if len(found) > 1 else found[0] if found else None
     if clause.operator in ("=", "in"):
-        terms: list[Condition] = [matched] if texts else []
+        terms: list[Condition] = [matched] if matched is not None else []
         if empty:
             terms.append(not_(any_value))
         return or_(false(), *terms)
-    return and_(any_value, not_(matched)) if texts else any_value
+    return and_(any_value, not_(matched)) if matched is not None else any_value

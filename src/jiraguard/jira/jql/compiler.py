@@ -1,7 +1,8 @@
 """``syntax`` conditions to one SQLAlchemy condition on ``issues``.
 
-AND, OR and NOT map to SQL's; each clause goes to its field (``fields``). Nothing here
-writes SQL text: values travel as bound parameters.
+AND, OR and NOT map to SQL's; each clause goes to its field (``fields``), except a saved
+filter's (``filter = …``), which stands for the filter's own query (``saved_filters``).
+Nothing here writes SQL text: values travel as bound parameters.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from jiraguard.jira.jql.clauses import Context
 from jiraguard.jira.jql.disjunctions import Budget, QueryTooLarge, grouped, merge_equalities
 from jiraguard.jira.jql.errors import JQLError
 from jiraguard.jira.jql.fields import TextField, field
+from jiraguard.jira.jql.saved_filters import filter_values, is_filter_clause
 from jiraguard.jira.jql.syntax import And, Clause, Condition, Or
 from jiraguard.store.models import Issue
 
@@ -32,12 +34,24 @@ def compile_condition(condition: Condition | None, context: Context) -> ColumnEl
 def _compile(condition: Condition, context: Context, budget: Budget) -> ColumnElement[bool]:
     if isinstance(condition, Clause):
         budget.spend(condition)
+        if is_filter_clause(condition):
+            return _saved(condition, context, budget)
         return field(condition.field).condition(condition, context)
     if isinstance(condition, And):
         return grouped(and_, [_compile(term, context, budget) for term in condition.terms])
     if isinstance(condition, Or):
         return grouped(or_, _compile_any(condition.terms, context, budget))
     return not_(_compile(condition.term, context, budget))
+
+
+def _saved(clause: Clause, context: Context, budget: Budget) -> ColumnElement[bool]:
+    """The issues matching (``=``, ``IN``) or not matching the named filters' queries."""
+    terms = []
+    for value in filter_values(clause):
+        where = context.saved.condition(value)
+        terms.append(true() if where is None else _compile(where, context, budget))
+    found = or_(*terms) if len(terms) > 1 else terms[0]
+    return found if clause.operator in ("=", "in") else not_(found)
 
 
 def _compile_any(
@@ -70,7 +84,7 @@ def compile_count(
 
     A query that is a single ``~`` clause may be counted from the full-text index alone.
     """
-    if isinstance(condition, Clause):
+    if isinstance(condition, Clause) and not is_filter_clause(condition):
         searched = field(condition.field)
         shortcut = searched.count(condition, context) if isinstance(searched, TextField) else None
         if shortcut is not None:

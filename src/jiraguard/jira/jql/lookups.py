@@ -1,24 +1,31 @@
-"""Projects, users and groups a query names, fetched once before it is compiled.
+"""Projects, users, groups, versions and components a query names, fetched once before it
+is compiled.
 
-Jira rejects a value naming no project or user ("The value 'X' does not exist for the field
-'project'.") and a ``membersOf()`` group that does not exist, so the values are looked up up
-front: one query each for projects, users and groups, asking only for what the query names.
+Jira rejects a value naming no project, user, version or component ("The value 'X' does not
+exist for the field 'project'.") and a ``membersOf()`` group that does not exist, so the
+values are looked up up front: one query each, asking only for what the query names. The
+projects include those the version functions (``releasedVersions(P1)``) name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jiraguard.jira.jql.syntax import And, Clause, Condition, FunctionCall, Literal, Not, Or, Query
+from jiraguard.jira.jql.syntax import FunctionCall, Literal, Query, clauses_of
 from jiraguard.store.ids import row_id
-from jiraguard.store.models import Group, Project, User, user_groups
+from jiraguard.store.models import Component, Group, Project, User, Version, user_groups
 
 PROJECT_FIELDS = frozenset({"project"})
 USER_FIELDS = frozenset({"assignee", "reporter", "creator"})
+VERSION_FIELDS = frozenset({"fixversion", "affectedversion"})
+COMPONENT_FIELDS = frozenset({"component"})
+VERSION_FUNCTIONS = frozenset(
+    {"releasedversions", "unreleasedversions", "latestreleasedversion", "earliestunreleasedversion"}
+)
+"""The JQL functions that name versions; their arguments are projects."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,10 @@ class Directory:
     """Lower-case user name -> user id."""
     groups: dict[str, frozenset[int]] = field(default_factory=dict)
     """Lower-case group name -> ids of its members (for ``membersOf()``)."""
+    versions: frozenset[str] = frozenset()
+    """The version values of the query that name a version: lower-case names and ids."""
+    components: frozenset[str] = frozenset()
+    """The same for components."""
 
     def project(self, value: str) -> int | None:
         """A project by key, then by name, then by id (the order Jira tries)."""
@@ -49,21 +60,16 @@ class Directory:
     def members(self, group: str) -> frozenset[int] | None:
         return self.groups.get(group.lower())
 
-
-def _clauses(condition: Condition | None) -> Iterator[Clause]:
-    if isinstance(condition, Clause):
-        yield condition
-    elif isinstance(condition, And | Or):
-        for term in condition.terms:
-            yield from _clauses(term)
-    elif isinstance(condition, Not):
-        yield from _clauses(condition.term)
+    def has_item(self, kind: type[Version] | type[Component], value: str) -> bool:
+        """Whether some version (or component) in any project has this name or id."""
+        known = self.versions if kind is Version else self.components
+        return value.strip().lower() in known
 
 
 def _groups(query: Query) -> set[str]:
     """The groups ``membersOf("group")`` names in user clauses."""
     names: set[str] = set()
-    for clause in _clauses(query.where):
+    for clause in clauses_of(query.where):
         if clause.field.lower() not in USER_FIELDS:
             continue
         operand = clause.operand
@@ -73,9 +79,39 @@ def _groups(query: Query) -> set[str]:
     return names
 
 
+def _function_projects(query: Query) -> set[str]:
+    """The projects the version functions name (``releasedVersions(P1, P2)``)."""
+    names: set[str] = set()
+    for clause in clauses_of(query.where):
+        operand = clause.operand
+        for value in operand if isinstance(operand, tuple) else (operand,):
+            if isinstance(value, FunctionCall) and value.name.lower() in VERSION_FUNCTIONS:
+                names.update(value.arguments)
+    return names
+
+
+async def _known_items(
+    session: AsyncSession, item: type[Version] | type[Component], values: set[str]
+) -> frozenset[str]:
+    """Which of ``values`` name an ``item`` (by name, any case, or by id)."""
+    if not values:
+        return frozenset()
+    lowered = {value.strip().lower() for value in values}
+    numbers = [n for n in map(row_id, lowered) if n is not None]
+    rows = await session.execute(
+        select(item.id, item.lower_name).where(
+            or_(item.lower_name.in_(sorted(lowered)), item.id.in_(numbers))
+        )
+    )
+    found: set[str] = set()
+    for ident, lower_name in rows:
+        found.update({lower_name, str(ident)} & lowered)
+    return frozenset(found | {v for v in lowered if str(row_id(v)) in found})
+
+
 def _literals(query: Query, fields: frozenset[str]) -> set[str]:
     texts: set[str] = set()
-    for clause in _clauses(query.where):
+    for clause in clauses_of(query.where):
         if clause.field.lower() not in fields:
             continue
         operand = clause.operand
@@ -86,8 +122,9 @@ def _literals(query: Query, fields: frozenset[str]) -> set[str]:
 
 
 async def load_directory(session: AsyncSession, query: Query) -> Directory:
-    """Look up every project, user and group ``query`` names (three queries at most)."""
-    project_values = _literals(query, PROJECT_FIELDS)
+    """Look up every project, user, group, version and component ``query`` names (five
+    queries at most)."""
+    project_values = _literals(query, PROJECT_FIELDS) | _function_projects(query)
     user_values = _literals(query, USER_FIELDS)
     keys: dict[str, int] = {}
     names: dict[str, int] = {}
@@ -125,4 +162,6 @@ async def load_directory(session: AsyncSession, query: Query) -> Directory:
         for group, user_id in memberships:
             members.setdefault(group, set()).update([] if user_id is None else [user_id])
     groups = {group: frozenset(ids) for group, ids in members.items()}
-    return Directory(keys, names, frozenset(ids), users, groups)
+    versions = await _known_items(session, Version, _literals(query, VERSION_FIELDS))
+    components = await _known_items(session, Component, _literals(query, COMPONENT_FIELDS))
+    return Directory(keys, names, frozenset(ids), users, groups, versions, components)

@@ -2,7 +2,9 @@
 
 Sortable fields per Atlassian's "Advanced searching - keywords reference" (ORDER BY). An
 empty value sorts as the largest (last ascending, first descending) on both databases.
-Catalog fields sort in Jira's sequence; ``priority DESC`` puts "Highest" first.
+Catalog fields sort in Jira's sequence; ``priority DESC`` puts "Highest" first. Versions
+sort in their project's version order (an issue by its earliest version), components by
+name (an issue by its first).
 """
 
 from __future__ import annotations
@@ -11,13 +13,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case
+from sqlalchemy import ColumnElement, Select, Table, case, func, select
 from sqlalchemy.orm import aliased
 
 from jiraguard.jira import catalog
 from jiraguard.jira.jql.errors import JQLError
 from jiraguard.jira.jql.syntax import SortKey
-from jiraguard.store.models import Issue, Project, User
+from jiraguard.store.models import (
+    Component,
+    Issue,
+    Project,
+    User,
+    Version,
+    issue_affected_versions,
+    issue_components,
+    issue_fix_versions,
+)
 
 DEFAULT_ORDER = (SortKey("created", descending=True),)
 """Jira's order when a query names none: newest first."""
@@ -49,7 +60,30 @@ _JOINS: dict[str, tuple[Any, Any]] = {
     "project": (_project, _project.id == Issue.project_id),
 }
 
+
+def _versions(table: Table) -> Sort:
+    """The issue's versions in ``table``: their project, then the earliest's place in it."""
+    held = table.join(Version, Version.id == table.c.version_id)
+    mine = table.c.issue_id == Issue.id
+    project = select(func.min(Version.project_id)).select_from(held).where(mine)
+    place = select(func.min(Version.sequence)).select_from(held).where(mine)
+    return Sort((project.scalar_subquery(), place.scalar_subquery()), nullable=True)
+
+
+_held_components = issue_components.join(Component, Component.id == issue_components.c.component_id)
+_COMPONENT = Sort(
+    (
+        select(func.min(Component.lower_name))
+        .select_from(_held_components)
+        .where(issue_components.c.issue_id == Issue.id)
+        .scalar_subquery(),
+    ),
+    nullable=True,
+)
 _KEY = Sort((_project.key, Issue.number), joins=("project",))
+_ORIGINAL = Sort((Issue.original_estimate,), nullable=True)
+_REMAINING = Sort((Issue.remaining_estimate,), nullable=True)
+_SPENT = Sort((Issue.time_spent,), nullable=True)
 _TYPE = Sort((_sequence(Issue.issuetype_id, catalog.ISSUE_TYPES),))
 _CREATED = Sort((Issue.created_at,))
 _UPDATED = Sort((Issue.updated_at,))
@@ -79,6 +113,14 @@ SORTS: dict[str, Sort] = {
     "due": _DUE,
     "resolutiondate": _RESOLVED,
     "resolved": _RESOLVED,
+    "fixversion": _versions(issue_fix_versions),
+    "affectedversion": _versions(issue_affected_versions),
+    "component": _COMPONENT,
+    "originalestimate": _ORIGINAL,
+    "timeoriginalestimate": _ORIGINAL,
+    "remainingestimate": _REMAINING,
+    "timeestimate": _REMAINING,
+    "timespent": _SPENT,
 }
 
 

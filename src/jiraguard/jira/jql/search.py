@@ -13,8 +13,45 @@ from jiraguard.jira.jql.compiler import compile_condition, compile_count
 from jiraguard.jira.jql.lookups import load_directory
 from jiraguard.jira.jql.ordering import apply_order, follows_index
 from jiraguard.jira.jql.parser import parse
+from jiraguard.jira.jql.saved_filters import load_filters
+from jiraguard.jira.jql.syntax import And, Query
 from jiraguard.store.comments import PUBLIC, Audience
 from jiraguard.store.models import Issue
+
+
+async def _context(
+    session: AsyncSession,
+    query: Query,
+    *,
+    current_user_id: int | None,
+    now: datetime | None = None,
+    audience: Audience = PUBLIC,
+    saving: int | None = None,
+) -> Context:
+    """What compiling ``query`` consults: its saved filters, then the projects, users… it
+    and those filters name."""
+    saved = await load_filters(session, query.where, current_user_id, saving=saving)
+    nested = [where for where in saved.queries.values() if where is not None]
+    everything = Query(And((query.where, *nested))) if query.where and nested else query
+    return Context(
+        dialect=session.get_bind().dialect.name,
+        now=(now or datetime.now(UTC)).astimezone(UTC),
+        directory=await load_directory(session, everything),
+        current_user_id=current_user_id,
+        audience=audience,
+        saved=saved,
+    )
+
+
+async def check_jql(
+    session: AsyncSession, jql: str, *, current_user_id: int | None, saving: int | None = None
+) -> None:
+    """Raise ``JQLError`` if ``jql`` is a query Jira would refuse to run (what a saved
+    filter's query must pass); ``saving``: the id of the filter it is for."""
+    query = parse(jql)
+    context = await _context(session, query, current_user_id=current_user_id, saving=saving)
+    compile_condition(query.where, context)
+    apply_order(select(Issue.id), query.order_by)
 
 
 async def search_issues(
@@ -38,12 +75,8 @@ async def search_issues(
     query Jira would reject, with Jira's message.
     """
     query = parse(jql)
-    context = Context(
-        dialect=session.get_bind().dialect.name,
-        now=(now or datetime.now(UTC)).astimezone(UTC),
-        directory=await load_directory(session, query),
-        current_user_id=current_user_id,
-        audience=audience,
+    context = await _context(
+        session, query, current_user_id=current_user_id, now=now, audience=audience
     )
     where = compile_condition(query.where, context)
     page_where = where

@@ -5,6 +5,7 @@ Positions are Jira's: line and character, both counted from 1.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -59,6 +60,17 @@ class Not:
 
 
 Condition = Clause | And | Or | Not
+
+
+def clauses_of(condition: Condition | None) -> Iterator[Clause]:
+    """Every clause of ``condition``, in query order."""
+    if isinstance(condition, Clause):
+        yield condition
+    elif isinstance(condition, And | Or):
+        for term in condition.terms:
+            yield from clauses_of(term)
+    elif isinstance(condition, Not):
+        yield from clauses_of(condition.term)
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,7 +130,7 @@ async def _create_one(request: Request, body: dict[str, Any]) -> dict[str, str]:
             try:
                 await apply(session, issue, name, verb, value)
             except FieldProblem as problem:
-                errors[name] = str(problem)
+                errors[problem.key or name] = str(problem)
         if errors or project is None:
             raise field_errors(errors)
         await insert_issue(session, project, issue)
@@ -208,11 +208,11 @@ async def assign(request: Request) -> Response:
         me = await acting_user(session, request)
         issue = await issue_or_404(session, request.path_params["issue"])
         try:
-            change = await apply(session, issue, "assignee", "set", body)
+            changes = await apply(session, issue, "assignee", "set", body)
         except FieldProblem as problem:
             raise bad_request(str(problem)) from problem
-        if change is not None:
-            await record_changes(session, issue, me.id, [change])
+        if changes:
+            await record_changes(session, issue, me.id, changes)
     return Response(status_code=204)
 
 

@@ -1,5 +1,6 @@
-"""``/version``: a project's versions (releases): create, read, update, delete, and
-``/project/{key}/versions``. Changes are for project administrators (``project_items``)."""
+"""``/version``: a project's versions (releases): create, read, update, delete, move, the
+counts of their issues, and ``/project/{key}/versions``. Changes are for project
+administrators (``project_items``)."""
 
 from __future__ import annotations
 
@@ -24,14 +25,16 @@ from jiraguard.jira.project_items import (
     require_project_admin,
     text_member,
 )
-from jiraguard.jira.views import MONTHS, version_json
+from jiraguard.jira.views import API, MONTHS, version_json
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.models import Version
 from jiraguard.store.versions import (
     delete_version,
     find_version,
     next_version_sequence,
+    place_version,
     project_versions,
+    version_issue_counts,
     version_name_taken,
 )
 
@@ -39,6 +42,8 @@ WHAT = "versions"
 NAME_REQUIRED = "You must specify a valid version name"
 NAME_TAKEN = "A version with this name already exists in this project."
 DATE_RULE = 'Invalid date format. Please enter the date in the format "d/MMM/yy".'
+POSITIONS = ("First", "Last", "Earlier", "Later")
+MOVE_RULE = "A version moves to a 'position' (First, Last, Earlier or Later) or 'after' a version."
 
 
 def _today() -> date:
@@ -203,6 +208,84 @@ async def remove(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def _new_index(
+    session: AsyncSession, version: Version, body: dict[str, Any], errors: dict[str, str]
+) -> int | None:
+    """Where ``move`` puts the version in its project's list (0-based), or None on error."""
+    order = [v.id for v in await project_versions(session, version.project_id)]
+    here = order.index(version.id)
+    position, after = body.get("position"), body.get("after")
+    if (position is None) == (after is None):
+        errors["position"] = MOVE_RULE
+        return None
+    if after is not None:
+        ident = item_id(after, "version") if isinstance(after, str) else None
+        target = await find_version(session, ident) if ident else None
+        if target is None or target.project_id != version.project_id:
+            errors["after"] = f"The version '{after}' does not exist in this project."
+            return None
+        there = order.index(target.id)
+        return there + 1 if there < here else there  # its place once the version is taken out
+    given = position.strip().lower() if isinstance(position, str) else None
+    chosen = next((p for p in POSITIONS if p.lower() == given), None)
+    if chosen is None:
+        errors["position"] = MOVE_RULE
+        return None
+    moves = {"First": 0, "Last": len(order), "Earlier": here - 1, "Later": here + 1}
+    return moves[chosen]
+
+
+async def move(request: Request) -> Response:
+    """POST /version/{id}/move: ``{"position": "First"|"Last"|"Earlier"|"Later"}`` or
+    ``{"after": <a version's self URL or id>}`` → 200 with the version."""
+    ident = request.path_params["id"]
+    body = await read_json(request)
+    require_project_admin(request, WHAT)
+    async with database(request).transaction() as session:
+        version = await find_version(session, ident)
+        if version is None:
+            raise _missing(ident)
+        errors: dict[str, str] = {}
+        index = await _new_index(session, version, body, errors)
+        if index is None:
+            raise field_errors(errors)
+        await place_version(session, version, index)
+        version_id = version.id
+    return await _answer(request, version_id)
+
+
+async def _counts(request: Request) -> tuple[str, tuple[int, int, int]]:
+    """The path's version's ``self`` and its issue counts (fixed, affected, unresolved)."""
+    ident = request.path_params["id"]
+    async with database(request).session() as session:
+        version = await find_version(session, ident)
+        if version is None:
+            raise _missing(ident)
+        counts = await version_issue_counts(session, version.id)
+    return f"{base_url(request)}{API}/version/{version.id}", counts
+
+
+async def related_counts(request: Request) -> Response:
+    """GET /version/{id}/relatedIssueCounts: the issues that name it, as Jira counts them."""
+    url, (fixed, affected, _) = await _counts(request)
+    return JiraJSONResponse(
+        {
+            "self": url,
+            "issuesFixedCount": fixed,
+            "issuesAffectedCount": affected,
+            "issueCountWithCustomFieldsShowingVersion": 0,
+        }
+    )
+
+
+async def unresolved_count(request: Request) -> Response:
+    """GET /version/{id}/unresolvedIssueCount: its fix issues, and those still unresolved."""
+    url, (fixed, _, unresolved) = await _counts(request)
+    return JiraJSONResponse(
+        {"self": url, "issuesCount": fixed, "issuesUnresolvedCount": unresolved}
+    )
+
+
 async def of_project(request: Request) -> Response:
     """GET /project/{key}/versions: a JSON array, in the project's order."""
     async with database(request).session() as session:
@@ -217,5 +300,8 @@ routes = [
     Route("/version/{id}", get, methods=["GET"]),
     Route("/version/{id}", update, methods=["PUT"]),
     Route("/version/{id}", remove, methods=["DELETE"]),
+    Route("/version/{id}/move", move, methods=["POST"]),
+    Route("/version/{id}/relatedIssueCounts", related_counts, methods=["GET"]),
+    Route("/version/{id}/unresolvedIssueCount", unresolved_count, methods=["GET"]),
     Route("/project/{project}/versions", of_project, methods=["GET"]),
 ]

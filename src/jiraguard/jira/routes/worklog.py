@@ -3,7 +3,9 @@ administrator's).
 
 ``timeSpent`` uses Jira's duration syntax (``"1h 30m"``) or ``timeSpentSeconds`` gives
 seconds (number or numeric string, as ``jira`` sends it); ``started`` is a Jira date-time
-(``2026-11-28T12:00:00.000+0000``) and defaults to now.
+(``2026-11-28T12:00:00.000+0000``) and defaults to now. Each change keeps the issue's time
+spent and moves its remaining estimate as ``adjustEstimate`` asks (``estimates``), with
+changelog items for both, as Jira records them.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from starlette.routing import Route
 from jiraguard.errors import field_errors, forbidden, not_found
 from jiraguard.jira.context import acting_user, base_url, database, is_admin, issue_or_404
 from jiraguard.jira.durations import parse_duration
+from jiraguard.jira.estimates import Adjustment, adjusted, read_adjustment
 from jiraguard.jira.params import query_int, query_str, read_json
+from jiraguard.jira.timetracking import time_change
 from jiraguard.jira.views import paged, worklog_json
 from jiraguard.responses import JiraJSONResponse
 from jiraguard.store.ids import MAX_ID, is_digits
-from jiraguard.store.models import User, Worklog, utcnow
+from jiraguard.store.issues import record_changes
+from jiraguard.store.models import Issue, User, Worklog, utcnow
 from jiraguard.store.worklogs import find_worklog, page_worklogs
 
 MAX_PAGE = 5000
@@ -119,10 +124,28 @@ async def _render(request: Request, worklog_id: int, status_code: int) -> Respon
         return JiraJSONResponse(worklog_json(base_url(request), fresh), status_code=status_code)
 
 
+async def _log_time(
+    session: AsyncSession, issue: Issue, me: User, adjustment: Adjustment, old: int, new: int
+) -> None:
+    """A worklog of ``old`` seconds is now ``new`` (0: none): the issue's time spent follows,
+    its remaining estimate moves as ``adjustment`` says; both go in the changelog."""
+    spent = (issue.time_spent or 0) - old + new
+    time_spent = spent if spent > 0 else None
+    remaining = adjusted(issue.remaining_estimate, adjustment, old, new)
+    changes = [
+        time_change("timespent", issue.time_spent, time_spent),
+        time_change("timeestimate", issue.remaining_estimate, remaining),
+    ]
+    issue.time_spent, issue.remaining_estimate = time_spent, remaining
+    await record_changes(session, issue, me.id, [c for c in changes if c is not None])
+
+
 async def add(request: Request) -> Response:
-    """POST → 201 with the worklog (``adjustEstimate`` is accepted and ignored)."""
+    """POST → 201 with the worklog; ``adjustEstimate`` (default ``auto``) moves the issue's
+    remaining estimate."""
     given = _parse(await read_json(request), partial=False)
     assert given.seconds is not None  # required unless partial
+    adjustment = read_adjustment(request, "add")
     async with database(request).transaction() as session:
         me = await acting_user(session, request)
         issue = await issue_or_404(session, request.path_params["issue"])
@@ -136,13 +159,15 @@ async def add(request: Request) -> Response:
         )
         session.add(worklog)
         await session.flush()
+        await _log_time(session, issue, me, adjustment, 0, given.seconds)
         issue.updated_at = worklog.created_at
         worklog_id = worklog.id
     return await _render(request, worklog_id, 201)
 
 
-async def _own_worklog(session: AsyncSession, request: Request, me: User) -> Worklog:
-    """The worklog in the path, if the caller wrote it or is an administrator (else 403)."""
+async def _own_worklog(session: AsyncSession, request: Request, me: User) -> tuple[Issue, Worklog]:
+    """The issue and the worklog in the path, if the caller wrote it or is an
+    administrator (else 403)."""
     issue = await issue_or_404(session, request.path_params["issue"])
     wanted = request.path_params["worklog"]
     worklog = await find_worklog(session, issue.id, wanted)
@@ -150,7 +175,7 @@ async def _own_worklog(session: AsyncSession, request: Request, me: User) -> Wor
         raise not_found(f"Cannot find worklog with id: '{wanted}'.")
     if worklog.author_id != me.id and not is_admin(request):
         raise forbidden("You do not have the permission to change this worklog.")
-    return worklog
+    return issue, worklog
 
 
 async def get(request: Request) -> Response:
@@ -165,13 +190,17 @@ async def get(request: Request) -> Response:
 
 
 async def update(request: Request) -> Response:
-    """PUT …/worklog/{id} → 200 with the worklog; only the given members change."""
+    """PUT …/worklog/{id} → 200 with the worklog; only the given members change;
+    ``adjustEstimate`` as on add, without ``manual``."""
     given = _parse(await read_json(request), partial=True)
+    adjustment = read_adjustment(request, "update")
     async with database(request).transaction() as session:
         me = await acting_user(session, request)
-        worklog = await _own_worklog(session, request, me)
+        issue, worklog = await _own_worklog(session, request, me)
+        old = worklog.time_spent_seconds
         if given.seconds is not None:
             worklog.time_spent_seconds = given.seconds
+        await _log_time(session, issue, me, adjustment, old, worklog.time_spent_seconds)
         if given.started is not None:
             worklog.started = given.started
         if given.comment is not None:
@@ -183,10 +212,13 @@ async def update(request: Request) -> Response:
 
 
 async def remove(request: Request) -> Response:
-    """DELETE …/worklog/{id} → 204."""
+    """DELETE …/worklog/{id} → 204; ``adjustEstimate`` (``manual`` with ``increaseBy``)."""
+    adjustment = read_adjustment(request, "delete")
     async with database(request).transaction() as session:
         me = await acting_user(session, request)
-        await session.delete(await _own_worklog(session, request, me))
+        issue, worklog = await _own_worklog(session, request, me)
+        await _log_time(session, issue, me, adjustment, worklog.time_spent_seconds, 0)
+        await session.delete(worklog)
     return Response(status_code=204)
 
 
