@@ -71,20 +71,36 @@ def _endpoint_templates(routes: Sequence[BaseRoute], prefix: str = "") -> dict[A
 class RouteTemplates:
     """The path template of the route a request was routed to, for metrics and logs."""
 
+    _KEPT = 4096
+    """Most templates of unrouted paths kept (past that, the kept ones are dropped)."""
+    _LONGEST_KEPT = 512
+    """Longest path whose template is kept."""
+
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
         self.routes = routes
         # The router leaves the matched endpoint in the scope; its template is looked up here
         # instead of matching every route a second time on each request.
         self._by_endpoint = _endpoint_templates(routes)
+        self._by_path: dict[tuple[str, str], str] = {}
+        """Templates of requests that never reached the router (refused, 404), by root path
+        and path: matching every route costs more than the rest of a refusal."""
 
     def of(self, endpoint: Any, method: str, path: str, root_path: str) -> str:
         """The template for the scope's ``endpoint``, or by matching ``path`` when there is
-        none (404), or when the scope was copied on the way in; ``<unmatched>`` if nothing."""
+        none (404, a refusal), or when the scope was copied on the way in; ``<unmatched>``
+        if nothing. The first route whose path matches decides, whatever the method (a
+        405's route is the route), so the answer is a function of the path alone."""
         # 404/405 leave the Router itself there, which is not hashable.
         route = self._by_endpoint.get(endpoint) if isinstance(endpoint, Hashable) else None
         if route is None:
-            target = {"type": "http", "path": path, "root_path": root_path, "method": method}
-            route = route_template(self.routes, target)
+            route = self._by_path.get((root_path, path))
+            if route is None:
+                target = {"type": "http", "path": path, "root_path": root_path, "method": method}
+                route = route_template(self.routes, target)
+                if len(path) <= self._LONGEST_KEPT:  # a flood of long paths holds no memory
+                    if len(self._by_path) >= self._KEPT:
+                        self._by_path.clear()
+                    self._by_path[(root_path, path)] = route
         return route
 
 
