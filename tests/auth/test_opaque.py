@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from jiraguard.auth.credentials import BearerToken
 from tests.conftest import HarnessFactory, bearer, introspection_provider, userinfo_provider
 from tests.support.idp import SERVICE_CLIENT, TestProvider
 
@@ -96,6 +97,32 @@ async def test_single_flight_one_provider_call_for_100_requests(
     )
     assert [r.status_code for r in responses] == [200] * 100
     assert idp.stats().get("/token/introspection") == 1
+
+
+async def test_a_check_whose_request_went_away_is_made_again_for_those_waiting(
+    idp: TestProvider, harness: HarnessFactory
+) -> None:
+    """The first request for a token checks it; one that comes meanwhile waits for that
+    answer. If the first goes away (its client hung up) before the provider answered, the
+    one waiting checks the token itself rather than failing."""
+    h = await harness([introspection_provider(idp)])
+    await h.add_user("alice")
+    token = BearerToken(idp.user_token("alice"), "header")
+    authenticator = h.services.path.authenticator
+    idp.reset_stats()
+    first = asyncio.create_task(authenticator.bearer(token))
+    for _ in range(1000):  # until the first is asking the provider
+        if authenticator._inflight:
+            break
+        await asyncio.sleep(0)
+    waiting = asyncio.create_task(authenticator.bearer(token))
+    await asyncio.sleep(0)
+    first.cancel()
+    principal = await waiting
+    assert first.cancelled()
+    assert principal.username == "alice"
+    assert idp.stats().get("/token/introspection") in (1, 2)  # the first may have got its answer
+    assert not authenticator._inflight
 
 
 async def test_negative_cache_spares_the_provider(

@@ -67,7 +67,8 @@ class Authenticator:
         self.fences = fences or Fences(settings.cache_ttl)
         self.flight = flight
         """Single flight across processes (with Redis)."""
-        self._inflight: dict[str, asyncio.Task[Principal]] = {}
+        self._inflight: dict[str, asyncio.Future[Principal]] = {}
+        """Checks under way, by token fingerprint: the first request's answer, for the others."""
         self._retired = False
 
     def retire(self) -> None:
@@ -98,18 +99,31 @@ class Authenticator:
         entry = await self.cache.get(key)
         if entry is not None and not self.fences.stale(entry):
             return _answer(entry)
-        task = self._inflight.get(key)
-        if task is None:
-            task = asyncio.create_task(self._check(key, credentials.token))
-            self._inflight[key] = task
-            task.add_done_callback(lambda done: self._finished(key, done))
-        # shield: a caller that goes away must not cancel the check others wait for.
-        return await asyncio.shield(task)
-
-    def _finished(self, key: str, task: asyncio.Task[Principal]) -> None:
-        self._inflight.pop(key, None)
-        if not task.cancelled():
-            task.exception()  # mark it retrieved even if every waiter went away
+        flight = self._inflight.get(key)
+        if flight is not None:  # another request is checking this token: its answer is ours
+            try:
+                # shield: a waiter that goes away must not cancel the others' answer.
+                return await asyncio.shield(flight)
+            except _CheckAbandoned:
+                return await self.bearer(credentials)  # the first one went away: ask again
+        # The first request checks the token itself (no task, no extra turn of the loop);
+        # those that come meanwhile wait for its answer.
+        flight = self._inflight[key] = asyncio.get_running_loop().create_future()
+        try:
+            principal = await self._check(key, credentials.token)
+        except asyncio.CancelledError:
+            flight.set_exception(_CheckAbandoned())
+            raise
+        except Exception as exc:
+            flight.set_exception(exc)
+            raise
+        else:
+            flight.set_result(principal)
+            return principal
+        finally:
+            del self._inflight[key]
+            if flight.done() and not flight.cancelled():
+                flight.exception()  # retrieved, even when nobody waited for it
 
     async def _check(self, key: str, token: str) -> Principal:
         if self.flight is None:
@@ -183,6 +197,11 @@ class Authenticator:
         principal = Principal.of(user, method="basic", checked_at=self.clock())
         await self._basic_cache.put(key, principal, self.settings.cache_ttl)
         return principal
+
+
+class _CheckAbandoned(Exception):
+    """The request that was checking a token went away before the answer: who waited for it
+    checks again."""
 
 
 def remaining_lifetime(expires_at: float | None, leeway: float, now: float) -> float | None:
