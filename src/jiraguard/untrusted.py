@@ -17,7 +17,7 @@ They raise :class:`UntrustedInput` (a ``ValueError``), never ``RecursionError``,
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import math
 import re
@@ -157,7 +157,15 @@ def db_text(value: Any, limit: int) -> str:
     return text[:limit]
 
 
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+_TO_STANDARD = bytes.maketrans(b"-_+/", b"+/!!")
+"""base64url's alphabet as standard base64's, and standard's own ``+`` and ``/`` as a byte
+neither alphabet has (so that strict decoding refuses them)."""
+_UNUSED_BITS = {2: 0x0F, 3: 0x03}
+"""The low bits of a segment's last character that carry no data, by the segment's length
+modulo 4: they must be zero in the one canonical spelling of the bytes."""
+_SEXTET = {
+    c: n for n, c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
 
 
 def base64url(segment: str) -> bytes:
@@ -167,15 +175,23 @@ def base64url(segment: str) -> bytes:
 
     ``base64.urlsafe_b64decode`` alone skips characters outside the alphabet, so ``ab!!cd``
     would read as ``abcd``; PyJWT checks the alphabet a character at a time in Python (about
-    60 µs for a 2048-bit RSA signature), this does it in one regular-expression match.
+    60 µs for a 2048-bit RSA signature); this decodes strictly in C and checks the last
+    character's unused bits.
     """
     stripped = segment.rstrip("=")
     padding = len(segment) - len(stripped)
     if padding > 2 or (padding and len(segment) % 4) or len(stripped) % 4 == 1:
         raise UntrustedInput("not base64url: its length or padding")
-    if _BASE64URL.fullmatch(stripped) is None:
+    if not stripped.isascii():
         raise UntrustedInput("not base64url: a character outside its alphabet")
-    raw = base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
-    if base64.urlsafe_b64encode(raw).rstrip(b"=") != stripped.encode("ascii"):
+    data = stripped.encode("ascii")
+    try:
+        raw = binascii.a2b_base64(
+            data.translate(_TO_STANDARD) + b"=" * (-len(data) % 4), strict_mode=True
+        )
+    except binascii.Error:
+        raise UntrustedInput("not base64url: a character outside its alphabet") from None
+    unused = _UNUSED_BITS.get(len(data) % 4)
+    if unused is not None and _SEXTET[data[-1]] & unused:
         raise UntrustedInput("not base64url: unused bits set")  # one spelling per value
     return raw
