@@ -2,7 +2,7 @@
 
 Outermost, so it covers the whole app: it answers an error nothing else answered with a
 500 in Jira's format, gives the request its id (echoed in ``X-Request-Id`` on every response,
-a 500 included, while request lines are logged), captures the status, and when the
+a 500 included, while request lines are written), captures the status, and when the
 response is done computes the route template once for both of its readers: the request log
 line (:func:`jiraguard.logs.log_request`) and the HTTP metrics. The client address and the
 authentication verdict come from the :class:`~jiraguard.auth.note.RequestNote` the auth step
@@ -194,9 +194,11 @@ class ObservationMiddleware:
             return
         started = time.perf_counter()
         path, root_path = scope["path"], scope.get("root_path", "")
-        # The id is for finding the request's log line: made and echoed when there is one.
-        request_id = _request_id(scope) if self.log_requests else ""
-        echo = (REQUEST_ID_HEADER, request_id.encode()) if self.log_requests else None
+        # The id is for finding the request's log line: made and echoed when there is one
+        # (request lines on, and the level letting INFO through).
+        logging_on = self.log_requests and request_log.isEnabledFor(logging.INFO)
+        request_id = _request_id(scope) if logging_on else ""
+        echo = (REQUEST_ID_HEADER, request_id.encode()) if logging_on else None
         note = scope[NOTE] = RequestNote()
         status = 0
 
@@ -222,10 +224,7 @@ class ObservationMiddleware:
             raise
         finally:
             status = status or 500  # the app raised before starting a response
-            metrics, logging_on = (
-                self.metrics,
-                self.log_requests and request_log.isEnabledFor(logging.INFO),
-            )
+            metrics = self.metrics
             if metrics is not None or logging_on:
                 route = self.templates.of(scope.get("endpoint"), scope["method"], path, root_path)
                 elapsed = time.perf_counter() - started

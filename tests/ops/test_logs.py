@@ -194,7 +194,7 @@ async def test_a_500_carries_its_request_id_and_no_traceback(
 
 
 async def test_an_answer_carries_one_request_id_even_if_the_app_set_one(
-    harness: HarnessFactory,
+    harness: HarnessFactory, captured: Captured
 ) -> None:
     """A gateway passes the upstream's headers on, its X-Request-Id too: the client must get
     one id, the one of this request's log line, not two that disagree."""
@@ -207,6 +207,27 @@ async def test_an_answer_carries_one_request_id_even_if_the_app_set_one(
     app.router.routes.insert(0, Route("/with-id", upstream_like))
     response = await h.client.get("/with-id", headers={"X-Request-Id": "req-7"})
     assert response.headers.get_list("x-request-id") == ["req-7"]
+    assert [line["request_id"] for line in captured.requests()] == ["req-7"]
+
+
+async def test_no_request_id_is_made_when_no_line_is_written(harness: HarnessFactory) -> None:
+    """At a level above INFO no request line is written, so there is no id to echo: the
+    upstream's own passes on untouched."""
+    h = await harness()
+    app = h.client._transport.app  # type: ignore[attr-defined]
+
+    async def upstream_like(request: Request) -> Response:
+        return Response("ok", headers={"X-Request-Id": "upstream-id"})
+
+    app.router.routes.insert(0, Route("/with-id", upstream_like))
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)
+    try:
+        response = await h.client.get("/with-id", headers={"X-Request-Id": "req-7"})
+    finally:
+        root.setLevel(level)
+    assert response.headers.get_list("x-request-id") == ["upstream-id"]
 
 
 @pytest.mark.parametrize("refused", [False, True])
