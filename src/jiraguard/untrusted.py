@@ -96,6 +96,11 @@ def _constant(name: str) -> Any:
     raise UntrustedInput(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_int=_number, parse_float=_float, parse_constant=_constant)
+"""One decoder with the bounded number readers, made once: ``json.loads`` with hooks builds
+a new decoder and scanner on every call, which cost more than decoding a token's claims."""
+
+
 def load_json(
     raw: bytes | bytearray | str,
     *,
@@ -118,7 +123,7 @@ def load_json(
     except UnicodeDecodeError as exc:
         raise UntrustedInput(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        document = json.loads(text, parse_int=_number, parse_float=_float, parse_constant=_constant)
+        document = _DECODER.decode(text)
     except UntrustedInput:
         raise
     except (ValueError, RecursionError) as exc:  # bad JSON
