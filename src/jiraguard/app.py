@@ -36,9 +36,11 @@ from jiraguard.jira.routes import (
     comment,
     component,
     issue,
+    issue_property,
     link,
     meta,
     project,
+    remotelink,
     schemes,
     search,
     server,
@@ -46,6 +48,8 @@ from jiraguard.jira.routes import (
     transition,
     user,
     version,
+    vote,
+    watcher,
     worklog,
 )
 from jiraguard.observe import ObservationMiddleware
@@ -163,6 +167,10 @@ def create_app(
         *link.routes,
         *version.routes,
         *component.routes,
+        *watcher.routes,
+        *vote.routes,
+        *remotelink.routes,
+        *issue_property.routes,
     ]
     # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
     admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []

@@ -78,6 +78,8 @@ FIELDS = (
     FieldDef("fixVersions", "Fix Version/s", "array", ("fixVersion",), items="version"),
     FieldDef("versions", "Affects Version/s", "array", ("affectedVersion",), items="version"),
     FieldDef("components", "Component/s", "array", ("component",), items="component"),
+    FieldDef("watches", "Watchers", "watches", ("watchers",), orderable=False),
+    FieldDef("votes", "Votes", "votes", ("votes",), orderable=False),
 )
 
 RENDERED = tuple(f.id for f in FIELDS if f.id not in ("issuekey", "text"))

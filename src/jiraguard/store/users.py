@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +15,7 @@ from jiraguard.store.audit import add_event
 from jiraguard.store.changes import USER, record
 from jiraguard.store.db import Database
 from jiraguard.store.directory import escape_like
+from jiraguard.store.inserts import insert_ignoring_duplicates
 from jiraguard.store.models import WITH_GROUPS, Group, User, user_groups
 
 SYNC_ATTEMPTS = 4
@@ -209,7 +208,7 @@ class UserDirectory:
             if add:
                 ids = await _ensure_groups(session, add)
                 await session.execute(
-                    _insert_ignoring_duplicates(session, user_groups),
+                    insert_ignoring_duplicates(session, user_groups),
                     [{"user_id": user.id, "group_id": gid} for gid in sorted(ids)],
                 )
             await session.flush()
@@ -252,19 +251,12 @@ async def _by_name(session: AsyncSession, name: str) -> User | None:
     )
 
 
-def _insert_ignoring_duplicates(session: AsyncSession, table: Any) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(table).on_conflict_do_nothing()
-    return sqlite_insert(table).on_conflict_do_nothing()
-
-
 async def _ensure_groups(session: AsyncSession, groups: dict[str, str]) -> list[int]:
     """The ids of the groups named ``groups`` (lower-case name -> name), created when
     missing, even when another transaction creates the same group at the same moment."""
     lowers = sorted(groups)
     await session.execute(
-        _insert_ignoring_duplicates(session, Group.__table__),
+        insert_ignoring_duplicates(session, Group.__table__),
         [{"name": groups[lower], "lower_name": lower} for lower in lowers],
     )
     found = await session.scalars(select(Group.id).where(Group.lower_name.in_(lowers)))

@@ -17,6 +17,7 @@ from jiraguard.errors import (
 from jiraguard.jira import catalog, workflow
 from jiraguard.jira.context import (
     acting_user,
+    acting_user_id,
     base_url,
     database,
     issue_or_404,
@@ -39,9 +40,14 @@ from jiraguard.jira.views import issue_self
 from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import JiraJSONResponse, RenderedJSONResponse
 from jiraguard.store.ids import is_digits
+from jiraguard.store.issue_people import FIELDS as PEOPLE_FIELDS
+from jiraguard.store.issue_people import WATCHERS, add_person
 from jiraguard.store.issues import delete_issue, insert_issue, record_changes
 from jiraguard.store.models import Issue, Project, utcnow
 from jiraguard.store.projects import find_project
+
+PEOPLE = frozenset(PEOPLE_FIELDS)
+"""The fields that depend on who asks (``isWatching``, ``hasVoted``)."""
 
 
 async def get(request: Request) -> Response:
@@ -53,8 +59,16 @@ async def get(request: Request) -> Response:
 
     async def read(session: AsyncSession) -> dict[str, Any]:
         issue = await issue_record_or_404(session, key)
+        viewer = await acting_user_id(session, request) if PEOPLE.intersection(fields) else None
         return await render_issue(
-            session, base, issue, fields, changelog=changelog, audience=audience, expand=expand
+            session,
+            base,
+            issue,
+            fields,
+            changelog=changelog,
+            audience=audience,
+            viewer=viewer,
+            expand=expand,
         )
 
     return RenderedJSONResponse(await database(request).run(read))
@@ -134,6 +148,9 @@ async def _create_one(request: Request, body: dict[str, Any]) -> dict[str, str]:
         if errors or project is None:
             raise field_errors(errors)
         await insert_issue(session, project, issue)
+        # As in Jira, the reporter watches a new issue, and so does its creator.
+        for watcher in {me.id, issue.reporter.id if issue.reporter else me.id}:
+            await add_person(session, WATCHERS, issue.id, watcher)
         issue_id, key = issue.id, issue.key
     return {"id": str(issue_id), "key": key, "self": issue_self(base_url(request), issue_id)}
 

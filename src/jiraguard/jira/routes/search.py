@@ -71,6 +71,7 @@ async def _search(
             selected,
             changelog=changelog,
             audience=audience,
+            viewer=me,
             expand=expansions(expand),
         )
         return total, rendered

@@ -1,0 +1,101 @@
+"""An issue's watchers and voters: two lists of users per issue, kept alike.
+
+Each list is an issue ↔ user table (``models.issue_watchers``, ``models.issue_voters``);
+adding a user already listed, or removing one who is not, changes nothing (concurrent
+requests adding the same user both succeed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, Table, case, delete, func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jiraguard.store.inserts import insert_ignoring_duplicates
+from jiraguard.store.models import User, issue_voters, issue_watchers
+
+WATCHERS = issue_watchers
+VOTERS = issue_voters
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """How many users a list holds for one issue, and whether the viewer is one of them."""
+
+    count: int = 0
+    mine: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IssuePeople:
+    """An issue's ``watches`` and ``votes`` as the viewer sees them."""
+
+    watches: Tally = Tally()
+    votes: Tally = Tally()
+
+
+NOBODY = IssuePeople()
+FIELDS = ("watches", "votes")
+"""The issue fields that show these lists."""
+
+
+async def add_person(session: AsyncSession, table: Table, issue_id: int, user_id: int) -> None:
+    """Put the user on the issue's list (nothing happens when already there)."""
+    statement = insert_ignoring_duplicates(session, table)
+    await session.execute(statement.values(issue_id=issue_id, user_id=user_id))
+
+
+async def remove_person(session: AsyncSession, table: Table, issue_id: int, user_id: int) -> None:
+    """Take the user off the issue's list (nothing happens when not there)."""
+    await session.execute(
+        delete(table).where(table.c.issue_id == issue_id, table.c.user_id == user_id)
+    )
+
+
+async def has_person(session: AsyncSession, table: Table, issue_id: int, user_id: int) -> bool:
+    """Whether the user is on the issue's list."""
+    query = select(table.c.user_id).where(table.c.issue_id == issue_id, table.c.user_id == user_id)
+    return await session.scalar(query) is not None
+
+
+async def people(session: AsyncSession, table: Table, issue_id: int) -> Sequence[User]:
+    """The users on the issue's list, by user name."""
+    query = (
+        select(User)
+        .join(table, table.c.user_id == User.id)
+        .where(table.c.issue_id == issue_id)
+        .order_by(User.lower_name)
+    )
+    return (await session.scalars(query)).all()
+
+
+def _tallies(kind: int, table: Table, keys: Sequence[int], viewer: int | None) -> Any:
+    mine = func.max(case((table.c.user_id == viewer, 1), else_=0)) if viewer is not None else None
+    return (
+        select(
+            literal(kind, Integer).label("kind"),
+            table.c.issue_id,
+            func.count().label("count"),
+            (mine if mine is not None else literal(0, Integer)).label("mine"),
+        )
+        .where(table.c.issue_id.in_(keys))
+        .group_by(table.c.issue_id)
+    )
+
+
+async def issue_people(
+    session: AsyncSession, keys: Sequence[int], viewer: int | None
+) -> dict[int, IssuePeople]:
+    """The ``watches`` and ``votes`` of the issues ``keys`` as ``viewer`` (a user id) sees
+    them, in one statement for the page; issues on neither list are left out."""
+    if not keys:
+        return {}
+    query = union_all(_tallies(0, WATCHERS, keys, viewer), _tallies(1, VOTERS, keys, viewer))
+    found: dict[int, list[Tally]] = {}
+    for kind, issue_id, count, mine in await session.execute(query):
+        tallies = found.setdefault(issue_id, [Tally(), Tally()])
+        tallies[kind] = Tally(int(count), bool(mine))
+    return {issue_id: IssuePeople(*tallies) for issue_id, tallies in found.items()}
