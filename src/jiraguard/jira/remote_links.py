@@ -83,11 +83,13 @@ def read_link(body: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     application = _member(body, "application", "application", errors)
     relationship = _text(body, "relationship", "relationship", errors)
     target = _member(body, "object", "object", errors)
-    url = _uri(target, "url", "url", errors)
+    url = _text(target, "url", "url", errors, limit=None)
     title = _text(target, "title", "title", errors)
     for name, value in (("url", url), ("title", title)):
         if name not in errors and not (value and value.strip()):
             errors[name] = f"'{name}' is required."
+    if url and url.strip() and not is_uri(url):
+        errors["url"] = "'url' is not a valid URI."
     icon = _member(target, "icon", "icon", errors)
     status = _member(target, "status", "status", errors)
     status_icon = _member(status, "icon", "statusIcon", errors)

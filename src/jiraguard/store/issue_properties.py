@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.inserts import insert_ignoring_duplicates
@@ -28,18 +28,22 @@ async def property_value(session: AsyncSession, issue_id: int, key: str) -> str 
 async def set_property(session: AsyncSession, issue_id: int, key: str, value: str) -> bool:
     """Store ``value`` (JSON text) under ``key``; True when the key is new."""
     insert = insert_ignoring_duplicates(session, IssueProperty.__table__)
-    added = await session.execute(insert.values(issue_id=issue_id, key=key, value=value))
-    if added.rowcount:  # type: ignore[attr-defined]
+    row = dict(issue_id=issue_id, key=key, value=value)
+    if await session.scalar(insert.values(**row).returning(IssueProperty.key)) is not None:
         return True
-    row = await session.get(IssueProperty, (issue_id, key))
-    assert row is not None
-    row.value = value
+    await session.execute(
+        update(IssueProperty)
+        .where(IssueProperty.issue_id == issue_id, IssueProperty.key == key)
+        .values(value=value)
+    )
     return False
 
 
 async def delete_property(session: AsyncSession, issue_id: int, key: str) -> bool:
     """Delete the property; False when there was none."""
-    result = await session.execute(
-        delete(IssueProperty).where(IssueProperty.issue_id == issue_id, IssueProperty.key == key)
+    deleted = await session.scalar(
+        delete(IssueProperty)
+        .where(IssueProperty.issue_id == issue_id, IssueProperty.key == key)
+        .returning(IssueProperty.key)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return deleted is not None

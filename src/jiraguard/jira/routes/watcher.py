@@ -31,8 +31,9 @@ def unknown_user(name: str) -> JiraError:
 
 async def named_user(session: AsyncSession, name: str) -> User:
     """The user called ``name`` (any case), or 404."""
-    user = await user_by_name(session, name) if 0 < len(name) <= MAX_NAME else None
-    if user is None or "\x00" in name:
+    storable = 0 < len(name) <= MAX_NAME and "\x00" not in name  # else it names nobody
+    user = await user_by_name(session, name) if storable else None
+    if user is None:
         raise unknown_user(name)
     return user
 
