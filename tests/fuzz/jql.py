@@ -11,6 +11,7 @@ FIELDS = [
     "status", "statusCategory", "priority", "issuetype", "type", "assignee", "reporter",
     "creator", "labels", "created", "createdDate", "updated", "resolution", "resolutiondate",
     "resolved", "duedate", "due", "fixVersion", "affectedVersion", "component", "cf[10000]",
+    "watcher", "voter", "watchers", "votes",
     "unknownField", "ORDER", "\"quoted field\"",
 ]  # fmt: skip
 OPERATORS = ["=", "!=", "~", "!~", ">", ">=", "<", "<="]

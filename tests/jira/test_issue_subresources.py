@@ -505,3 +505,83 @@ async def test_deleting_an_issue_takes_its_subresources(issue: JiraApi) -> None:
     assert rows == [2, 1, 1, 1]
     kept = (await issue.call("GET", "/issue/TEST-2/watchers")).json()["watchers"]
     assert [w["name"] for w in kept] == ["alice", "carol"]
+
+
+# JQL
+
+
+async def _keys(api: JiraApi, jql: str, user: str = "alice") -> list[str]:
+    response = await api.call("GET", "/search", user=user, params={"jql": jql, "fields": "key"})
+    assert response.status_code == 200, (jql, response.text)
+    return sorted(issue["key"] for issue in response.json()["issues"])
+
+
+async def test_jql_watchers_and_votes(issue: JiraApi) -> None:
+    await issue.issue("Second")
+    await issue.issue("Third")
+    await issue.call("DELETE", "/issue/TEST-3/watchers?username=alice")
+    await issue.call("POST", "/issue/TEST-2/watchers", user="carol")
+    await issue.call("POST", "/issue/TEST-1/votes", user="carol")
+    await issue.call("POST", "/issue/TEST-2/votes", user="carol")
+    await issue.call("POST", "/issue/TEST-2/votes", user="dave")
+    cases = {
+        "watcher = alice": ["TEST-1", "TEST-2"],
+        "watcher = CAROL": ["TEST-2"],
+        "watcher in (carol, dave)": ["TEST-2"],
+        "watcher = carol OR watcher = dave": ["TEST-2"],
+        "watcher != carol": ["TEST-1"],
+        "watcher not in (alice)": [],
+        "watcher is EMPTY": ["TEST-3"],
+        "watcher is not EMPTY": ["TEST-1", "TEST-2"],
+        "watcher in (carol, EMPTY)": ["TEST-2", "TEST-3"],
+        'watcher in membersOf("developers")': ["TEST-2"],
+        "watchers = 0": ["TEST-3"],
+        "watchers > 1": ["TEST-2"],
+        "watchers >= 1": ["TEST-1", "TEST-2"],
+        "watchers != 1": ["TEST-2", "TEST-3"],
+        "voter = carol": ["TEST-1", "TEST-2"],
+        "voter = dave AND watcher = carol": ["TEST-2"],
+        "voter is EMPTY": ["TEST-3"],
+        "votes > 1": ["TEST-2"],
+        "votes < 1": ["TEST-3"],
+        "votes <= 1 AND votes >= 1": ["TEST-1"],
+    }
+    for jql, expected in cases.items():
+        assert await _keys(issue, jql) == expected, jql
+    assert await _keys(issue, "watcher = currentUser()", user="carol") == ["TEST-2"]
+    assert await _keys(issue, "voter = currentUser()", user="dave") == ["TEST-2"]
+
+
+@pytest.mark.parametrize(
+    ("jql", "message"),
+    [
+        ("watcher = nobody", "The value 'nobody' does not exist for the field 'watcher'."),
+        ("voter ~ carol", "The operator '~' is not supported by the 'voter' field."),
+        ("watcher > carol", "The operator '>' is not supported by the 'watcher' field."),
+        (
+            "votes = many",
+            "The value 'many' for field 'votes' is invalid - please specify a positive integer.",
+        ),
+        (
+            "watchers > -1",
+            "The value '-1' for field 'watchers' is invalid - please specify a positive integer.",
+        ),
+        (
+            "votes = " + "9" * 40,
+            f"The value '{'9' * 40}' for field 'votes' is invalid - please specify a positive "
+            "integer.",
+        ),
+        ("votes in (1, 2)", "The operator 'in' is not supported by the 'votes' field."),
+        ("votes is EMPTY", "The operator 'is' is not supported by the 'votes' field."),
+        (
+            "watchers = now()",
+            "A value provided by the function 'now' is invalid for the field 'watchers'.",
+        ),
+        ("votes = EMPTY", None),
+    ],
+)
+async def test_bad_jql_on_watchers_and_votes(issue: JiraApi, jql: str, message: str | None) -> None:
+    response = await issue.call("GET", "/search", params={"jql": jql})
+    assert response.status_code == 400, response.text
+    if message is not None:
+        assert response.json() == {"errorMessages": [message], "errors": {}}

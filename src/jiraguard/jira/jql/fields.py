@@ -39,6 +39,7 @@ from jiraguard.jira.jql.id_fields import (
 )
 from jiraguard.jira.jql.item_fields import ITEM_FIELDS
 from jiraguard.jira.jql.parser import as_values
+from jiraguard.jira.jql.people_fields import PEOPLE_FIELDS
 from jiraguard.jira.jql.syntax import Clause, FunctionCall, Literal, Value
 from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.models import Issue, IssueLabel, Project
@@ -204,6 +205,7 @@ FIELDS: dict[str, Field] = {
     "duedate": DateField("duedate", Issue.due_date, nullable=True),
     "due": DateField("duedate", Issue.due_date, nullable=True),
     **ITEM_FIELDS,
+    **PEOPLE_FIELDS,
 }
 """Field name (lower case; Jira's aliases included) -> field."""
 

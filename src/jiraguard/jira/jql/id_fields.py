@@ -185,26 +185,33 @@ class UserField(IdField):
         super().__init__(name, column, nullable=True)
 
     def resolve(self, value: Literal | FunctionCall, context: Context) -> Resolved:
-        if isinstance(value, FunctionCall):
-            return self._call(value, context)
-        found = context.directory.user(value.text)
-        if found is None:
-            raise no_such_value(value.text, self.name)
-        return Resolved(frozenset({found}))
+        return resolve_user(value, context, self.name)
 
-    def _call(self, function: FunctionCall, context: Context) -> Resolved:
-        name = function.name.lower()
-        if name == "currentuser" and not function.arguments:
-            # Anonymous: currentUser() names nobody, so "=" matches no issue.
-            ids = () if context.current_user_id is None else (context.current_user_id,)
-            return Resolved(frozenset(ids))
-        if name == "membersof" and len(function.arguments) == 1:
-            group = function.arguments[0]
-            members = context.directory.members(group)
-            if members is None:
-                raise JQLError(
-                    f"Function 'membersOf' can not generate a list of usernames for group "
-                    f"'{group}'; the group does not exist."
-                )
-            return Resolved(members)
-        raise function_error(function, self.name)
+
+def resolve_user(value: Literal | FunctionCall, context: Context, field: str) -> Resolved:
+    """The users a value names for a user field: a name (any case), ``currentUser()`` or
+    ``membersOf("group")``; else Jira's error for ``field``."""
+    if isinstance(value, FunctionCall):
+        return _user_call(value, context, field)
+    found = context.directory.user(value.text)
+    if found is None:
+        raise no_such_value(value.text, field)
+    return Resolved(frozenset({found}))
+
+
+def _user_call(function: FunctionCall, context: Context, field: str) -> Resolved:
+    name = function.name.lower()
+    if name == "currentuser" and not function.arguments:
+        # Anonymous: currentUser() names nobody, so "=" matches no issue.
+        ids = () if context.current_user_id is None else (context.current_user_id,)
+        return Resolved(frozenset(ids))
+    if name == "membersof" and len(function.arguments) == 1:
+        group = function.arguments[0]
+        members = context.directory.members(group)
+        if members is None:
+            raise JQLError(
+                f"Function 'membersOf' can not generate a list of usernames for group "
+                f"'{group}'; the group does not exist."
+            )
+        return Resolved(members)
+    raise function_error(function, field)

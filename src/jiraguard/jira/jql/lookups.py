@@ -18,7 +18,7 @@ from jiraguard.store.ids import row_id
 from jiraguard.store.models import Group, Project, User, user_groups
 
 PROJECT_FIELDS = frozenset({"project"})
-USER_FIELDS = frozenset({"assignee", "reporter", "creator"})
+USER_FIELDS = frozenset({"assignee", "reporter", "creator", "watcher", "voter"})
 
 
 @dataclass(frozen=True, slots=True)
