@@ -62,3 +62,7 @@ def test_jira_client_flow(idp: TestProvider, tmp_path: Path) -> None:
     assert seen["tooLarge"]["errorMessages"][0].startswith("The JQL query is too large")
     assert "not a member of the project role" in seen["badVisibility"]["errors"]["commentLevel"]
     assert "summary" in seen["expanded"]
+    assert seen["watchers"] == ["alice", "bob"]
+    assert seen["remoteLinks"] == [[True, "From JS"]]
+    assert seen["remoteLinksAfter"] == 0
+    assert seen["property"] == {"key": "js", "value": {"from": "fetch"}}
