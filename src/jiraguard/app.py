@@ -36,6 +36,7 @@ from jiraguard.jira.routes import (
     comment,
     component,
     issue,
+    issue_people,
     issue_property,
     link,
     meta,
@@ -48,8 +49,6 @@ from jiraguard.jira.routes import (
     transition,
     user,
     version,
-    vote,
-    watcher,
     worklog,
 )
 from jiraguard.observe import ObservationMiddleware
@@ -167,8 +166,7 @@ def create_app(
         *link.routes,
         *version.routes,
         *component.routes,
-        *watcher.routes,
-        *vote.routes,
+        *issue_people.routes,
         *remotelink.routes,
         *issue_property.routes,
     ]

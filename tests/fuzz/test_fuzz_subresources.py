@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import Harness, HarnessFactory, bearer
-from tests.fuzz.support import HOSTILE_TEXT, JSON_VALUE, NUMBERISH, bounded, fuzz, json_bytes
+from tests.conftest import HarnessFactory, bearer
+from tests.fuzz.apps import App, answered, shared_app
+from tests.fuzz.support import HOSTILE_TEXT, JSON_VALUE, NUMBERISH, fuzz, json_bytes
 from tests.support.tokens import claims_for, hmac_provider, signed
 
 pytestmark = [pytest.mark.anyio, pytest.mark.fuzz]
@@ -44,7 +45,7 @@ LINK_BODY = st.fixed_dictionaries(
 ).map(lambda body: json.dumps(body).encode("utf-8", "surrogatepass"))
 
 
-async def _app(harness: HarnessFactory) -> tuple[Harness, dict[str, str]]:
+async def _app(harness: HarnessFactory) -> App:
     h = await harness([hmac_provider()], audit={"enabled": False})
     await h.add_user("alice", admin=True, groups=["jira-users"])
     headers = bearer(signed(claims_for("alice")))
@@ -55,21 +56,7 @@ async def _app(harness: HarnessFactory) -> tuple[Harness, dict[str, str]]:
     return h, headers
 
 
-_SHARED: list[tuple[HarnessFactory, tuple[Harness, dict[str, str]]]] = []
-
-
-async def _shared(harness: HarnessFactory) -> tuple[Harness, dict[str, str]]:
-    """One app per test, reused by every example (as in test_fuzz_app.py)."""
-    if not _SHARED or _SHARED[0][0] is not harness:
-        _SHARED[:] = [(harness, await _app(harness))]
-    return _SHARED[0][1]
-
-
-async def _call(h: Harness, method: str, path: str, **kw: Any) -> Any:
-    with bounded((method, path[:200])):
-        response = await h.client.request(method, path, **kw)
-    assert response.status_code < 500, (method, path[:200], response.text[:500])
-    return response
+_shared = shared_app(_app)
 
 
 JSON = {"Content-Type": "application/json"}
@@ -80,10 +67,10 @@ JSON = {"Content-Type": "application/json"}
 async def test_remote_link_bodies_never_5xx(harness: HarnessFactory, body: bytes) -> None:
     h, headers = await _shared(harness)
     path = "/rest/api/2/issue/TEST-1/remotelink"
-    response = await _call(h, "POST", path, content=body, headers={**headers, **JSON})
+    response = await answered(h, "POST", path, content=body, headers={**headers, **JSON})
     if response.status_code in (200, 201):  # what was accepted reads back as written
         sent = json.loads(body)
-        link = (await _call(h, "GET", f"{path}/{response.json()['id']}", headers=headers)).json()
+        link = (await answered(h, "GET", f"{path}/{response.json()['id']}", headers=headers)).json()
         assert link["object"]["url"] == sent["object"]["url"]
         assert link["object"]["title"] == sent["object"]["title"]
         assert link.get("globalId") == sent.get("globalId")
@@ -96,13 +83,13 @@ async def test_remote_link_bodies_never_5xx(harness: HarnessFactory, body: bytes
 async def test_properties_never_5xx(harness: HarnessFactory, key: str, body: bytes) -> None:
     h, headers = await _shared(harness)
     path = "/rest/api/2/issue/TEST-1/properties/" + quote(key, safe="", errors="surrogatepass")
-    response = await _call(h, "PUT", path, content=body, headers={**headers, **JSON})
+    response = await answered(h, "PUT", path, content=body, headers={**headers, **JSON})
     if response.status_code in (200, 201):
-        stored = (await _call(h, "GET", path, headers=headers)).json()
+        stored = (await answered(h, "GET", path, headers=headers)).json()
         assert stored["value"] == json.loads(body)
     else:
         assert response.status_code in (400, 404, 405), response.text[:500]
-    await _call(h, "DELETE", path, headers=headers)
+    await answered(h, "DELETE", path, headers=headers)
 
 
 @fuzz(150)
@@ -111,8 +98,8 @@ async def test_watcher_names_never_5xx(harness: HarnessFactory, name: str, body:
     h, headers = await _shared(harness)
     path = "/rest/api/2/issue/TEST-1/watchers"
     content = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
-    response = await _call(h, "POST", path, content=content, headers={**headers, **JSON})
+    response = await answered(h, "POST", path, content=content, headers={**headers, **JSON})
     assert response.status_code in (204, 400, 404), response.text[:500]
     query = quote(name, safe="", errors="surrogatepass")
-    await _call(h, "DELETE", f"{path}?username={query}", headers=headers)
-    await _call(h, "GET", f"/rest/api/2/issue/TEST-1/remotelink/{query}", headers=headers)
+    await answered(h, "DELETE", f"{path}?username={query}", headers=headers)
+    await answered(h, "GET", f"/rest/api/2/issue/TEST-1/remotelink/{query}", headers=headers)

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import Harness, HarnessFactory, bearer
-from tests.fuzz.support import HOSTILE_TEXT, JSON_VALUE, NUMBERISH, bounded, fuzz, json_bytes
+from tests.conftest import HarnessFactory, bearer
+from tests.fuzz.apps import App, answered, shared_app
+from tests.fuzz.support import HOSTILE_TEXT, JSON_VALUE, NUMBERISH, fuzz, json_bytes
 from tests.support.tokens import claims_for, hmac_provider, signed
 
 pytestmark = [pytest.mark.anyio, pytest.mark.fuzz]
@@ -47,7 +48,7 @@ ISSUE_BODY = st.builds(
 )
 
 
-async def _app(harness: HarnessFactory) -> tuple[Harness, dict[str, str]]:
+async def _app(harness: HarnessFactory) -> App:
     h = await harness([hmac_provider()], audit={"enabled": False})
     await h.add_user("alice", admin=True, groups=["jira-users"])
     headers = bearer(signed(claims_for("alice")))
@@ -72,21 +73,7 @@ async def _app(harness: HarnessFactory) -> tuple[Harness, dict[str, str]]:
     return h, headers
 
 
-_SHARED: list[tuple[HarnessFactory, tuple[Harness, dict[str, str]]]] = []
-
-
-async def _shared(harness: HarnessFactory) -> tuple[Harness, dict[str, str]]:
-    """One app per test, reused by every example (as in test_fuzz_app.py)."""
-    if not _SHARED or _SHARED[0][0] is not harness:
-        _SHARED[:] = [(harness, await _app(harness))]
-    return _SHARED[0][1]
-
-
-async def _call(h: Harness, method: str, path: str, **kw: Any) -> Any:
-    with bounded((method, path[:200])):
-        response = await h.client.request(method, path, **kw)
-    assert response.status_code < 500, (method, path[:200], response.text[:500])
-    return response
+_shared = shared_app(_app)
 
 
 TARGETS = [
@@ -104,13 +91,13 @@ async def test_item_bodies_never_5xx(
 ) -> None:
     h, headers = await _shared(harness)
     method, path = target
-    response = await _call(
+    response = await answered(
         h, method, path, content=body, headers={**headers, "Content-Type": "application/json"}
     )
     if response.status_code in (200, 201):  # what was accepted reads back as written
         written = response.json()
         kind = path.split("/")[4]
-        again = await _call(h, "GET", f"/rest/api/2/{kind}/{written['id']}", headers=headers)
+        again = await answered(h, "GET", f"/rest/api/2/{kind}/{written['id']}", headers=headers)
         assert again.json() == written
     else:
         assert response.status_code in (400, 404), response.text[:500]
@@ -120,7 +107,7 @@ async def test_item_bodies_never_5xx(
 @given(body=ISSUE_BODY)
 async def test_issue_item_values_never_5xx(harness: HarnessFactory, body: bytes) -> None:
     h, headers = await _shared(harness)
-    response = await _call(
+    response = await answered(
         h,
         "PUT",
         "/rest/api/2/issue/TEST-1",
@@ -128,7 +115,7 @@ async def test_issue_item_values_never_5xx(harness: HarnessFactory, body: bytes)
         headers={**headers, "Content-Type": "application/json"},
     )
     assert response.status_code in (204, 400), response.text[:500]
-    shown = await _call(h, "GET", "/rest/api/2/issue/TEST-1", headers=headers)
+    shown = await answered(h, "GET", "/rest/api/2/issue/TEST-1", headers=headers)
     assert shown.status_code == 200
 
 
@@ -145,6 +132,6 @@ async def test_ids_and_move_targets_never_5xx(
     target = quote(move, safe="", errors="surrogatepass")
     parameter = "moveIssuesTo" if kind == "component" else "moveFixIssuesTo"
     path = f"/rest/api/2/{kind}/{quote(ident, safe='')}"
-    await _call(h, "GET", path, headers=headers)
+    await answered(h, "GET", path, headers=headers)
     if ident.strip() not in ("1", "01"):  # keep the items the other examples use
-        await _call(h, "DELETE", f"{path}?{parameter}={target}", headers=headers)
+        await answered(h, "DELETE", f"{path}?{parameter}={target}", headers=headers)

@@ -58,19 +58,8 @@ async def test_the_reporter_watches_a_new_issue(issue: JiraApi) -> None:
         "isWatching": True,
     }
     assert (await _fields(issue, "carol"))["watches"]["isWatching"] is False
-    reported = await issue.call(
-        "POST",
-        "/issue",
-        json={
-            "fields": {
-                "project": {"key": "TEST"},
-                "issuetype": {"name": "Task"},
-                "summary": "For carol",
-                "reporter": {"name": "carol"},
-            }
-        },
-    )
-    key = reported.json()["key"]
+    reported = await issue.issue("For carol", reporter={"name": "carol"})
+    key = reported["key"]
     watchers = (await issue.call("GET", f"/issue/{key}/watchers")).json()["watchers"]
     assert sorted(w["name"] for w in watchers) == ["alice", "carol"]
 

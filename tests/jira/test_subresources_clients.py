@@ -11,29 +11,26 @@ from atlassian import Jira
 from requests import HTTPError
 
 from jira import JIRA, JIRAError
-from tests.jira.conftest import live_jira
 from tests.support.idp import TestProvider
 
 pytestmark = pytest.mark.idp
 
 
-@pytest.fixture(scope="module")
-def server(idp: TestProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_jira(idp, tmp_path_factory.mktemp("subresources")) as base:
-        yield base
+def _client(base: str, idp: TestProvider, user: str) -> JIRA:
+    return JIRA(server=base, token_auth=idp.jwt_token(user), max_retries=0)
 
 
 @pytest.fixture(scope="module")
-def alice(server: str, idp: TestProvider) -> Iterator[JIRA]:
-    client = JIRA(server=server, token_auth=idp.jwt_token("alice"), max_retries=0)
+def alice(live_base: str, idp: TestProvider) -> Iterator[JIRA]:
+    client = _client(live_base, idp, "alice")
     client.create_project("SUB", "Sub-resources")
     yield client
     client.close()
 
 
 @pytest.fixture(scope="module")
-def bob(server: str, idp: TestProvider, alice: JIRA) -> Iterator[JIRA]:
-    client = JIRA(server=server, token_auth=idp.jwt_token("bob"), max_retries=0)
+def bob(live_base: str, idp: TestProvider, alice: JIRA) -> Iterator[JIRA]:
+    client = _client(live_base, idp, "bob")
     yield client
     client.close()
 
@@ -124,8 +121,8 @@ def test_jira_client_issue_properties(alice: JIRA) -> None:
         alice.issue_properties(key)
 
 
-def test_atlassian_client(server: str, idp: TestProvider, alice: JIRA) -> None:
-    jira = Jira(url=server, token=idp.jwt_token("alice"), cloud=False, backoff_and_retry=False)
+def test_atlassian_client(live_base: str, idp: TestProvider, alice: JIRA) -> None:
+    jira = Jira(url=live_base, token=idp.jwt_token("alice"), cloud=False, backoff_and_retry=False)
     key = _issue(alice, "Atlassian")
     assert [w["name"] for w in jira.issue_get_watchers(key)["watchers"]] == ["alice"]
     jira.issue_add_watcher(key, "bob")  # sends the bare name, not a JSON string

@@ -65,15 +65,8 @@ class IdField:
             return self._ordering(clause, context)
         if operator not in EQUALITY:
             raise unsupported_operator(operator, self.name)
-        ids: set[int] = set()
-        empty = False
-        for value in as_values(clause.operand):
-            if isinstance(value, Empty):
-                empty = True
-                continue
-            resolved = self.resolve(value, context)
-            ids |= resolved.ids
-            empty = empty or resolved.empty
+        found = resolve_all(clause, lambda value: self.resolve(value, context))
+        ids, empty = set(found.ids), found.empty
         column = self.column
         if operator in ("=", "in"):
             terms: list[Condition] = [_one_of(column, ids)] if ids else []
@@ -100,6 +93,21 @@ class IdField:
 
     def all_ids(self) -> Iterable[int]:  # pragma: no cover - only ordered fields rank
         raise NotImplementedError
+
+
+def resolve_all(clause: Clause, resolve: Callable[[Literal | FunctionCall], Resolved]) -> Resolved:
+    """What the values an ``=``/``!=``/``IN``/``NOT IN`` clause lists resolve to, together;
+    ``EMPTY`` among them (or a value meaning empty) makes ``empty``."""
+    ids: set[int] = set()
+    empty = False
+    for value in as_values(clause.operand):
+        if isinstance(value, Empty):
+            empty = True
+            continue
+        resolved = resolve(value)
+        ids |= resolved.ids
+        empty = empty or resolved.empty
+    return Resolved(frozenset(ids), empty)
 
 
 _RANK_TESTS: dict[str, Callable[[int, int], bool]] = {">": gt, ">=": ge, "<": lt, "<=": le}

@@ -21,9 +21,8 @@ from jiraguard.jira.jql.clauses import (
     single_value,
 )
 from jiraguard.jira.jql.errors import JQLError, unsupported_operator
-from jiraguard.jira.jql.id_fields import resolve_user
-from jiraguard.jira.jql.parser import as_values
-from jiraguard.jira.jql.syntax import Clause, Empty, FunctionCall, Literal
+from jiraguard.jira.jql.id_fields import resolve_all, resolve_user
+from jiraguard.jira.jql.syntax import Clause, FunctionCall, Literal
 from jiraguard.store.ids import row_id
 from jiraguard.store.issue_people import VOTERS, WATCHERS
 from jiraguard.store.models import Issue
@@ -43,13 +42,8 @@ class PersonListField:
             return not_(listed) if operator == "is" else listed
         if operator not in EQUALITY:
             raise unsupported_operator(operator, self.name)
-        ids: set[int] = set()
-        empty = False
-        for value in as_values(clause.operand):
-            if isinstance(value, Empty):
-                empty = True
-            else:
-                ids |= resolve_user(value, context, self.name).ids
+        found = resolve_all(clause, lambda value: resolve_user(value, context, self.name))
+        ids, empty = found.ids, found.empty
         table = self.table
         chosen = select(table.c.issue_id).where(table.c.user_id.in_(sorted(ids)))
         matched = Issue.id.in_(chosen)
