@@ -4,6 +4,7 @@ issue's deletion takes along, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -574,3 +575,21 @@ async def test_bad_jql_on_watchers_and_votes(issue: JiraApi, jql: str, message: 
     assert response.status_code == 400, response.text
     if message is not None:
         assert response.json() == {"errorMessages": [message], "errors": {}}
+
+
+async def test_concurrent_writes_of_the_same_row_both_succeed(issue: JiraApi) -> None:
+    """Two requests adding the same watcher, vote or property at once: no 5xx, one row."""
+    calls = [
+        issue.call("POST", f"{ISSUE}/watchers", user="carol"),
+        issue.call("POST", f"{ISSUE}/watchers", user="carol"),
+        issue.call("POST", f"{ISSUE}/votes", user="dave"),
+        issue.call("POST", f"{ISSUE}/votes", user="dave"),
+        issue.call("PUT", f"{ISSUE}/properties/p", json=1),
+        issue.call("PUT", f"{ISSUE}/properties/p", json=2),
+    ]
+    answers = await asyncio.gather(*calls)
+    assert [a.status_code for a in answers[:4]] == [204] * 4
+    assert sorted(a.status_code for a in answers[4:]) == [200, 201]
+    assert await _names(issue, "watchers") == ["alice", "carol"]
+    assert await _names(issue, "votes") == ["dave"]
+    assert (await issue.call("GET", f"{ISSUE}/properties")).json()["keys"][0]["key"] == "p"
