@@ -83,12 +83,12 @@ async def render_issues(
     *,
     changelog: bool,
     audience: Audience,
-    viewer: int | None,
+    viewer: str | None,
     expand: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Load and render ``ids`` in order, fetching only the related rows ``fields`` shows
     (of the comments, those ``audience`` may read; ``watches`` and ``votes`` as ``viewer``,
-    a user id, sees them)."""
+    a user key, sees them)."""
     parts = _parts(fields, changelog)
     bundles = await load_bundles(session, ids, parts, audience=audience, viewer=viewer)
     allowed = await _allowed(session, base, bundles, expand)
@@ -103,7 +103,7 @@ async def render_issue(
     *,
     changelog: bool,
     audience: Audience,
-    viewer: int | None,
+    viewer: str | None,
     expand: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Render one issue already loaded (no second query for the issue itself)."""

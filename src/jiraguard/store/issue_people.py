@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     Integer,
     Select,
+    String,
     Table,
     bindparam,
     case,
@@ -87,13 +88,15 @@ def _rows(kind: int, table: Table) -> Select[Any]:
     return select(literal(kind, Integer).label("kind"), table.c.issue_id, table.c.user_id)
 
 
+_VIEWER = select(User.id).where(User.key == bindparam("viewer", type_=String)).scalar_subquery()
+"""The viewer, found by user key in the same statement (no lookup of its own)."""
 _BOTH = union_all(_rows(0, WATCHERS), _rows(1, VOTERS)).subquery()
 _TALLIES = (
     select(
         _BOTH.c.kind,
         _BOTH.c.issue_id,
         func.count(),
-        func.max(case((_BOTH.c.user_id == bindparam("viewer", type_=Integer), 1), else_=0)),
+        func.max(case((_BOTH.c.user_id == _VIEWER, 1), else_=0)),
     )
     .where(_BOTH.c.issue_id.in_(bindparam("keys", expanding=True)))
     .group_by(_BOTH.c.kind, _BOTH.c.issue_id)
@@ -103,9 +106,9 @@ once, one list of ids (both databases push the condition into the two index scan
 
 
 async def issue_people(
-    session: AsyncSession, keys: Sequence[int], viewer: int | None
+    session: AsyncSession, keys: Sequence[int], viewer: str | None
 ) -> dict[int, IssuePeople]:
-    """The ``watches`` and ``votes`` of the issues ``keys`` as ``viewer`` (a user id) sees
+    """The ``watches`` and ``votes`` of the issues ``keys`` as ``viewer`` (a user key) sees
     them; issues on neither list are left out."""
     if not keys:
         return {}

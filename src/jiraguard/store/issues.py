@@ -143,14 +143,14 @@ async def load_bundles(
     parts: Iterable[str],
     *,
     audience: Audience = PUBLIC,
-    viewer: int | None = None,
+    viewer: str | None = None,
 ) -> list[IssueBundle]:
     """Issues in the order of ``ids`` with the related rows named in ``parts``.
 
     ``parts`` holds field ids (``comment``, ``worklog``, ``issuelinks``, ``attachment``,
     ``fixVersions``, ``versions``, ``components``, ``watches``, ``votes``) and ``changelog``;
     each costs one query for the whole page, never one per issue. Comments are only those
-    ``audience`` may read; ``watches`` and ``votes`` say whether ``viewer`` (a user id) is
+    ``audience`` may read; ``watches`` and ``votes`` say whether ``viewer`` (a user key) is
     among the watchers and voters.
     """
     records = await issue_records(session, ids)
@@ -163,7 +163,7 @@ async def bundle_issues(
     parts: Iterable[str],
     *,
     audience: Audience = PUBLIC,
-    viewer: int | None = None,
+    viewer: str | None = None,
 ) -> list[IssueBundle]:
     """Already loaded ``issues`` with the related rows named in ``parts`` (see load_bundles)."""
     bundles = [IssueBundle(issue) for issue in issues]

@@ -17,11 +17,11 @@ from jiraguard.errors import (
 from jiraguard.jira import catalog, workflow
 from jiraguard.jira.context import (
     acting_user,
-    acting_user_id,
     base_url,
     database,
     issue_or_404,
     issue_record_or_404,
+    principal,
 )
 from jiraguard.jira.editing import (
     SUMMARY_REQUIRED,
@@ -40,14 +40,10 @@ from jiraguard.jira.views import issue_self
 from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import JiraJSONResponse, RenderedJSONResponse
 from jiraguard.store.ids import is_digits
-from jiraguard.store.issue_people import FIELDS as PEOPLE_FIELDS
 from jiraguard.store.issue_people import WATCHERS, add_person
 from jiraguard.store.issues import delete_issue, insert_issue, record_changes
 from jiraguard.store.models import Issue, Project, utcnow
 from jiraguard.store.projects import find_project
-
-PEOPLE = frozenset(PEOPLE_FIELDS)
-"""The fields that depend on who asks (``isWatching``, ``hasVoted``)."""
 
 
 async def get(request: Request) -> Response:
@@ -56,10 +52,10 @@ async def get(request: Request) -> Response:
     changelog = wants_changelog(query_list(request, "expand"))
     expand = expansions(query_list(request, "expand"))
     key, base, audience = request.path_params["issue"], base_url(request), request_audience(request)
+    viewer = principal(request).key
 
     async def read(session: AsyncSession) -> dict[str, Any]:
         issue = await issue_record_or_404(session, key)
-        viewer = await acting_user_id(session, request) if PEOPLE.intersection(fields) else None
         return await render_issue(
             session,
             base,
