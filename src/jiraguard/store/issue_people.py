@@ -67,12 +67,6 @@ async def remove_person(session: AsyncSession, table: Table, issue_id: int, user
     )
 
 
-async def has_person(session: AsyncSession, table: Table, issue_id: int, user_id: int) -> bool:
-    """Whether the user is on the issue's list."""
-    query = select(table.c.user_id).where(table.c.issue_id == issue_id, table.c.user_id == user_id)
-    return await session.scalar(query) is not None
-
-
 async def people(session: AsyncSession, table: Table, issue_id: int) -> Sequence[User]:
     """The users on the issue's list, by user name."""
     query = (

@@ -36,7 +36,7 @@ Who = Callable[[AsyncSession, Issue, User], Awaitable[User]]
 Act = Callable[[AsyncSession, Table, int, int], Awaitable[None]]
 
 
-async def named_user(session: AsyncSession, name: str) -> User:
+async def _named_user(session: AsyncSession, name: str) -> User:
     """The user called ``name`` (any case), or 404 as ``/user?username=`` answers."""
     storable = 0 < len(name) <= MAX_NAME and "\x00" not in name  # else it names nobody
     user = await user_by_name(session, name) if storable else None
@@ -90,7 +90,7 @@ def _watcher(name: str | None, verb: str, manager: bool) -> Who:
     'TEST-1'``."""
 
     async def who(session: AsyncSession, issue: Issue, me: User) -> User:
-        user = me if name is None else await named_user(session, name)
+        user = me if name is None else await _named_user(session, name)
         if user.id != me.id and not manager:
             direction = "to" if verb == "add" else "from"
             message = f"User '{me.name}' is not allowed to {verb} watchers {direction} "
