@@ -6,7 +6,8 @@ Migrates the database, then bulk-inserts (Core ``executemany`` in batches, not t
 row) users, projects P1..Pn, issues with random words in summary and description, mixed
 statuses, priorities, types, assignees, labels, dates and due dates, and comments on about a
 third of the issues; each project gets versions (the first half released) and components, and
-issues name some of them (``fixVersions``, ``versions``, ``components``). Each project's
+issues name some of them (``fixVersions``, ``versions``, ``components``); each issue's reporter
+watches it, as after a create. Each project's
 ``issue_counter`` ends at its last issue number. The random generator is seeded, so two runs
 with the same arguments produce the same data.
 """
@@ -29,15 +30,21 @@ from jiraguard.store.models import (
     Component,
     Issue,
     IssueLabel,
+    IssueProperty,
     Project,
+    RemoteLink,
     User,
     Version,
     issue_affected_versions,
     issue_components,
     issue_fix_versions,
+    issue_voters,
+    issue_watchers,
 )
 
 BATCH = 5_000
+ISSUE_ROWS = (issue_watchers, issue_voters, RemoteLink.__table__, IssueProperty.__table__)
+"""Rows of issues deleted before seeding (SQLite without ``foreign_keys`` does not cascade)."""
 
 # Words of issue trackers, drawn with Zipf-like weights: the most common is in 93% of the
 # issues, the least common in 4.5%. One string reads (and edits) better than 260 literals.
@@ -166,7 +173,7 @@ def seed(url: str, issues: int = 100_000, projects: int = 10, users: int = 50) -
 def _seed(engine: Engine, issues: int, project_count: int, user_count: int) -> None:
     writer = Writer(seed=20260101)
     with engine.begin() as connection:
-        for table in (Comment, IssueLabel, Issue, Version, Component, Project):
+        for table in (*ISSUE_ROWS, Comment, IssueLabel, Issue, Version, Component, Project):
             connection.execute(delete(table))
         connection.execute(delete(User).where(User.lower_name.like("bench%")))
         connection.execute(
@@ -199,6 +206,9 @@ def _seed(engine: Engine, issues: int, project_count: int, user_count: int) -> N
             _insert_batch(engine, writer, batch, user_ids, items)
             progress.advance(task, len(batch))
     with engine.begin() as connection:
+        # Each issue is watched by its reporter, as one created through the API is.
+        reporters = select(Issue.id, Issue.reporter_id).where(Issue.reporter_id.is_not(None))
+        connection.execute(insert(issue_watchers).from_select(["issue_id", "user_id"], reporters))
         for project_id in project_ids:
             last = select(func.max(Issue.number)).where(Issue.project_id == project_id)
             connection.execute(

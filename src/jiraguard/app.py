@@ -45,11 +45,14 @@ from jiraguard.jira.routes import (
     component,
     group_admin,
     issue,
+    issue_people,
+    issue_property,
     link,
     meta,
     permission,
     project,
     properties,
+    remotelink,
     role,
     schemes,
     search,
@@ -194,6 +197,9 @@ def create_app(
         *properties.routes,
         *role.routes,
         *saved_filter.routes,
+        *issue_people.routes,
+        *remotelink.routes,
+        *issue_property.routes,
     ]
     # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
     admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []

@@ -12,6 +12,7 @@ FIELDS = [
     "creator", "labels", "created", "createdDate", "updated", "resolution", "resolutiondate",
     "resolved", "duedate", "due", "fixVersion", "affectedVersion", "component", "cf[10000]",
     "filter", "originalEstimate", "remainingEstimate", "timeSpent", "timeestimate",
+    "watcher", "voter", "watchers", "votes",
     "unknownField", "ORDER", "\"quoted field\"",
 ]  # fmt: skip
 OPERATORS = ["=", "!=", "~", "!~", ">", ">=", "<", "<="]

@@ -37,6 +37,13 @@ def live_jira(idp: TestProvider, directory: Path) -> Iterator[str]:
         yield base
 
 
+@pytest.fixture(scope="module")
+def live_base(idp: TestProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One :func:`live_jira` server per test module: its base URL."""
+    with live_jira(idp, tmp_path_factory.mktemp("live")) as base:
+        yield base
+
+
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One SQLite database migrated once per session, copied for each test."""

@@ -25,6 +25,9 @@ async def test_huge_and_unicode_numbers(api: JiraApi) -> None:
         f"/attachment/content/{HUGE}",
         f"/issueLink/{HUGE}",
         f"/issue/createmeta/{HUGE}/issuetypes",
+        f"/issue/TEST-1/remotelink/{HUGE}",
+        f"/issue/{HUGE}/watchers",
+        f"/issue/TEST-{HUGE}/properties",
         "/issue/²",
         "/issue/TEST-1/comment/²",
     ):
@@ -64,13 +67,28 @@ async def test_nul_bytes(api: JiraApi) -> None:
         ("GET", "/user/search?username=a%00", None, 200),
         ("GET", "/issue/TEST%00", None, 404),
         ("GET", "/user?username=%00", None, 404),
+        ("POST", "/issue/TEST-1/remotelink", {"globalId": "\u0000", "object": LINK}, 201),
     ):
         response = await api.call(method, path, json=body)
         assert response.status_code == (400 if postgres else on_sqlite), path
         if response.status_code >= 400:
             assert response.json()["errorMessages"], path
+    for method in ("GET", "PUT", "DELETE"):  # a key with NUL is refused on both databases
+        response = await api.call(method, "/issue/TEST-1/properties/a%00b", json=1)
+        assert response.status_code == 400, method
+    # A link's members are kept as JSON text, where a NUL is an escape: both databases take it
+    body = {"object": {**LINK, "summary": "a\u0000b"}}
+    made = await api.call("POST", "/issue/TEST-1/remotelink", json=body)
+    assert made.status_code == 201, made.text
+    link = (await api.call("GET", f"/issue/TEST-1/remotelink/{made.json()['id']}")).json()
+    assert link["object"]["summary"] == "a\u0000b"
+    escaped = await api.call("PUT", "/issue/TEST-1/properties/nul", content=b'"a\\u0000b"')
+    assert escaped.status_code == 201  # the escape is text; the value holds a NUL
+    value = (await api.call("GET", "/issue/TEST-1/properties/nul")).json()["value"]
+    assert value == "a\u0000b"
 
 
+LINK = {"url": "http://example.com/", "title": "t"}
 WRITES = (
     ("POST", "/project"),
     ("PUT", "/project/TEST"),
@@ -85,6 +103,10 @@ WRITES = (
     ("PUT", "/issue/TEST-1/worklog/1"),
     ("POST", "/issueLink"),
     ("POST", "/search"),
+    ("POST", "/issue/TEST-1/watchers"),
+    ("POST", "/issue/TEST-1/remotelink"),
+    ("PUT", "/issue/TEST-1/remotelink/1"),
+    ("PUT", "/issue/TEST-1/properties/p"),
 )
 GARBAGE: tuple[object, ...] = (
     None,
@@ -117,6 +139,7 @@ async def test_no_write_endpoint_answers_500(api: JiraApi) -> None:
     await api.issue("x")
     await api.call("POST", "/issue/TEST-1/comment", json={"body": "c"})
     await api.call("POST", "/issue/TEST-1/worklog", json={"timeSpent": "1h"})
+    await api.call("POST", "/issue/TEST-1/remotelink", json={"object": LINK})
     for method, path in WRITES:
         for body in GARBAGE:
             response = await api.call(method, path, json=body)

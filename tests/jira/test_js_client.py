@@ -80,3 +80,7 @@ def test_jira_client_flow(idp: TestProvider, tmp_path: Path) -> None:
     assert seen["versionOrder"] == ["JS-2", "JS-1"]
     assert seen["remainingAfterNew"] == "3h"
     assert seen["times"] == [8 * 3600, 2 * 3600, 3 * 3600]
+    assert seen["watchers"] == ["alice", "bob"]
+    assert seen["remoteLinks"] == [[True, "From JS"]]
+    assert seen["remoteLinksAfter"] == 0
+    assert seen["property"] == {"key": "js", "value": {"from": "fetch"}}

@@ -169,8 +169,16 @@ async def test_issue(seeded: JiraApi) -> None:
         "progress",
         "aggregateprogress",
         "workratio",
+        "watches",
+        "votes",
     }
     assert (fields["fixVersions"], fields["versions"], fields["components"]) == ([], [], [])
+    assert fields["watches"] == {
+        "self": f"{BASE}/issue/TEST-1/watchers",
+        "watchCount": 1,
+        "isWatching": True,
+    }
+    assert fields["votes"] == {"self": f"{BASE}/issue/TEST-1/votes", "votes": 0, "hasVoted": False}
     assert DATE.match(fields["created"])
     assert DATE.match(fields["updated"])
     assert_user(fields["assignee"], "carol", "Carol C")

@@ -94,4 +94,20 @@ seen.remainingAfterNew = (await alice.findIssue(tracked.key)).fields.timetrackin
 await alice.addWorklog(tracked.key, { timeSpent: "1h" });
 const times = (await alice.findIssue(tracked.key)).fields;
 seen.times = [times.timeoriginalestimate, times.timeestimate, times.timespent];
+await alice.addWatcher(issue.key, "bob");
+seen.watchers = (await bob.getIssueWatchers(issue.key)).watchers.map((w) => w.name);
+const link = await alice.createRemoteLink(issue.key, {
+  globalId: "js-1",
+  object: { url: "https://example.com/js", title: "From JS" },
+});
+seen.remoteLinks = (await alice.getRemoteLinks(issue.key)).map((l) => [l.id === link.id, l.object.title]);
+await alice.deleteRemoteLink(issue.key, link.id);
+seen.remoteLinksAfter = (await alice.getRemoteLinks(issue.key)).length;
+// jira-client reads properties but has no call to set one: plain HTTP sets it.
+await fetch(`${process.env.JIRA_URL}/rest/api/2/issue/${issue.key}/properties/js`, {
+  method: "PUT",
+  headers: { Authorization: `Bearer ${process.env.ALICE_TOKEN}`, "Content-Type": "application/json" },
+  body: JSON.stringify({ from: "fetch" }),
+});
+seen.property = await alice.getIssueProperty(issue.key, "js");
 process.stdout.write(JSON.stringify(seen));

@@ -86,7 +86,7 @@ def _render(ids: list[int]) -> Callable[[AsyncSession], Awaitable[bytes]]:
 
     async def unit(session: AsyncSession) -> bytes:
         rendered = await render_issues(
-            session, "http://jira.test", ids, fields, changelog=True, audience=PUBLIC
+            session, "http://jira.test", ids, fields, changelog=True, audience=PUBLIC, viewer=None
         )
         return dump_json(rendered)
 

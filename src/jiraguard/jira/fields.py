@@ -100,6 +100,8 @@ FIELDS = (
     FieldDef("progress", "Progress", "progress", ("progress",), orderable=False),
     FieldDef("aggregateprogress", "Σ Progress", "progress", (), orderable=False),
     FieldDef("workratio", "Work Ratio", "number", ("workratio",), orderable=False),
+    FieldDef("watches", "Watchers", "watches", ("watchers",), orderable=False),
+    FieldDef("votes", "Votes", "votes", ("votes",), orderable=False),
 )
 
 RENDERED = tuple(f.id for f in FIELDS if f.id not in ("issuekey", "text"))

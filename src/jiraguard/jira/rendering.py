@@ -65,6 +65,8 @@ RELATED = (
     "fixVersions",
     "versions",
     "components",
+    "watches",
+    "votes",
 )
 """Fields whose rows live in other tables (loaded only when selected)."""
 
@@ -81,11 +83,14 @@ async def render_issues(
     *,
     changelog: bool,
     audience: Audience,
+    viewer: str | None,
     expand: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Load and render ``ids`` in order, fetching only the related rows ``fields`` shows
-    (of the comments, those ``audience`` may read)."""
-    bundles = await load_bundles(session, ids, _parts(fields, changelog), audience=audience)
+    (of the comments, those ``audience`` may read; ``watches`` and ``votes`` as ``viewer``,
+    a user key, sees them)."""
+    parts = _parts(fields, changelog)
+    bundles = await load_bundles(session, ids, parts, audience=audience, viewer=viewer)
     allowed = await _allowed(session, base, bundles, expand)
     return [_rendered(base, b, fields, changelog, expand, allowed) for b in bundles]
 
@@ -98,9 +103,11 @@ async def render_issue(
     *,
     changelog: bool,
     audience: Audience,
+    viewer: str | None,
     expand: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Render one issue already loaded (no second query for the issue itself)."""
-    (bundle,) = await bundle_issues(session, [issue], _parts(fields, changelog), audience=audience)
+    parts = _parts(fields, changelog)
+    (bundle,) = await bundle_issues(session, [issue], parts, audience=audience, viewer=viewer)
     allowed = await _allowed(session, base, [bundle], expand)
     return _rendered(base, bundle, fields, changelog, expand, allowed)

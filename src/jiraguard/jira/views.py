@@ -6,7 +6,7 @@ the context path (docs/jira-compat.md rule 5).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ from jiraguard.jira.durations import format_duration
 from jiraguard.jira.timetracking import TIME_FIELDS, Times, flat_fields, timetracking_json
 from jiraguard.jira.workflow import Transition
 from jiraguard.store.issue_items import ItemRecord
+from jiraguard.store.issue_people import Tally
 from jiraguard.store.issue_records import IssueRecord, PersonRecord, ProjectRecord
 from jiraguard.store.issues import IssueBundle, LinkedIssue
 from jiraguard.store.models import (
@@ -585,7 +586,50 @@ def issue_fields_json(base: str, bundle: IssueBundle, fields: Iterable[str]) -> 
         out["versions"] = [version_ref_json(base, v) for v in items.versions]
     if "components" in selected:
         out["components"] = [component_ref_json(base, c) for c in items.components]
+    people = bundle.people
+    if "watches" in selected:
+        out["watches"] = watches_json(base, issue.key, people.watches)
+    if "votes" in selected:
+        out["votes"] = votes_json(base, issue.key, people.votes)
     return out
+
+
+def watches_json(base: str, key: str, tally: Tally) -> dict[str, Any]:
+    """An issue's ``watches`` field: the watcher count and whether the viewer watches."""
+    return {
+        "self": f"{base}{API}/issue/{quote(key)}/watchers",
+        "watchCount": tally.count,
+        "isWatching": tally.mine,
+    }
+
+
+def watchers_json(base: str, key: str, users: Sequence[User], watching: bool) -> dict[str, Any]:
+    """``/issue/{k}/watchers``: the ``watches`` field with the watchers themselves."""
+    return {
+        "self": f"{base}{API}/issue/{quote(key)}/watchers",
+        "isWatching": watching,
+        "watchCount": len(users),
+        "watchers": [user_of(base, user) for user in users],
+    }
+
+
+def voters_json(base: str, key: str, users: Sequence[User], voted: bool) -> dict[str, Any]:
+    """``/issue/{k}/votes``: the ``votes`` field with the voters themselves."""
+    return {
+        "self": f"{base}{API}/issue/{quote(key)}/votes",
+        "votes": len(users),
+        "hasVoted": voted,
+        "voters": [user_of(base, user) for user in users],
+    }
+
+
+def votes_json(base: str, key: str, tally: Tally) -> dict[str, Any]:
+    """An issue's ``votes`` field: the vote count and whether the viewer voted."""
+    return {
+        "self": f"{base}{API}/issue/{quote(key)}/votes",
+        "votes": tally.count,
+        "hasVoted": tally.mine,
+    }
 
 
 def issue_json(

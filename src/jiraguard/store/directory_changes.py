@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.changes import USER, record
 from jiraguard.store.comments import GROUP
+from jiraguard.store.inserts import insert_ignoring_duplicates
 from jiraguard.store.models import (
     Attachment,
     ChangeGroup,
@@ -27,7 +28,6 @@ from jiraguard.store.models import (
     Worklog,
     user_groups,
 )
-from jiraguard.store.users import insert_ignoring_duplicates
 
 
 async def create_group(session: AsyncSession, name: str) -> Group:

@@ -15,6 +15,8 @@ from jiraguard.store.comments import PUBLIC, Audience
 from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.issue_items import FIELDS as ITEM_FIELDS
 from jiraguard.store.issue_items import NO_ITEMS, IssueItems, issue_items
+from jiraguard.store.issue_people import FIELDS as PEOPLE_FIELDS
+from jiraguard.store.issue_people import NOBODY, IssuePeople, issue_people
 from jiraguard.store.issue_records import IssueRecord, issue_records
 from jiraguard.store.models import (
     Attachment,
@@ -70,6 +72,8 @@ class IssueBundle:
     histories: list[ChangeGroup] = field(default_factory=list)
     items: IssueItems = NO_ITEMS
     """``fixVersions``, ``versions`` and ``components``."""
+    people: IssuePeople = NOBODY
+    """``watches`` and ``votes``, as the viewer sees them."""
 
 
 async def find_issue(session: AsyncSession, id_or_key: str) -> Issue | None:
@@ -128,7 +132,8 @@ async def record_changes(
 
 
 async def delete_issue(session: AsyncSession, issue_id: int) -> None:
-    """Delete an issue; comments, worklogs, links, labels and history go by cascade."""
+    """Delete an issue; comments, worklogs, links, remote links, labels, properties,
+    watchers, votes and history go by cascade."""
     await session.execute(delete(Issue).where(Issue.id == issue_id))
 
 
@@ -138,14 +143,18 @@ async def load_bundles(
     parts: Iterable[str],
     *,
     audience: Audience = PUBLIC,
+    viewer: str | None = None,
 ) -> list[IssueBundle]:
     """Issues in the order of ``ids`` with the related rows named in ``parts``.
 
     ``parts`` holds field ids (``comment``, ``worklog``, ``issuelinks``, ``attachment``,
-    ``fixVersions``, ``versions``, ``components``) and ``changelog``; each costs one query
-    for the whole page, never one per issue. Comments are only those ``audience`` may read.
+    ``fixVersions``, ``versions``, ``components``, ``watches``, ``votes``) and ``changelog``;
+    each costs one query for the whole page, never one per issue. Comments are only those
+    ``audience`` may read; ``watches`` and ``votes`` say whether ``viewer`` (a user key) is
+    among the watchers and voters.
     """
-    return await bundle_issues(session, await issue_records(session, ids), parts, audience=audience)
+    records = await issue_records(session, ids)
+    return await bundle_issues(session, records, parts, audience=audience, viewer=viewer)
 
 
 async def bundle_issues(
@@ -154,6 +163,7 @@ async def bundle_issues(
     parts: Iterable[str],
     *,
     audience: Audience = PUBLIC,
+    viewer: str | None = None,
 ) -> list[IssueBundle]:
     """Already loaded ``issues`` with the related rows named in ``parts`` (see load_bundles)."""
     bundles = [IssueBundle(issue) for issue in issues]
@@ -168,6 +178,10 @@ async def bundle_issues(
     if _ITEMS in wanted:
         for issue_id, items in (await issue_items(session, keys)).items():
             by_id[issue_id].items = items
+    if asked.intersection(PEOPLE_FIELDS):
+        # No probe: the reporter watches every new issue, so there is nearly always a row.
+        for issue_id, tallies in (await issue_people(session, keys, viewer)).items():
+            by_id[issue_id].people = tallies
     if "comment" in wanted:
         comments = (
             select(Comment)

@@ -449,3 +449,47 @@ class Filter(Base):
     """On the owner's favourite list (``/filter/favourite``)."""
 
     owner: Mapped[User] = relationship(lazy="joined")
+
+
+def _issue_people(name: str) -> Table:
+    """An issue ↔ user table (watchers, voters): deleting either side forgets the pair."""
+    return Table(
+        name,
+        Base.metadata,
+        Column("issue_id", ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+        Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+    )
+
+
+issue_watchers = _issue_people("issue_watchers")
+"""Who watches an issue (``/issue/{k}/watchers``, ``fields.watches``, JQL ``watcher``)."""
+issue_voters = _issue_people("issue_voters")
+"""Who voted for an issue (``/issue/{k}/votes``, ``fields.votes``, JQL ``voter``)."""
+
+
+class RemoteLink(Base):
+    """A link from an issue to an object in another system (Jira's remote issue link).
+
+    ``document`` holds the link's ``application``, ``relationship`` and ``object`` as JSON,
+    exactly as they were given; ``global_id`` is kept apart to find a link by it.
+    """
+
+    __tablename__ = "remote_links"
+    __table_args__ = (Index("ix_remote_links_issue_global_id", "issue_id", "global_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    global_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    document: Mapped[str] = mapped_column(Text)
+
+
+class IssueProperty(Base):
+    """An issue's entity property: a JSON value (its text, as given) under a key."""
+
+    __tablename__ = "issue_properties"
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +15,7 @@ from jiraguard.store.audit import add_event
 from jiraguard.store.changes import USER, record
 from jiraguard.store.db import Database
 from jiraguard.store.directory import escape_like
+from jiraguard.store.inserts import insert_ignoring_duplicates
 from jiraguard.store.models import WITH_GROUPS, Group, User, user_groups
 
 SYNC_ATTEMPTS = 4
@@ -250,13 +249,6 @@ async def _by_name(session: AsyncSession, name: str) -> User | None:
     return await session.scalar(
         select(User).options(WITH_GROUPS).where(User.lower_name == name.lower())
     )
-
-
-def insert_ignoring_duplicates(session: AsyncSession, table: Any) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(table).on_conflict_do_nothing()
-    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 async def _ensure_groups(session: AsyncSession, groups: dict[str, str]) -> list[int]:

@@ -39,6 +39,7 @@ from jiraguard.jira.jql.id_fields import (
 )
 from jiraguard.jira.jql.item_fields import ITEM_FIELDS
 from jiraguard.jira.jql.parser import as_values
+from jiraguard.jira.jql.people_fields import PEOPLE_FIELDS
 from jiraguard.jira.jql.syntax import Clause, FunctionCall, Literal, Value
 from jiraguard.jira.jql.time_fields import TIME_FIELDS
 from jiraguard.store.ids import is_digits, row_id
@@ -206,6 +207,7 @@ FIELDS: dict[str, Field] = {
     "due": DateField("duedate", Issue.due_date, nullable=True),
     **ITEM_FIELDS,
     **TIME_FIELDS,
+    **PEOPLE_FIELDS,
 }
 """Field name (lower case; Jira's aliases included) -> field."""
 

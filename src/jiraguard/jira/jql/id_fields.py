@@ -65,15 +65,8 @@ class IdField:
             return self._ordering(clause, context)
         if operator not in EQUALITY:
             raise unsupported_operator(operator, self.name)
-        ids: set[int] = set()
-        empty = False
-        for value in as_values(clause.operand):
-            if isinstance(value, Empty):
-                empty = True
-                continue
-            resolved = self.resolve(value, context)
-            ids |= resolved.ids
-            empty = empty or resolved.empty
+        found = resolve_all(clause, lambda value: self.resolve(value, context))
+        ids, empty = set(found.ids), found.empty
         column = self.column
         if operator in ("=", "in"):
             terms: list[Condition] = [_one_of(column, ids)] if ids else []
@@ -100,6 +93,21 @@ class IdField:
 
     def all_ids(self) -> Iterable[int]:  # pragma: no cover - only ordered fields rank
         raise NotImplementedError
+
+
+def resolve_all(clause: Clause, resolve: Callable[[Literal | FunctionCall], Resolved]) -> Resolved:
+    """What the values an ``=``/``!=``/``IN``/``NOT IN`` clause lists resolve to, together;
+    ``EMPTY`` among them (or a value meaning empty) makes ``empty``."""
+    ids: set[int] = set()
+    empty = False
+    for value in as_values(clause.operand):
+        if isinstance(value, Empty):
+            empty = True
+            continue
+        resolved = resolve(value)
+        ids |= resolved.ids
+        empty = empty or resolved.empty
+    return Resolved(frozenset(ids), empty)
 
 
 _RANK_TESTS: dict[str, Callable[[int, int], bool]] = {">": gt, ">=": ge, "<": lt, "<=": le}
@@ -185,26 +193,33 @@ class UserField(IdField):
         super().__init__(name, column, nullable=True)
 
     def resolve(self, value: Literal | FunctionCall, context: Context) -> Resolved:
-        if isinstance(value, FunctionCall):
-            return self._call(value, context)
-        found = context.directory.user(value.text)
-        if found is None:
-            raise no_such_value(value.text, self.name)
-        return Resolved(frozenset({found}))
+        return resolve_user(value, context, self.name)
 
-    def _call(self, function: FunctionCall, context: Context) -> Resolved:
-        name = function.name.lower()
-        if name == "currentuser" and not function.arguments:
-            # Anonymous: currentUser() names nobody, so "=" matches no issue.
-            ids = () if context.current_user_id is None else (context.current_user_id,)
-            return Resolved(frozenset(ids))
-        if name == "membersof" and len(function.arguments) == 1:
-            group = function.arguments[0]
-            members = context.directory.members(group)
-            if members is None:
-                raise JQLError(
-                    f"Function 'membersOf' can not generate a list of usernames for group "
-                    f"'{group}'; the group does not exist."
-                )
-            return Resolved(members)
-        raise function_error(function, self.name)
+
+def resolve_user(value: Literal | FunctionCall, context: Context, field: str) -> Resolved:
+    """The users a value names for a user field: a name (any case), ``currentUser()`` or
+    ``membersOf("group")``; else Jira's error for ``field``."""
+    if isinstance(value, FunctionCall):
+        return _user_call(value, context, field)
+    found = context.directory.user(value.text)
+    if found is None:
+        raise no_such_value(value.text, field)
+    return Resolved(frozenset({found}))
+
+
+def _user_call(function: FunctionCall, context: Context, field: str) -> Resolved:
+    name = function.name.lower()
+    if name == "currentuser" and not function.arguments:
+        # Anonymous: currentUser() names nobody, so "=" matches no issue.
+        ids = () if context.current_user_id is None else (context.current_user_id,)
+        return Resolved(frozenset(ids))
+    if name == "membersof" and len(function.arguments) == 1:
+        group = function.arguments[0]
+        members = context.directory.members(group)
+        if members is None:
+            raise JQLError(
+                f"Function 'membersOf' can not generate a list of usernames for group "
+                f"'{group}'; the group does not exist."
+            )
+        return Resolved(members)
+    raise function_error(function, field)

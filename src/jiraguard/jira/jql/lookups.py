@@ -19,7 +19,7 @@ from jiraguard.store.ids import row_id
 from jiraguard.store.models import Component, Group, Project, User, Version, user_groups
 
 PROJECT_FIELDS = frozenset({"project"})
-USER_FIELDS = frozenset({"assignee", "reporter", "creator"})
+USER_FIELDS = frozenset({"assignee", "reporter", "creator", "watcher", "voter"})
 VERSION_FIELDS = frozenset({"fixversion", "affectedversion"})
 COMPONENT_FIELDS = frozenset({"component"})
 VERSION_FUNCTIONS = frozenset(

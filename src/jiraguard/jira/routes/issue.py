@@ -21,6 +21,7 @@ from jiraguard.jira.context import (
     database,
     issue_or_404,
     issue_record_or_404,
+    principal,
 )
 from jiraguard.jira.editing import (
     SUMMARY_REQUIRED,
@@ -39,6 +40,7 @@ from jiraguard.jira.views import issue_self
 from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import JiraJSONResponse, RenderedJSONResponse
 from jiraguard.store.ids import is_digits
+from jiraguard.store.issue_people import WATCHERS, add_person
 from jiraguard.store.issues import delete_issue, insert_issue, record_changes
 from jiraguard.store.models import Issue, Project, utcnow
 from jiraguard.store.projects import find_project
@@ -50,11 +52,19 @@ async def get(request: Request) -> Response:
     changelog = wants_changelog(query_list(request, "expand"))
     expand = expansions(query_list(request, "expand"))
     key, base, audience = request.path_params["issue"], base_url(request), request_audience(request)
+    viewer = principal(request).key
 
     async def read(session: AsyncSession) -> dict[str, Any]:
         issue = await issue_record_or_404(session, key)
         return await render_issue(
-            session, base, issue, fields, changelog=changelog, audience=audience, expand=expand
+            session,
+            base,
+            issue,
+            fields,
+            changelog=changelog,
+            audience=audience,
+            viewer=viewer,
+            expand=expand,
         )
 
     return RenderedJSONResponse(await database(request).run(read))
@@ -134,6 +144,9 @@ async def _create_one(request: Request, body: dict[str, Any]) -> dict[str, str]:
         if errors or project is None:
             raise field_errors(errors)
         await insert_issue(session, project, issue)
+        # As in Jira, the reporter watches a new issue, and so does its creator.
+        for watcher in {me.id, issue.reporter.id if issue.reporter else me.id}:
+            await add_person(session, WATCHERS, issue.id, watcher)
         issue_id, key = issue.id, issue.key
     return {"id": str(issue_id), "key": key, "self": issue_self(base_url(request), issue_id)}
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jiraguard.errors import JiraError, bad_request
-from jiraguard.jira.context import acting_user_id, base_url, database
+from jiraguard.jira.context import acting_user_id, base_url, database, principal
 from jiraguard.jira.fields import select_fields
 from jiraguard.jira.jql import JQLError, search_issues
 from jiraguard.jira.params import as_int, query_int, query_list, query_str, read_json
@@ -49,7 +49,7 @@ async def _search(
     applied = min(max_results, MAX_RESULTS_CAP)
     selected = select_fields(fields, "*navigable")
     changelog = wants_changelog(expand)
-    base, audience = base_url(request), request_audience(request)
+    base, audience, viewer = base_url(request), request_audience(request), principal(request).key
 
     async def read(session: AsyncSession) -> tuple[int, list[dict[str, Any]]]:
         me = await acting_user_id(session, request)
@@ -71,6 +71,7 @@ async def _search(
             selected,
             changelog=changelog,
             audience=audience,
+            viewer=viewer,
             expand=expansions(expand),
         )
         return total, rendered
