@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jiraguard.errors import bad_request, field_errors
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named
+from jiraguard.jira.custom_values import CustomEdits, ValueProblem, custom_edits
 from jiraguard.jira.fields import EDIT_SCREEN
 from jiraguard.jira.visibility import read_visibility
 from jiraguard.store.comments import PUBLIC, Audience, add_comment
@@ -233,6 +234,18 @@ async def apply(
     return change
 
 
+async def apply_any(
+    session: AsyncSession, issue: Issue, custom: CustomEdits, name: str, verb: str, value: Any
+) -> Change | None:
+    """``apply``, or for a custom field the ``custom`` edits (written by their ``write``)."""
+    if not custom.knows(name):
+        return await apply(session, issue, name, verb, value)
+    try:
+        return await custom.apply(session, name, verb, value)
+    except ValueProblem as problem:
+        raise FieldProblem(str(problem)) from problem
+
+
 def _apply_labels(issue: Issue, verb: str, value: Any) -> Change | None:
     before = [row.label for row in issue.labels]
     if verb == "set":
@@ -354,6 +367,7 @@ def merge_changes(changes: list[Change]) -> list[Change]:
                 first.from_string,
                 change.to_value,
                 change.to_string,
+                change.field_type,
             )
     return [
         c for c in merged.values() if (c.from_value, c.from_string) != (c.to_value, c.to_string)
@@ -378,14 +392,16 @@ async def apply_update(
     errors: dict[str, str] = {}
     changes = list(extra)
     comments: list[tuple[str, Any]] = []
-    for name, verb, value in operations(body, errors):
+    ops = operations(body, errors)
+    custom = await custom_edits(session, [name for name, _, _ in ops], issue.id)
+    for name, verb, value in ops:
         try:
             if name == "comment":
                 if verb != "add":
                     raise FieldProblem(f"The operation '{verb}' is not supported for comments.")
                 comments.append((_comment_body(value), value.get("visibility")))
                 continue
-            change = await apply(session, issue, name, verb, value)
+            change = await apply_any(session, issue, custom, name, verb, value)
         except FieldProblem as problem:
             errors[name] = str(problem)
             continue
@@ -393,6 +409,7 @@ async def apply_update(
             changes.append(change)
     if errors:
         raise field_errors(errors)
+    await custom.write(session, issue.id)
     levels = [await read_visibility(session, level, audience) for _, level in comments]
     if changes or comments:
         await record_changes(session, issue, me.id, merge_changes(changes))
