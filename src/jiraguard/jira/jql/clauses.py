@@ -5,8 +5,8 @@ Operators per Atlassian's "Advanced searching - operators reference" (docs/jira-
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ from jiraguard.jira.jql.lookups import Directory
 from jiraguard.jira.jql.parser import as_values
 from jiraguard.jira.jql.syntax import Clause, Empty, FunctionCall, Value
 from jiraguard.store.comments import PUBLIC, Audience
+from jiraguard.store.custom_fields import FieldRecord
 
 Condition = ColumnElement[bool]
 EQUALITY = frozenset({"=", "!=", "in", "not in"})
@@ -38,6 +39,8 @@ class Context:
     """Compile ``~`` for a page walked in index order (see ``textsearch.contains``)."""
     audience: Audience = PUBLIC
     """Whose comments ``comment ~`` and ``text ~`` search: those the searcher may read."""
+    custom: Mapping[str, FieldRecord] = field(default_factory=dict)
+    """The custom fields by lower-case JQL name (``cf[10000]``, the field's name)."""
 
 
 class Field(Protocol):

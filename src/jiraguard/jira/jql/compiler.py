@@ -32,7 +32,7 @@ def compile_condition(condition: Condition | None, context: Context) -> ColumnEl
 def _compile(condition: Condition, context: Context, budget: Budget) -> ColumnElement[bool]:
     if isinstance(condition, Clause):
         budget.spend(condition)
-        return field(condition.field).condition(condition, context)
+        return field(condition.field, context.custom).condition(condition, context)
     if isinstance(condition, And):
         return grouped(and_, [_compile(term, context, budget) for term in condition.terms])
     if isinstance(condition, Or):
@@ -71,7 +71,7 @@ def compile_count(
     A query that is a single ``~`` clause may be counted from the full-text index alone.
     """
     if isinstance(condition, Clause):
-        searched = field(condition.field)
+        searched = field(condition.field, context.custom)
         shortcut = searched.count(condition, context) if isinstance(searched, TextField) else None
         if shortcut is not None:
             return shortcut

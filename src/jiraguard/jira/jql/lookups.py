@@ -60,11 +60,11 @@ def _clauses(condition: Condition | None) -> Iterator[Clause]:
         yield from _clauses(condition.term)
 
 
-def _groups(query: Query) -> set[str]:
+def _groups(query: Query, user_fields: frozenset[str]) -> set[str]:
     """The groups ``membersOf("group")`` names in user clauses."""
     names: set[str] = set()
     for clause in _clauses(query.where):
-        if clause.field.lower() not in USER_FIELDS:
+        if clause.field.lower() not in user_fields:
             continue
         operand = clause.operand
         for value in operand if isinstance(operand, tuple) else (operand,):
@@ -85,10 +85,14 @@ def _literals(query: Query, fields: frozenset[str]) -> set[str]:
     return texts
 
 
-async def load_directory(session: AsyncSession, query: Query) -> Directory:
-    """Look up every project, user and group ``query`` names (three queries at most)."""
+async def load_directory(
+    session: AsyncSession, query: Query, custom_user_fields: frozenset[str] = frozenset()
+) -> Directory:
+    """Look up every project, user and group ``query`` names (three queries at most);
+    ``custom_user_fields``: the JQL names of user picker custom fields, lower case."""
+    user_fields = USER_FIELDS | custom_user_fields
     project_values = _literals(query, PROJECT_FIELDS)
-    user_values = _literals(query, USER_FIELDS)
+    user_values = _literals(query, user_fields)
     keys: dict[str, int] = {}
     names: dict[str, int] = {}
     ids: set[int] = set()
@@ -116,7 +120,7 @@ async def load_directory(session: AsyncSession, query: Query) -> Directory:
         )
         users = {lower_name: ident for ident, lower_name in found}
     members: dict[str, set[int]] = {}
-    if group_names := _groups(query):
+    if group_names := _groups(query, user_fields):
         memberships = await session.execute(
             select(Group.lower_name, user_groups.c.user_id)
             .outerjoin(user_groups, user_groups.c.group_id == Group.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -10,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.jql.clauses import Context
 from jiraguard.jira.jql.compiler import compile_condition, compile_count
+from jiraguard.jira.jql.custom_fields import jql_names, user_clause_names
 from jiraguard.jira.jql.lookups import load_directory
 from jiraguard.jira.jql.ordering import apply_order, follows_index
 from jiraguard.jira.jql.parser import parse
 from jiraguard.store.comments import PUBLIC, Audience
+from jiraguard.store.custom_fields import FieldRecord
 from jiraguard.store.models import Issue
 
 
@@ -26,6 +29,7 @@ async def search_issues(
     max_results: int,
     now: datetime | None = None,
     audience: Audience = PUBLIC,
+    custom: Sequence[FieldRecord] = (),
 ) -> tuple[int, list[int]]:
     """Issues matching ``jql``: ``(total, ids)``.
 
@@ -35,21 +39,24 @@ async def search_issues(
     ``currentUser()`` names (``None``: anonymous, it names nobody). ``now`` (UTC, default the
     clock) anchors relative dates and date functions. ``comment ~`` and ``text ~`` look only
     in the comments ``audience`` may read (by default public ones). Raises ``JQLError`` for a
-    query Jira would reject, with Jira's message.
+    query Jira would reject, with Jira's message. ``custom``: the custom fields, which the
+    query may name by ``cf[id]`` or by name.
     """
     query = parse(jql)
+    names = jql_names(custom)
     context = Context(
         dialect=session.get_bind().dialect.name,
         now=(now or datetime.now(UTC)).astimezone(UTC),
-        directory=await load_directory(session, query),
+        directory=await load_directory(session, query, user_clause_names(custom)),
         current_user_id=current_user_id,
         audience=audience,
+        custom=names,
     )
     where = compile_condition(query.where, context)
     page_where = where
     if context.dialect == "sqlite" and follows_index(query.order_by):
         page_where = compile_condition(query.where, replace(context, probe_text_matches=True))
-    page = apply_order(select(Issue.id).where(page_where), query.order_by)
+    page = apply_order(select(Issue.id).where(page_where), query.order_by, names)
     total = (await session.execute(compile_count(query.where, where, context))).scalar_one()
     start_at = max(start_at, 0)
     if max_results <= 0 or start_at >= total:
