@@ -35,6 +35,7 @@ from jiraguard.jira.routes import (
     attachment,
     comment,
     component,
+    custom_field,
     issue,
     link,
     meta,
@@ -163,6 +164,7 @@ def create_app(
         *link.routes,
         *version.routes,
         *component.routes,
+        *custom_field.routes,
     ]
     # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
     admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []
@@ -175,7 +177,10 @@ def create_app(
                 Mount("/rest/api/2", app=IndexedRouter(api)),
                 Mount("/rest/auth/1", app=IndexedRouter(session.routes)),
                 Mount("/rest/pat/latest", app=IndexedRouter(pat_api.routes)),
-                Mount("/rest/jiraguard/1", app=IndexedRouter(audit_api.routes)),
+                Mount(
+                    "/rest/jiraguard/1",
+                    app=IndexedRouter([*audit_api.routes, *custom_field.admin_routes]),
+                ),
             ]
         )
     )
