@@ -325,6 +325,11 @@ async def test_edit_with_fields_and_update(api: JiraApi, fields: dict[str, str])
         ("datepicker", "2024-02-30", "Error parsing date string: 2024-02-30"),
         ("datepicker", 20240229, "Error parsing date string: 20240229"),
         ("datetime", "2024-02-29T10:30:00", "Error parsing date string: 2024-02-29T10:30:00"),
+        (
+            "datetime",
+            "0001-01-01T00:00:00.000+1400",
+            "Error parsing date string: 0001-01-01T00:00:00.000+1400",
+        ),
         ("labels", ["has space"], "The label 'has space' contained spaces which is invalid."),
         ("labels", "a", "The value of 'customfield_10008' must be a list."),
     ],

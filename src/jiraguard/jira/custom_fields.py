@@ -2,7 +2,7 @@
 
 A field is ``customfield_{id}``; its type is one of Jira's system custom field types
 (``com.atlassian.jira.plugin.system.customfieldtypes:…``) listed in ``TYPES``, each with
-the searchers Jira accepts for it (docs/jira-compat.md §3.3). The values issues hold are
+the searchers Jira accepts for it (docs/jira-compat.md §3.1). The values issues hold are
 ``custom_values``'s.
 """
 

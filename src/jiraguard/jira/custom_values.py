@@ -1,6 +1,6 @@
 """Custom field values: read from ``fields``/``update`` of issue create and edit, shown in
 an issue's ``fields``, and logged in its changelog, in the shapes Jira takes and returns
-(docs/jira-compat.md §3.3): text → string, number → float, select → ``{"value"|"id"}`` in
+(docs/jira-compat.md §3.1): text → string, number → float, select → ``{"value"|"id"}`` in
 and ``{"self", "value", "id"}`` out, multi-select and labels → lists, user → ``{"name"}``
 in and the user JSON out, date → ``yyyy-MM-dd``, date-time → Jira's date-time format.
 """
@@ -184,10 +184,10 @@ def _moment(value: Any) -> list[Item]:
     if isinstance(value, str) and len(value) <= 40:
         for pattern in _MOMENT_FORMATS:
             try:
-                moment = datetime.strptime(value.strip(), pattern)
-            except ValueError:
+                moment = datetime.strptime(value.strip(), pattern).astimezone(UTC)
+            except (ValueError, OverflowError):  # OverflowError: before year 1 in UTC
                 continue
-            return [_plain("datetime", moment.astimezone(UTC))]
+            return [_plain("datetime", moment)]
     raise ValueProblem(f"Error parsing date string: {value}")
 
 

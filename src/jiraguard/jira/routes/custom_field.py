@@ -3,7 +3,7 @@
 
 Jira Server makes a select's options in its administration UI; here they are given when
 the field is created, as ``allowedValues`` (a list of strings, in order), and added later
-with ``POST /rest/jiraguard/1/customfield/{id}/option`` (docs/jira-compat.md §3.3).
+with ``POST /rest/jiraguard/1/customfield/{id}/option`` (docs/jira-compat.md §3.1).
 """
 
 from __future__ import annotations
