@@ -5,9 +5,6 @@ loopback server with real JWT access tokens."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,14 +13,12 @@ from atlassian import Jira
 from requests import HTTPError
 
 from jira import JIRA, JIRAError
-from tests.jira.conftest import live_jira
+from tests.jira.conftest import live_jira, run_js_flow
 from tests.support.idp import TestProvider
-from tests.support.services import missing
 
 pytestmark = pytest.mark.idp
 
 PLUGIN = "com.atlassian.jira.plugin.system.customfieldtypes:"
-CLIENT_DIR = Path(__file__).parents[1] / "jsclient"
 
 
 @pytest.fixture(scope="module")
@@ -120,28 +115,7 @@ def test_jira_client_custom_fields(alice: JIRA, server: str, idp: TestProvider) 
 
 
 def test_js_client_custom_fields(idp: TestProvider, tmp_path: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        missing("Node.js", "the npm jira-client runs on Node")
-    if not (CLIENT_DIR / "node_modules" / "jira-client" / "package.json").is_file():
-        missing("jira-client", f"run `npm ci` in {CLIENT_DIR} (scripts/test does)")
-    with live_jira(idp, tmp_path) as base:
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "JIRA_URL": base,
-            "ALICE_TOKEN": idp.jwt_token("alice"),
-        }
-        result = subprocess.run(
-            [node, "custom_fields.mjs"],
-            cwd=CLIENT_DIR,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout)
+    seen = run_js_flow(idp, tmp_path, "custom_fields.mjs")
     ident = seen["field"]["id"]
     assert seen["field"]["name"] == "JS Points"
     assert seen["field"]["schema"]["custom"] == PLUGIN + "float"

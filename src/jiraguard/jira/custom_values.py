@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.custom_fields import PREFIX, field_id, option_json, type_of
+from jiraguard.jira.labels import LabelProblem, checked_label
 from jiraguard.jira.views import jira_datetime, user_date, user_of
 from jiraguard.store.custom_fields import (
     FieldRecord,
@@ -192,13 +193,11 @@ def _moment(value: Any) -> list[Item]:
 
 
 def _label(value: Any) -> Item:
-    if not isinstance(value, str) or not value:
-        raise ValueProblem("Labels must be non-empty strings.")
-    if any(ch.isspace() for ch in value):
-        raise ValueProblem(f"The label '{value}' contained spaces which is invalid.")
-    if len(value) > 255:
-        raise ValueProblem("The label must not be longer than 255 characters.")
-    return Item(value, None, value)
+    try:
+        label = checked_label(value)
+    except LabelProblem as problem:
+        raise ValueProblem(str(problem)) from problem
+    return Item(label, None, label)
 
 
 async def parse(session: AsyncSession, record: FieldRecord, value: Any) -> list[Item]:

@@ -19,6 +19,7 @@ from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named
 from jiraguard.jira.custom_values import CustomEdits, ValueProblem, custom_edits
 from jiraguard.jira.fields import EDIT_SCREEN
+from jiraguard.jira.labels import LabelProblem, checked_label
 from jiraguard.jira.visibility import read_visibility
 from jiraguard.store.comments import PUBLIC, Audience, add_comment
 from jiraguard.store.components import component_by_name, find_component
@@ -122,13 +123,10 @@ async def _user(session: AsyncSession, value: Any) -> User | None:
 
 
 def _label(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise FieldProblem("Labels must be non-empty strings.")
-    if any(ch.isspace() for ch in value):
-        raise FieldProblem(f"The label '{value}' contained spaces which is invalid.")
-    if len(value) > 255:
-        raise FieldProblem("The label must not be longer than 255 characters.")
-    return value
+    try:
+        return checked_label(value)
+    except LabelProblem as problem:
+        raise FieldProblem(str(problem)) from problem
 
 
 def _summary(value: Any) -> str:

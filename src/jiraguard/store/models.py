@@ -456,18 +456,18 @@ class CustomFieldOption(Base):
 class CustomFieldValue(Base):
     """One value of a custom field on an issue; a multi-valued field (multi-select,
     labels) has one row per value. Exactly one value column is set, the one of the
-    field's type. Each value column is indexed with the field first, so a JQL clause
-    reads only the rows of its field and value."""
+    field's type. Each value column is indexed with the field first and the issue last,
+    so a JQL clause reads the issues of its field and value from the index alone."""
 
     __tablename__ = "custom_field_values"
     __table_args__ = (
         Index("ix_custom_field_values_issue", "issue_id", "field_id"),
-        Index("ix_custom_field_values_option", "field_id", "option_id"),
-        Index("ix_custom_field_values_number", "field_id", "number_value"),
-        Index("ix_custom_field_values_string", "field_id", "string_value"),
-        Index("ix_custom_field_values_date", "field_id", "date_value"),
-        Index("ix_custom_field_values_datetime", "field_id", "datetime_value"),
-        Index("ix_custom_field_values_user", "field_id", "user_id"),
+        Index("ix_custom_field_values_option", "field_id", "option_id", "issue_id"),
+        Index("ix_custom_field_values_number", "field_id", "number_value", "issue_id"),
+        Index("ix_custom_field_values_string", "field_id", "string_value", "issue_id"),
+        Index("ix_custom_field_values_date", "field_id", "date_value", "issue_id"),
+        Index("ix_custom_field_values_datetime", "field_id", "datetime_value", "issue_id"),
+        Index("ix_custom_field_values_user", "field_id", "user_id", "issue_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

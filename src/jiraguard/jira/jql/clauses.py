@@ -36,7 +36,8 @@ class Context:
     directory: Directory
     current_user_id: int | None
     probe_text_matches: bool = False
-    """Compile ``~`` for a page walked in index order (see ``textsearch.contains``)."""
+    """Compile ``~`` and custom field clauses for a page walked in index order (see
+    ``textsearch.contains``)."""
     audience: Audience = PUBLIC
     """Whose comments ``comment ~`` and ``text ~`` search: those the searcher may read."""
     custom: Mapping[str, FieldRecord] = field(default_factory=dict)

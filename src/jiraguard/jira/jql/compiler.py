@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select, true
 
 from jiraguard.jira.jql.clauses import Context
+from jiraguard.jira.jql.custom_fields import CustomFieldClauses
 from jiraguard.jira.jql.disjunctions import Budget, QueryTooLarge, grouped, merge_equalities
 from jiraguard.jira.jql.errors import JQLError
 from jiraguard.jira.jql.fields import TextField, field
@@ -68,11 +69,13 @@ def compile_count(
 ) -> Select[Any]:
     """``SELECT count(*)`` of the issues matching ``condition`` (compiled as ``where``).
 
-    A query that is a single ``~`` clause may be counted from the full-text index alone.
+    A query that is a single ``~`` clause may be counted from the full-text index alone, one
+    on a custom field from the index of its values.
     """
     if isinstance(condition, Clause):
         searched = field(condition.field, context.custom)
-        shortcut = searched.count(condition, context) if isinstance(searched, TextField) else None
-        if shortcut is not None:
-            return shortcut
+        if isinstance(searched, TextField | CustomFieldClauses):
+            shortcut = searched.count(condition, context)
+            if shortcut is not None:
+                return shortcut
     return select(func.count()).select_from(Issue).where(where)

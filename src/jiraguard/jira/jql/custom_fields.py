@@ -14,7 +14,18 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
 
 from jiraguard.jira.jql import dates, textsearch
 from jiraguard.jira.jql.clauses import (
@@ -78,31 +89,62 @@ class CustomFieldClauses:
         self.kind = record.type_key
 
     def condition(self, clause: Clause, context: Context) -> Condition:
-        if self.record.searcher_key is None:
-            raise JQLError(f"Field '{self.name}' is not searchable, it is only sortable.")
         operator = clause.operator
+        self._check(operator)
         held = exists().where(_VALUE.c.issue_id == Issue.id, _VALUE.c.field_id == self.record.id)
         if operator in EMPTINESS:
             return not_(held) if operator == "is" else held
-        if operator not in OPERATORS[self.kind]:
-            raise unsupported_operator(operator, self.name)
-        if operator in CONTAINS:
-            matched = self._holds(self._contains(single_value(clause), context))
-            return matched if operator == "~" else and_(held, not_(matched))
-        if operator in ORDERING:
-            return self._holds(self._ordered(single_value(clause), operator, context))
-        values = as_values(clause.operand)
-        listed = [v for v in values if not isinstance(v, Empty)]
-        empty = len(listed) < len(values)
-        found = self._holds(or_(*(self._equals(v, context) for v in listed))) if listed else None
-        if operator in ("=", "in"):
-            terms = [found] if found is not None else []
-            return or_(false(), *terms, *([not_(held)] if empty else []))
-        return and_(held, not_(found)) if found is not None else held
+        if operator in ("!~", "!=", "not in"):
+            positive = {"!~": "~", "!=": "=", "not in": "in"}[operator]
+            values = self._rows(Clause(clause.field, positive, clause.operand), context)
+            return and_(held, not_(self._holds(values, context))) if values is not None else held
+        values = self._rows(clause, context)
+        found = [self._holds(values, context)] if values is not None else []
+        if operator in EQUALITY and any(isinstance(v, Empty) for v in as_values(clause.operand)):
+            found.append(not_(held))
+        return or_(false(), *found)
 
-    def _holds(self, row: ColumnElement[bool]) -> Condition:
+    def count(self, clause: Clause, context: Context) -> Select[Any] | None:
+        """The number of issues ``clause`` alone matches, counted from the values' index
+        (every value row belongs to an issue: the rows go with their issue)."""
+        if clause.operator not in ("=", "in", "~", *ORDERING):
+            return None
+        if any(isinstance(v, Empty) for v in as_values(clause.operand)):
+            return None
+        values = self._rows(clause, context)
+        if values is None:
+            return None
+        multiple = self.kind in ("multiselect", "labels")
+        counted = func.count(_VALUE.c.issue_id.distinct()) if multiple else func.count()
+        return select(counted).where(_VALUE.c.field_id == self.record.id, values)
+
+    def _check(self, operator: str) -> None:
+        if self.record.searcher_key is None:
+            raise JQLError(f"Field '{self.name}' is not searchable, it is only sortable.")
+        if operator not in OPERATORS[self.kind] | EMPTINESS:
+            raise unsupported_operator(operator, self.name)
+
+    def _rows(self, clause: Clause, context: Context) -> ColumnElement[bool] | None:
+        """The value rows ``clause`` (``=``, ``IN``, ``~`` or an ordering) asks for; None
+        when it lists only EMPTY."""
+        operator = clause.operator
+        self._check(operator)
+        if operator in CONTAINS:
+            return self._contains(single_value(clause), context)
+        if operator in ORDERING:
+            return self._ordered(single_value(clause), operator, context)
+        listed = [v for v in as_values(clause.operand) if not isinstance(v, Empty)]
+        return or_(*(self._equals(v, context) for v in listed)) if listed else None
+
+    def _holds(self, row: ColumnElement[bool], context: Context) -> Condition:
+        """Issues holding a value ``row`` matches. For a page walked in ORDER BY index order
+        (``probe_text_matches``), ``issues.id + 0``: SQLite then keeps walking the index and
+        tests each issue against the matching ids, instead of sorting every match."""
         rows = select(_VALUE.c.issue_id).where(_VALUE.c.field_id == self.record.id, row)
-        return Issue.id.in_(rows)
+        issue_id: ColumnElement[int] = (
+            Issue.id + literal_column("0") if context.probe_text_matches else Issue.id.expression
+        )
+        return issue_id.in_(rows)
 
     def _literal(self, value: Value) -> str:
         if isinstance(value, FunctionCall):

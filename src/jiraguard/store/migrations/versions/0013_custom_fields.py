@@ -19,12 +19,12 @@ depends_on = None
 
 VALUE_INDEXES = (
     ("ix_custom_field_values_issue", ["issue_id", "field_id"]),
-    ("ix_custom_field_values_option", ["field_id", "option_id"]),
-    ("ix_custom_field_values_number", ["field_id", "number_value"]),
-    ("ix_custom_field_values_string", ["field_id", "string_value"]),
-    ("ix_custom_field_values_date", ["field_id", "date_value"]),
-    ("ix_custom_field_values_datetime", ["field_id", "datetime_value"]),
-    ("ix_custom_field_values_user", ["field_id", "user_id"]),
+    ("ix_custom_field_values_option", ["field_id", "option_id", "issue_id"]),
+    ("ix_custom_field_values_number", ["field_id", "number_value", "issue_id"]),
+    ("ix_custom_field_values_string", ["field_id", "string_value", "issue_id"]),
+    ("ix_custom_field_values_date", ["field_id", "date_value", "issue_id"]),
+    ("ix_custom_field_values_datetime", ["field_id", "datetime_value", "issue_id"]),
+    ("ix_custom_field_values_user", ["field_id", "user_id", "issue_id"]),
 )
 
 SQLITE_UP = [
