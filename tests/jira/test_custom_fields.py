@@ -490,6 +490,10 @@ async def test_jql_on_custom_fields(api: JiraApi, fields: dict[str, str]) -> Non
     assert by_option == [one, two, three]
     by_name = await _keys(api, '"My datepicker" is not EMPTY ORDER BY "My datepicker"')
     assert by_name == [one, two]
+    assert await _keys(api, f"ORDER BY cf[{n['userpicker']}]") == [one, two, three]
+    # Empty first when descending; a multi-select sorts on its first option (Red for one).
+    assert await _keys(api, f"ORDER BY cf[{n['multiselect']}] DESC") == [three, two, one]
+    assert await _keys(api, f"ORDER BY cf[{n['labels']}], summary") == [one, two, three]
 
 
 async def test_jql_errors(api: JiraApi, fields: dict[str, str]) -> None:

@@ -214,26 +214,44 @@ class CustomFieldClauses:
         raise JQLError(f"The option '{text}' for field '{self.name}' is not valid.")
 
 
-def sort_expression(record: FieldRecord) -> Any:
-    """What ORDER BY sorts the field on: its (first) value; selects in their options' order,
-    user pickers by display name, as Jira sorts them. NULL for an issue holding none."""
+Join = tuple[Any, Any]
+"""A table ORDER BY joins (outer), and on what."""
+
+_COLUMNS = {
+    "float": "number_value",
+    "datepicker": "date_value",
+    "datetime": "datetime_value",
+    "textfield": "text_value",
+    "textarea": "text_value",
+}
+
+
+def sort_key(record: FieldRecord) -> tuple[Any, list[Join]]:
+    """What ORDER BY sorts the field on, and the outer joins that brings in: its value;
+    selects in their options' order, user pickers by display name, as Jira sorts them;
+    NULL for an issue holding none. A single-valued field is joined (one row per issue);
+    a multi-valued one sorts on its smallest value, through a subquery."""
     kind = record.type_key
-    rows = _VALUE.c.issue_id == Issue.id, _VALUE.c.field_id == record.id
-    if kind in ("select", "multiselect"):
+    if kind == "multiselect":
         place = select(func.min(_OPTION.c.sequence)).select_from(
             _VALUE.join(_OPTION, _OPTION.c.id == _VALUE.c.option_id)
         )
-        return place.where(*rows).scalar_subquery()
+        rows = _VALUE.c.issue_id == Issue.id, _VALUE.c.field_id == record.id
+        return place.where(*rows).scalar_subquery(), []
+    if kind == "labels":
+        smallest = select(func.min(_VALUE.c.string_value))
+        rows = _VALUE.c.issue_id == Issue.id, _VALUE.c.field_id == record.id
+        return smallest.where(*rows).scalar_subquery(), []
+    values = _VALUE.alias(f"sort_cf{record.id}")
+    joins: list[Join] = [
+        (values, and_(values.c.issue_id == Issue.id, values.c.field_id == record.id))
+    ]
+    if kind == "select":
+        options = _OPTION.alias(f"sort_cf{record.id}_option")
+        joins.append((options, options.c.id == values.c.option_id))
+        return options.c.sequence, joins
     if kind == "userpicker":
-        people = User.__table__
-        name = select(func.min(people.c.display_name)).select_from(
-            _VALUE.join(people, people.c.id == _VALUE.c.user_id)
-        )
-        return name.where(*rows).scalar_subquery()
-    column = {
-        "float": _VALUE.c.number_value,
-        "datepicker": _VALUE.c.date_value,
-        "datetime": _VALUE.c.datetime_value,
-        "labels": _VALUE.c.string_value,
-    }.get(kind, _VALUE.c.text_value)
-    return select(func.min(column)).where(*rows).scalar_subquery()
+        people = User.__table__.alias(f"sort_cf{record.id}_user")
+        joins.append((people, people.c.id == values.c.user_id))
+        return people.c.display_name, joins
+    return values.c[_COLUMNS[kind]], joins

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, case
 from sqlalchemy.orm import aliased
 
 from jiraguard.jira import catalog
-from jiraguard.jira.jql.custom_fields import sort_expression
+from jiraguard.jira.jql.custom_fields import sort_key
 from jiraguard.jira.jql.errors import JQLError
 from jiraguard.jira.jql.syntax import SortKey
 from jiraguard.store.custom_fields import FieldRecord
@@ -106,7 +106,12 @@ def apply_order(
         sort = SORTS.get(key.field.lower())
         record = (custom or {}).get(key.field.lower()) if sort is None else None
         if record is not None:
-            sort = Sort((sort_expression(record),), nullable=True)
+            expression, joins = sort_key(record)
+            for target, on in joins:
+                if target.name not in joined:
+                    statement = statement.outerjoin(target, on)
+                    joined.append(target.name)
+            sort = Sort((expression,), nullable=True)
         if sort is None:
             raise JQLError(f"Not able to sort using field '{key.field}'.")
         for name in sort.joins:
