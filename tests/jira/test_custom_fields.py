@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from jiraguard.jira.custom_fields import TYPES
+from jiraguard.jira.jql import search as jql_search
 from tests.jira.conftest import JiraApi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.idp]
@@ -440,7 +441,14 @@ async def _populate(api: JiraApi, fields: dict[str, str]) -> dict[str, str]:
     return made
 
 
-async def test_jql_on_custom_fields(api: JiraApi, fields: dict[str, str]) -> None:
+@pytest.mark.parametrize("dense", [False, True])
+async def test_jql_on_custom_fields(
+    api: JiraApi, fields: dict[str, str], dense: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every operator per type; ``dense``: pages are walked as for a query matching many
+    issues (SQLite then looks each walked issue up in the value index)."""
+    if dense:
+        monkeypatch.setattr(jql_search, "DENSE", 1)
     made = await _populate(api, fields)
     one, two, three = made["one"], made["two"], made["three"]
 

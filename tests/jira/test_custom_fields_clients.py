@@ -51,14 +51,12 @@ def test_jira_client_custom_fields(alice: JIRA, server: str, idp: TestProvider) 
             f"{server}/rest/jiraguard/1/customfield/{number}/option", json={"value": value}
         )
         assert added.status_code == 201, added.text
-    red_id = next(
-        o["id"]
-        for o in alice.editmeta(alice.create_issue(project="CF", summary="m", issuetype="Task"))[
-            "fields"
-        ][colour["id"]]["allowedValues"]
-        if o["value"] == "Red"
-    )
+    plain = alice.create_issue(project="CF", summary="No values", issuetype="Task")
+    offered = alice.editmeta(plain)["fields"][colour["id"]]["allowedValues"]
+    assert [o["value"] for o in offered] == ["Red", "Green"]
+    red_id = next(o["id"] for o in offered if o["value"] == "Red")
     assert alice.custom_field_option(red_id).value == "Red"
+    assert atlassian.get_custom_field_option(red_id)["value"] == "Red"
 
     by_name = {f["name"]: f for f in alice.fields()}
     assert by_name["Points"]["id"] == points["id"]

@@ -40,6 +40,9 @@ class Context:
     ``textsearch.contains``)."""
     audience: Audience = PUBLIC
     """Whose comments ``comment ~`` and ``text ~`` search: those the searcher may read."""
+    dense: bool = False
+    """With ``probe_text_matches``: the query matches many issues (``search.DENSE``), so
+    the walk meets a match every few rows."""
     custom: Mapping[str, FieldRecord] = field(default_factory=dict)
     """The custom fields by lower-case JQL name (``cf[10000]``, the field's name)."""
 

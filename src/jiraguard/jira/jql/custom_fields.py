@@ -64,6 +64,9 @@ OPERATORS = {
 """What each type's searcher takes, beside ``IS [NOT] EMPTY``."""
 
 
+TEXT_KINDS = frozenset({"textfield", "textarea"})
+
+
 def jql_names(fields: Sequence[FieldRecord]) -> dict[str, FieldRecord]:
     """Lower-case JQL name → field: ``cf[10000]`` and the name (the first field of a name)."""
     names: dict[str, FieldRecord] = {}
@@ -139,7 +142,14 @@ class CustomFieldClauses:
     def _holds(self, row: ColumnElement[bool], context: Context) -> Condition:
         """Issues holding a value ``row`` matches. For a page walked in ORDER BY index order
         (``probe_text_matches``), ``issues.id + 0``: SQLite then keeps walking the index and
-        tests each issue against the matching ids, instead of sorting every match."""
+        tests each issue against the matching ids, instead of sorting every match; when the
+        query matches many issues (``dense``), each walked issue is looked up in the value
+        index instead, which is cheaper than listing every match first (at 100,000 issues,
+        0.2 ms against 6 ms for a select value on 16,000 issues; text keeps the list)."""
+        if context.probe_text_matches and context.dense and self.kind not in TEXT_KINDS:
+            return exists().where(
+                _VALUE.c.field_id == self.record.id, row, _VALUE.c.issue_id == Issue.id
+            )
         rows = select(_VALUE.c.issue_id).where(_VALUE.c.field_id == self.record.id, row)
         issue_id: ColumnElement[int] = (
             Issue.id + literal_column("0") if context.probe_text_matches else Issue.id.expression
