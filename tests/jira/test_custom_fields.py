@@ -537,3 +537,52 @@ async def test_jql_errors(api: JiraApi, fields: dict[str, str]) -> None:
         f"Field 'cf[{number}]' is not searchable, it is only sortable."
     ]
     assert (await _search(api, f"ORDER BY cf[{number}]"))["total"] == 0
+
+
+async def test_hostile_input(api: JiraApi, fields: dict[str, str]) -> None:
+    """NUL bytes, huge numbers and odd ids: 400 or 404 in Jira's shape, never a 5xx."""
+    huge = "9" * 30
+    for path in (f"/customFieldOption/{huge}", "/customFieldOption/²", "/customFieldOption/-1"):
+        response = await api.call("GET", path)
+        assert response.status_code == 404, path
+        assert response.json()["errorMessages"], path
+    created = await api.issue("Hostile")
+    path = f"/issue/{created['key']}"
+    text = fields["textfield"]
+    nul = await api.call("PUT", path, json={"fields": {text: "a\x00b"}})
+    if api.harness.services.db.dialect == "postgresql":  # its text cannot hold NUL
+        assert nul.status_code == 400
+        assert nul.json()["errorMessages"] == [
+            "The request contains a value that cannot be stored."
+        ]
+    else:
+        assert nul.status_code == 204
+        assert (await api.call("GET", path)).json()["fields"][text] == "a\x00b"
+    for value in ({"id": huge}, {"id": -1}, {"value": "\x00"}, {"id": "²"}):
+        response = await api.call("PUT", path, json={"fields": {fields["select"]: value}})
+        assert response.status_code == 400, value
+        assert set(response.json()["errors"]) == {fields["select"]}
+    number = fields["float"]
+    for value in ("1e999", [], {}):
+        response = await api.call("PUT", path, json={"fields": {number: value}})
+        assert response.status_code == 400, value
+    for raw in ("1e999", "-1e999", huge * 20):  # JSON numbers past a float, or very long
+        body = f'{{"fields": {{"{number}": {raw}}}}}'
+        response = await api.call(
+            "PUT", path, content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, raw
+        assert response.json()["errorMessages"] or response.json()["errors"], raw
+    assert await _jql_error(api, f"cf[{huge}] = 1") == [
+        f"Field 'cf[{huge}]' does not exist or you do not have permission to view it."
+    ]
+    n = number.removeprefix("customfield_")
+    for jql in (f"cf[{n}] > {huge}", f"cf[{n}] = -{huge}"):
+        assert (await _search(api, jql))["total"] == 0
+    assert await _jql_error(api, f"cf[{n}] = 1e999") == [
+        f"The value '1e999' for field 'cf[{n}]' is not a valid number."
+    ]
+    select = fields["select"].removeprefix("customfield_")
+    assert await _jql_error(api, f"cf[{select}] = '\x00'") == [
+        f"The option '\x00' for field 'cf[{select}]' is not valid."
+    ]

@@ -120,7 +120,10 @@ def _number(value: Any) -> list[Item]:
         return []
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueProblem("Operation value must be a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int past any float (the JSON reader bounds its digits)
+        number = math.inf
     if not math.isfinite(number):
         raise ValueProblem("Operation value must be a number")
     return [_plain("float", number)]
