@@ -43,6 +43,7 @@ from jiraguard.jira.routes import (
     attachment,
     comment,
     component,
+    custom_field,
     group_admin,
     issue,
     link,
@@ -194,6 +195,7 @@ def create_app(
         *properties.routes,
         *role.routes,
         *saved_filter.routes,
+        *custom_field.routes,
     ]
     # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
     admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []
@@ -206,7 +208,10 @@ def create_app(
                 Mount("/rest/api/2", app=IndexedRouter(api)),
                 Mount("/rest/auth/1", app=IndexedRouter(session.routes)),
                 Mount("/rest/pat/latest", app=IndexedRouter(pat_api.routes)),
-                Mount("/rest/jiraguard/1", app=IndexedRouter(audit_api.routes)),
+                Mount(
+                    "/rest/jiraguard/1",
+                    app=IndexedRouter([*audit_api.routes, *custom_field.admin_routes]),
+                ),
             ]
         )
     )
