@@ -586,3 +586,77 @@ async def test_hostile_input(api: JiraApi, fields: dict[str, str]) -> None:
     assert await _jql_error(api, f"cf[{select}] = '\x00'") == [
         f"The option '\x00' for field 'cf[{select}]' is not valid."
     ]
+
+
+async def test_with_time_tracking_versions_and_saved_filters(
+    api: JiraApi, fields: dict[str, str]
+) -> None:
+    """Custom fields beside the other fields: set in one edit with ``timetracking``, and
+    named in saved filters, which are checked and run with them."""
+    f = fields
+    n = {kind: ident.removeprefix("customfield_") for kind, ident in f.items()}
+    version = await api.call("POST", "/version", json={"name": "2.0", "project": "TEST"})
+    assert version.status_code == 201, version.text
+    one = (
+        await api.issue(
+            "One",
+            timetracking={"originalEstimate": "2h"},
+            fixVersions=[{"name": "2.0"}],
+            **{f["select"]: {"value": "Red"}, f["userpicker"]: {"name": "carol"}},
+        )
+    )["key"]
+    two = (await api.issue("Two", **{f["select"]: {"value": "Blue"}, f["float"]: 5}))["key"]
+    path = f"/issue/{one}"
+    body = {"fields": {"timetracking": {"remainingEstimate": "1h"}, f["float"]: 3}}
+    response = await api.call("PUT", path, json=body)
+    assert response.status_code == 204, response.text
+    shown = (await api.call("GET", path, params={"expand": "changelog"})).json()
+    assert shown["fields"][f["float"]] == 3.0
+    assert shown["fields"]["timeestimate"] == 3600
+    (history,) = shown["changelog"]["histories"]
+    assert {(i["field"], i.get("fieldtype")) for i in history["items"]} == {
+        ("timeestimate", "jira"),
+        ("My float", "custom"),
+    }
+    bad = {"fields": {"timetracking": {"remainingEstimate": "soon"}, f["float"]: "3"}}
+    response = await api.call("PUT", path, json=bad)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "timetracking_remainingestimate": "The remaining estimate specified is not valid.",
+        f["float"]: "Operation value must be a number",
+    }
+
+    async def saved(name: str, jql: str) -> str:
+        made = await api.call("POST", "/filter", json={"name": name, "jql": jql})
+        assert made.status_code == 200, made.text
+        ident: str = made.json()["id"]
+        return ident
+
+    estimated = await saved(
+        "Red estimated",
+        f"cf[{n['select']}] = Red AND remainingEstimate <= 1h ORDER BY cf[{n['float']}]",
+    )
+    carols = await saved("Carol's", '"My userpicker" = carol')
+    numbered = await saved("Numbered", f"cf[{n['float']}] is not EMPTY")
+    assert await _keys(api, f"filter = {estimated}") == [one]
+    assert await _keys(api, f"filter = {carols} AND fixVersion = '2.0'") == [one]
+    assert await _keys(api, f"filter = {numbered} ORDER BY cf[{n['float']}] DESC") == [two, one]
+    assert await _keys(api, f"filter != {carols} AND cf[{n['select']}] = Blue") == [two]
+    for jql, message in (
+        (
+            f"cf[{n['textfield']}] = x",
+            f"The operator '=' is not supported by the 'cf[{n['textfield']}]' field.",
+        ),
+        (
+            '"My userpicker" = nobody',
+            "The value 'nobody' does not exist for the field 'My userpicker'.",
+        ),
+        (
+            "cf[99999] = 1",
+            "Field 'cf[99999]' does not exist or you do not have permission to view it.",
+        ),
+        ("ORDER BY cf[99999]", "Not able to sort using field 'cf[99999]'."),
+    ):
+        refused = await api.call("POST", "/filter", json={"name": "Bad", "jql": jql})
+        assert refused.status_code == 400, jql
+        assert refused.json() == {"errorMessages": [], "errors": {"jql": message}}
