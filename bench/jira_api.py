@@ -1,16 +1,20 @@
 """The embedded Jira API through HTTP at 100,000 issues, on SQLite and PostgreSQL.
 
     .venv/bin/python -m bench.jira_api [--issues 100000] [--repetitions 50] [--creates 1000]
+        [--databases sqlite,postgresql | --only sqlite|postgresql]
 
-For each database (seeded by ``bench.seed`` once and reused, as ``bench.search`` does): one
-``jiraguard serve`` process (pinned to one core, the client on the other), a real JWT from
-the test OpenID provider, then
+For each database (seeded by ``bench.seed`` once and reused, as ``bench.search`` does, then
+given custom field values by ``bench.custom_fields`` on every run): one ``jiraguard serve``
+process (pinned to one core, the client on the other), a real JWT from the test OpenID
+provider, then
 
 * p50/p95 latency of ``GET /rest/api/2/search`` for
   ``project = P1 AND status = Open ORDER BY created DESC`` (50 results),
   ``text ~ "dns"`` (targets at 100k: p50 <= 20 ms and <= 100 ms) and
   ``fixVersion = "2.0" ORDER BY created DESC``, one request at a time (the pages show the
-  issues' versions and components, which ``bench.seed`` gives about half of them);
+  issues' versions and components, which ``bench.seed`` gives about half of them), and the
+  same for a select (``"Bench Team" = Payments``) and a text custom field
+  (``"Bench Note" ~ "dns"``); the pages show the custom fields (search's ``*navigable``);
 * issue-create throughput: ``POST /rest/api/2/issue`` from 16 concurrent clients.
 
 Needs Node.js (test provider) and the PostgreSQL server on 127.0.0.1.
@@ -29,6 +33,7 @@ from pathlib import Path
 import httpx
 
 from bench.auth import JIRAGUARD, _server
+from bench.custom_fields import populate
 from bench.search import _count_issues, _postgres_url
 from bench.seed import seed
 from tests.support.idp import RESOURCE, TestProvider, ensure_node_modules, free_port
@@ -37,6 +42,8 @@ QUERIES = {
     "equality": "project = P1 AND status = Open ORDER BY created DESC",
     "text": 'text ~ "dns"',
     "version": 'fixVersion = "2.0" ORDER BY created DESC',
+    "custom_equality": '"Bench Team" = Payments ORDER BY created DESC',
+    "custom_text": '"Bench Note" ~ "dns"',
 }
 CONCURRENCY = 16
 
@@ -134,9 +141,12 @@ def main() -> None:
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="which to measure, comma separated"
     )
+    parser.add_argument(
+        "--only", choices=("sqlite", "postgresql"), help="measure only this one (--databases)"
+    )
     args = parser.parse_args()
     ensure_node_modules()
-    chosen = {name.strip() for name in args.databases.split(",")}
+    chosen = {args.only} if args.only else {name.strip() for name in args.databases.split(",")}
     urls = {"sqlite": f"sqlite:///{args.sqlite}"} if "sqlite" in chosen else {}
     if "postgresql" in chosen:
         urls["postgresql"] = _postgres_url(args.postgres_admin, args.postgres_database)
@@ -146,14 +156,13 @@ def main() -> None:
             if asyncio.run(_count_issues(url)) < args.issues:
                 print(f"seeding {name} with {args.issues:,} issues")
                 seed(url, args.issues)
+            print(f"{name}: {populate(url):,} custom field values written")
             results[name] = measure(name, url, idp, Path(tmp), args)
-    header = "".join(f"{f'search {label} p50/p95 ms':>28}" for label in QUERIES)
-    print(f"{'database':<12}{header}{'creates/s':>12}")
+    print(f"{'database':<12}{'search':<18}{'p50 ms':>10}{'p95 ms':>10}")
     for name, r in results.items():
-        cells = "".join(
-            f"{r[f'{label}_p50']:>20.1f} / {r[f'{label}_p95']:<5.1f}" for label in QUERIES
-        )
-        print(f"{name:<12}{cells}{r['creates_per_s']:>12.0f}")
+        for label in QUERIES:
+            print(f"{name:<12}{label:<18}{r[label + '_p50']:>10.1f}{r[label + '_p95']:>10.1f}")
+        print(f"{name:<12}{'creates/s':<18}{r['creates_per_s']:>10.0f}")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from jiraguard.jira.routes import (
     attachment,
     comment,
     component,
+    custom_field,
     group_admin,
     issue,
     issue_people,
@@ -200,6 +201,7 @@ def create_app(
         *issue_people.routes,
         *remotelink.routes,
         *issue_property.routes,
+        *custom_field.routes,
     ]
     # Before the gateway's catch-all Mount("/"), which would otherwise forward /admin upstream.
     admin_ui = admin_ui_routes.admin_routes() if settings.admin.enabled else []
@@ -212,7 +214,10 @@ def create_app(
                 Mount("/rest/api/2", app=IndexedRouter(api)),
                 Mount("/rest/auth/1", app=IndexedRouter(session.routes)),
                 Mount("/rest/pat/latest", app=IndexedRouter(pat_api.routes)),
-                Mount("/rest/jiraguard/1", app=IndexedRouter(audit_api.routes)),
+                Mount(
+                    "/rest/jiraguard/1",
+                    app=IndexedRouter([*audit_api.routes, *custom_field.admin_routes]),
+                ),
             ]
         )
     )

@@ -182,3 +182,25 @@ def mutated_text(draw: st.DrawFn, text: str) -> str:
         elif op == "repeat" and out:
             out[at:at] = out[at : at + 3] * draw(st.integers(min_value=1, max_value=200))
     return "".join(out)
+
+
+class SharedApp:
+    """One app per test, made by ``build`` for the test's harness on first use and reused by
+    every example (a fresh app per example would cost most of the run)."""
+
+    def __init__(self, build: Callable[[Any], Awaitable[tuple[Any, dict[str, str]]]]) -> None:
+        self.build = build
+        self.kept: tuple[Any, tuple[Any, dict[str, str]]] | None = None
+
+    async def __call__(self, harness: Any) -> tuple[Any, dict[str, str]]:
+        if self.kept is None or self.kept[0] is not harness:
+            self.kept = (harness, await self.build(harness))
+        return self.kept[1]
+
+
+async def answered(client: Any, method: str, path: str, **kw: Any) -> Any:
+    """``client``'s answer to one request, in time and without a 5xx."""
+    with bounded((method, path[:200])):
+        response = await client.request(method, path, **kw)
+    assert response.status_code < 500, (method, path[:200], response.text[:500])
+    return response

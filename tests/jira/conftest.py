@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +21,7 @@ from jiraguard.store.db import run_migrations
 from tests.conftest import Harness, HarnessFactory, bearer, jwt_provider
 from tests.support.idp import TestProvider
 from tests.support.live import live_server
+from tests.support.services import missing
 
 LIVE_USERS = {
     "alice": {"display_name": "Alice A", "email": "alice@example.com", "admin": True},
@@ -42,6 +47,39 @@ def live_base(idp: TestProvider, tmp_path_factory: pytest.TempPathFactory) -> It
     """One :func:`live_jira` server per test module: its base URL."""
     with live_jira(idp, tmp_path_factory.mktemp("live")) as base:
         yield base
+
+
+JS_CLIENT_DIR = Path(__file__).parents[1] / "jsclient"
+JS_FLOW_TIMEOUT = 120
+
+
+def run_js_flow(idp: TestProvider, directory: Path, script: str) -> dict[str, Any]:
+    """Run ``script`` (in tests/jsclient, with the npm ``jira-client``) against
+    :func:`live_jira` with alice's and bob's tokens; what it printed, as JSON."""
+    node = shutil.which("node")
+    if node is None:
+        missing("Node.js", "the npm jira-client runs on Node")
+    if not (JS_CLIENT_DIR / "node_modules" / "jira-client" / "package.json").is_file():
+        missing("jira-client", f"run `npm ci` in {JS_CLIENT_DIR} (scripts/test does)")
+    with live_jira(idp, directory) as base:
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "JIRA_URL": base,
+            "ALICE_TOKEN": idp.jwt_token("alice"),
+            "BOB_TOKEN": idp.jwt_token("bob"),
+        }
+        result = subprocess.run(
+            [node, script],
+            cwd=JS_CLIENT_DIR,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=JS_FLOW_TIMEOUT,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    seen: dict[str, Any] = json.loads(result.stdout)
+    return seen
 
 
 @pytest.fixture(scope="session")

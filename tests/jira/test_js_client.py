@@ -4,48 +4,18 @@ real JWT access tokens. ``flow.mjs`` prints what the client saw; this test check
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.jira.conftest import live_jira
+from tests.jira.conftest import run_js_flow
 from tests.support.idp import TestProvider
-from tests.support.services import missing
 
 pytestmark = pytest.mark.idp
 
-CLIENT_DIR = Path(__file__).parents[1] / "jsclient"
-FLOW_TIMEOUT = 120
-
 
 def test_jira_client_flow(idp: TestProvider, tmp_path: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        missing("Node.js", "the npm jira-client runs on Node")
-    if not (CLIENT_DIR / "node_modules" / "jira-client" / "package.json").is_file():
-        missing("jira-client", f"run `npm ci` in {CLIENT_DIR} (scripts/test does)")
-    with live_jira(idp, tmp_path) as base:
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "JIRA_URL": base,
-            "ALICE_TOKEN": idp.jwt_token("alice"),
-            "BOB_TOKEN": idp.jwt_token("bob"),
-        }
-        result = subprocess.run(
-            [node, "flow.mjs"],
-            cwd=CLIENT_DIR,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=FLOW_TIMEOUT,
-            check=False,
-        )
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout)
+    seen = run_js_flow(idp, tmp_path, "flow.mjs")
     assert seen["me"] == "alice"
     assert seen["created"]["key"] == "JSC"
     assert seen["key"] == "JSC-1"

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jiraguard.errors import bad_request, field_errors
 from jiraguard.jira import catalog
 from jiraguard.jira.catalog import Named
+from jiraguard.jira.custom_values import CustomEdits, ValueProblem, custom_edits
 from jiraguard.jira.fields import EDIT_SCREEN
+from jiraguard.jira.labels import LabelProblem, checked_label
 from jiraguard.jira.timetracking import TimeTrackingProblem, apply_timetracking
 from jiraguard.jira.visibility import read_visibility
 from jiraguard.store.comments import PUBLIC, Audience, add_comment
@@ -127,13 +129,10 @@ async def _user(session: AsyncSession, value: Any) -> User | None:
 
 
 def _label(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise FieldProblem("Labels must be non-empty strings.")
-    if any(ch.isspace() for ch in value):
-        raise FieldProblem(f"The label '{value}' contained spaces which is invalid.")
-    if len(value) > 255:
-        raise FieldProblem("The label must not be longer than 255 characters.")
-    return value
+    try:
+        return checked_label(value)
+    except LabelProblem as problem:
+        raise FieldProblem(str(problem)) from problem
 
 
 def _summary(value: Any) -> str:
@@ -249,6 +248,19 @@ async def _apply_one(
     change = _user_change(name, issue.assignee, user)
     issue.assignee = user
     return change
+
+
+async def apply_any(
+    session: AsyncSession, issue: Issue, custom: CustomEdits, name: str, verb: str, value: Any
+) -> list[Change]:
+    """``apply``, or for a custom field the ``custom`` edits (written by their ``write``)."""
+    if not custom.knows(name):
+        return await apply(session, issue, name, verb, value)
+    try:
+        change = await custom.apply(session, name, verb, value)
+    except ValueProblem as problem:
+        raise FieldProblem(str(problem)) from problem
+    return [] if change is None else [change]
 
 
 def _apply_labels(issue: Issue, verb: str, value: Any) -> Change | None:
@@ -372,6 +384,7 @@ def merge_changes(changes: list[Change]) -> list[Change]:
                 first.from_string,
                 change.to_value,
                 change.to_string,
+                change.field_type,
             )
     return [
         c for c in merged.values() if (c.from_value, c.from_string) != (c.to_value, c.to_string)
@@ -396,19 +409,22 @@ async def apply_update(
     errors: dict[str, str] = {}
     changes = list(extra)
     comments: list[tuple[str, Any]] = []
-    for name, verb, value in operations(body, errors):
+    ops = operations(body, errors)
+    custom = await custom_edits(session, [name for name, _, _ in ops], issue.id)
+    for name, verb, value in ops:
         try:
             if name == "comment":
                 if verb != "add":
                     raise FieldProblem(f"The operation '{verb}' is not supported for comments.")
                 comments.append((_comment_body(value), value.get("visibility")))
                 continue
-            changes.extend(await apply(session, issue, name, verb, value))
+            changes.extend(await apply_any(session, issue, custom, name, verb, value))
         except FieldProblem as problem:
             errors[problem.key or name] = str(problem)
             continue
     if errors:
         raise field_errors(errors)
+    await custom.write(session, issue.id)
     levels = [await read_visibility(session, level, audience) for _, level in comments]
     if changes or comments:
         await record_changes(session, issue, me.id, merge_changes(changes))

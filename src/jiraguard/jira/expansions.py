@@ -10,11 +10,13 @@ markup into what another client displays.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from jiraguard.jira.custom_fields import field_id, schema_json, screen_json
 from jiraguard.jira.fields import EDIT_SCREEN, FIELDS, screen_field_json
+from jiraguard.store.custom_fields import FieldRecord
 from jiraguard.store.issues import IssueBundle
 from jiraguard.store.models import Comment
 
@@ -55,11 +57,15 @@ def rendered_comment(comment_body: dict[str, Any], comment: Comment) -> dict[str
 
 
 def editmeta_json(
-    base: str, allowed: Mapping[str, list[dict[str, Any]]] | None = None
+    base: str,
+    allowed: Mapping[str, list[dict[str, Any]]] | None = None,
+    custom: Sequence[FieldRecord] = (),
 ) -> dict[str, Any]:
     """``{"fields": {id: {required, schema, name, operations…}}}`` for an issue edit;
-    ``allowed``: the ``allowedValues`` of the project's versions and components."""
+    ``allowed``: the ``allowedValues`` of the project's versions and components; ``custom``:
+    the custom fields (every one is on every screen: Jira's global context)."""
     fields = {f: screen_field_json(base, f, creating=False, allowed=allowed) for f in EDIT_SCREEN}
+    fields.update((field_id(record), screen_json(base, record)) for record in custom)
     for field, operations in EDITMETA_EXTRA.items():
         spec = next(f for f in FIELDS if f.id == field)
         fields[field] = {
@@ -79,22 +85,28 @@ def issue_expansions(
     expand: frozenset[str],
     shown: dict[str, Any],
     allowed: Mapping[str, list[dict[str, Any]]] | None = None,
+    custom: Sequence[FieldRecord] = (),
 ) -> dict[str, Any]:
     """The members ``expand`` adds to an issue whose ``fields`` member is ``shown``;
-    ``allowed``: its project's versions and components, for ``editmeta``."""
+    ``allowed``: its project's versions and components, for ``editmeta``; ``custom``: every
+    custom field."""
     wanted = expand & ISSUE_MEMBERS
     if not wanted:
         return {}
-    selected = [f for f in FIELDS if f.id in set(fields)]
+    chosen = set(fields)
+    selected = [f for f in FIELDS if f.id in chosen]
+    chosen_custom = [record for record in custom if field_id(record) in chosen]
     out: dict[str, Any] = {}
     if "renderedfields" in wanted:
         out["renderedFields"] = _rendered_fields(bundle, shown)
     if "names" in wanted:
         out["names"] = {f.id: f.name for f in selected}
+        out["names"].update((field_id(r), r.name) for r in chosen_custom)
     if "schema" in wanted:
         out["schema"] = {f.id: f.json()["schema"] for f in selected}
+        out["schema"].update((field_id(r), schema_json(r)) for r in chosen_custom)
     if "editmeta" in wanted:
-        out["editmeta"] = editmeta_json(base, allowed)
+        out["editmeta"] = editmeta_json(base, allowed, custom)
     return out
 
 

@@ -112,24 +112,29 @@ ALL = frozenset(RENDERED)
 NAVIGABLE = ALL - _NON_NAVIGABLE
 
 
-def select_fields(requested: Iterable[str], default: str) -> frozenset[str]:
+def select_fields(
+    requested: Iterable[str], default: str, custom: Iterable[str] = ()
+) -> frozenset[str]:
     """The field ids to render for a ``fields`` parameter (``default`` when it is empty).
 
-    Unknown names are ignored, as Jira does; ``-name`` removes a field from the selection.
+    ``custom``: the custom fields' ids (all navigable, as in Jira). Unknown names are
+    ignored, as Jira does; ``-name`` removes a field from the selection.
     """
     names = [name for name in requested if name] or [default]
+    extra = frozenset(custom)
+    every, navigable = ALL | extra, NAVIGABLE | extra
     chosen: set[str] = set()
     for name in names:
         if name in ("*all", "all"):
-            chosen |= ALL
+            chosen |= every
         elif name in ("*navigable", "navigable"):
-            chosen |= NAVIGABLE
+            chosen |= navigable
         elif name == "*none":
             continue
-        elif not name.startswith("-") and name in ALL:
+        elif not name.startswith("-") and name in every:
             chosen.add(name)
     if all(name.startswith("-") for name in names):
-        chosen |= ALL if default == "*all" else NAVIGABLE
+        chosen |= every if default == "*all" else navigable
     for name in names:
         if name.startswith("-"):
             chosen.discard(name[1:])

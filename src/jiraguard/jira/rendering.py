@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.jira.custom_fields import field_id
+from jiraguard.jira.custom_values import value_json
 from jiraguard.jira.expansions import issue_expansions
 from jiraguard.jira.project_items import allowed_items
 from jiraguard.jira.views import issue_json
 from jiraguard.store.comments import Audience
+from jiraguard.store.custom_fields import FieldRecord
 from jiraguard.store.issue_records import IssueRecord
 from jiraguard.store.issues import IssueBundle, bundle_issues, load_bundles
 
@@ -42,14 +46,21 @@ def _rendered(
     changelog: bool,
     expand: frozenset[str],
     allowed: Allowed,
+    custom: Sequence[FieldRecord],
 ) -> dict[str, Any]:
     body = issue_json(base, bundle, fields, changelog=changelog)
-    body.update(
-        issue_expansions(
-            base, bundle, fields, expand, body["fields"], allowed.get(bundle.issue.project.id)
-        )
-    )
+    shown = body["fields"]
+    for record in custom:
+        if field_id(record) in fields:
+            shown[field_id(record)] = value_json(base, record, bundle.custom.get(record.id))
+    project = bundle.issue.project.id
+    body.update(issue_expansions(base, bundle, fields, expand, shown, allowed.get(project), custom))
     return body
+
+
+def _shown(custom: Sequence[FieldRecord], fields: frozenset[str]) -> list[FieldRecord]:
+    """The custom fields ``fields`` selects (their values are loaded)."""
+    return [record for record in custom if field_id(record) in fields]
 
 
 def wants_changelog(expand: list[str]) -> bool:
@@ -85,14 +96,18 @@ async def render_issues(
     audience: Audience,
     viewer: str | None,
     expand: frozenset[str] = frozenset(),
+    custom: Sequence[FieldRecord] = (),
 ) -> list[dict[str, Any]]:
     """Load and render ``ids`` in order, fetching only the related rows ``fields`` shows
     (of the comments, those ``audience`` may read; ``watches`` and ``votes`` as ``viewer``,
-    a user key, sees them)."""
+    a user key, sees them); ``custom``: every custom field."""
     parts = _parts(fields, changelog)
-    bundles = await load_bundles(session, ids, parts, audience=audience, viewer=viewer)
+    shown = _shown(custom, fields)
+    bundles = await load_bundles(
+        session, ids, parts, audience=audience, viewer=viewer, custom=shown
+    )
     allowed = await _allowed(session, base, bundles, expand)
-    return [_rendered(base, b, fields, changelog, expand, allowed) for b in bundles]
+    return [_rendered(base, b, fields, changelog, expand, allowed, custom) for b in bundles]
 
 
 async def render_issue(
@@ -105,9 +120,12 @@ async def render_issue(
     audience: Audience,
     viewer: str | None,
     expand: frozenset[str] = frozenset(),
+    custom: Sequence[FieldRecord] = (),
 ) -> dict[str, Any]:
     """Render one issue already loaded (no second query for the issue itself)."""
-    parts = _parts(fields, changelog)
-    (bundle,) = await bundle_issues(session, [issue], parts, audience=audience, viewer=viewer)
+    parts, shown = _parts(fields, changelog), _shown(custom, fields)
+    (bundle,) = await bundle_issues(
+        session, [issue], parts, audience=audience, viewer=viewer, custom=shown
+    )
     allowed = await _allowed(session, base, [bundle], expand)
-    return _rendered(base, bundle, fields, changelog, expand, allowed)
+    return _rendered(base, bundle, fields, changelog, expand, allowed, custom)

@@ -508,7 +508,7 @@ def changelog_json(base: str, histories: list[ChangeGroup]) -> dict[str, Any]:
             "items": [
                 {
                     "field": item.field,
-                    "fieldtype": "jira",
+                    "fieldtype": item.field_type or "jira",
                     "from": item.from_value,
                     "fromString": item.from_string,
                     "to": item.to_value,

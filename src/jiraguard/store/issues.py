@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.attachments import attachments_of
 from jiraguard.store.comments import PUBLIC, Audience
+from jiraguard.store.custom_fields import FieldRecord, IssueValues, custom_values
 from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.issue_items import FIELDS as ITEM_FIELDS
 from jiraguard.store.issue_items import NO_ITEMS, IssueItems, issue_items
@@ -46,6 +47,8 @@ class Change:
     from_string: str | None
     to_value: str | None
     to_string: str | None
+    field_type: str | None = None
+    """``custom`` for a custom field (Jira's ``fieldtype``); None for a system field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,8 @@ class IssueBundle:
     """``fixVersions``, ``versions`` and ``components``."""
     people: IssuePeople = NOBODY
     """``watches`` and ``votes``, as the viewer sees them."""
+    custom: IssueValues = field(default_factory=dict)
+    """The values of the custom fields asked for."""
 
 
 async def find_issue(session: AsyncSession, id_or_key: str) -> Issue | None:
@@ -125,6 +130,7 @@ async def record_changes(
             from_string=c.from_string,
             to_value=c.to_value,
             to_string=c.to_string,
+            field_type=c.field_type,
         )
         for c in changes
     ]
@@ -144,17 +150,20 @@ async def load_bundles(
     *,
     audience: Audience = PUBLIC,
     viewer: str | None = None,
+    custom: Sequence[FieldRecord] = (),
 ) -> list[IssueBundle]:
     """Issues in the order of ``ids`` with the related rows named in ``parts``.
 
     ``parts`` holds field ids (``comment``, ``worklog``, ``issuelinks``, ``attachment``,
     ``fixVersions``, ``versions``, ``components``, ``watches``, ``votes``) and ``changelog``;
-    each costs one query for the whole page, never one per issue. Comments are only those
-    ``audience`` may read; ``watches`` and ``votes`` say whether ``viewer`` (a user key) is
-    among the watchers and voters.
+    each costs one query for the whole page, never one per issue, as do the values of the
+    ``custom`` fields. Comments are only those ``audience`` may read; ``watches`` and
+    ``votes`` say whether ``viewer`` (a user key) is among the watchers and voters.
     """
     records = await issue_records(session, ids)
-    return await bundle_issues(session, records, parts, audience=audience, viewer=viewer)
+    return await bundle_issues(
+        session, records, parts, audience=audience, viewer=viewer, custom=custom
+    )
 
 
 async def bundle_issues(
@@ -164,6 +173,7 @@ async def bundle_issues(
     *,
     audience: Audience = PUBLIC,
     viewer: str | None = None,
+    custom: Sequence[FieldRecord] = (),
 ) -> list[IssueBundle]:
     """Already loaded ``issues`` with the related rows named in ``parts`` (see load_bundles)."""
     bundles = [IssueBundle(issue) for issue in issues]
@@ -171,6 +181,8 @@ async def bundle_issues(
     keys = list(by_id)
     if not keys:
         return bundles
+    for issue_id, values in (await custom_values(session, keys, custom)).items():
+        by_id[issue_id].custom = values
     asked = set(parts)
     if asked.intersection(ITEM_FIELDS):
         asked.add(_ITEMS)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -212,6 +213,8 @@ class ChangeItem(Base):
     from_string: Mapped[str | None] = mapped_column(Text, default=None)
     to_value: Mapped[str | None] = mapped_column(Text, default=None)
     to_string: Mapped[str | None] = mapped_column(Text, default=None)
+    field_type: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Jira's ``fieldtype``: ``custom`` for a custom field's change; None is ``jira``."""
 
 
 class Worklog(Base):
@@ -493,3 +496,72 @@ class IssueProperty(Base):
     )
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class CustomField(Base):
+    """A custom field (``customfield_{id}``); ids start at 10000, as Jira numbers them.
+    Every field applies to all projects and issue types (Jira's global context)."""
+
+    __tablename__ = "custom_fields"
+    __table_args__ = (Index("ix_custom_fields_lower_name", "lower_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(255))
+    lower_name: Mapped[str] = mapped_column(String(255))
+    """JQL names a field case-insensitively; names need not be unique, as in Jira."""
+    description: Mapped[str] = mapped_column(Text, default="")
+    type_key: Mapped[str] = mapped_column(String(64))
+    """The type's short key (``textfield``, ``select``…; see ``jira.custom_fields``)."""
+    searcher_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The searcher's short key; None: the field cannot be searched (JQL), as in Jira."""
+
+
+class CustomFieldOption(Base):
+    """An option of a select or multi-select field (``/customFieldOption/{id}``)."""
+
+    __tablename__ = "custom_field_options"
+    __table_args__ = (UniqueConstraint("field_id", "lower_value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    field_id: Mapped[int] = mapped_column(
+        ForeignKey("custom_fields.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[str] = mapped_column(String(255))
+    lower_value: Mapped[str] = mapped_column(String(255))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    """The order Jira lists (and sorts) the options in."""
+
+
+class CustomFieldValue(Base):
+    """One value of a custom field on an issue; a multi-valued field (multi-select,
+    labels) has one row per value. Exactly one value column is set, the one of the
+    field's type. Each value column is indexed with the field first and the issue last,
+    so a JQL clause reads the issues of its field and value from the index alone."""
+
+    __tablename__ = "custom_field_values"
+    __table_args__ = (
+        Index("ix_custom_field_values_issue", "issue_id", "field_id"),
+        Index("ix_custom_field_values_option", "field_id", "option_id", "issue_id"),
+        Index("ix_custom_field_values_number", "field_id", "number_value", "issue_id"),
+        Index("ix_custom_field_values_string", "field_id", "string_value", "issue_id"),
+        Index("ix_custom_field_values_date", "field_id", "date_value", "issue_id"),
+        Index("ix_custom_field_values_datetime", "field_id", "datetime_value", "issue_id"),
+        Index("ix_custom_field_values_user", "field_id", "user_id", "issue_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    field_id: Mapped[int] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"))
+    text_value: Mapped[str | None] = mapped_column(Text, default=None)
+    """Text fields (searched with ``~`` through the full-text index of migration 0013)."""
+    string_value: Mapped[str | None] = mapped_column(String(255), default=None)
+    """Labels: compared whole, so indexed."""
+    number_value: Mapped[float | None] = mapped_column(Float, default=None)
+    date_value: Mapped[date | None] = mapped_column(Date, default=None)
+    datetime_value: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    option_id: Mapped[int | None] = mapped_column(
+        ForeignKey("custom_field_options.id", ondelete="CASCADE"), default=None
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None
+    )

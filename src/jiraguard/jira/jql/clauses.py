@@ -5,7 +5,7 @@ Operators per Atlassian's "Advanced searching - operators reference" (docs/jira-
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,6 +19,7 @@ from jiraguard.jira.jql.parser import as_values
 from jiraguard.jira.jql.saved_filters import SavedFilters
 from jiraguard.jira.jql.syntax import Clause, Empty, FunctionCall, Value
 from jiraguard.store.comments import PUBLIC, Audience
+from jiraguard.store.custom_fields import FieldRecord
 
 Condition = ColumnElement[bool]
 EQUALITY = frozenset({"=", "!=", "in", "not in"})
@@ -36,11 +37,17 @@ class Context:
     directory: Directory
     current_user_id: int | None
     probe_text_matches: bool = False
-    """Compile ``~`` for a page walked in index order (see ``textsearch.contains``)."""
+    """Compile ``~`` and custom field clauses for a page walked in index order (see
+    ``textsearch.contains``)."""
     audience: Audience = PUBLIC
     """Whose comments ``comment ~`` and ``text ~`` search: those the searcher may read."""
     saved: SavedFilters = field(default_factory=SavedFilters)
     """The saved filters the query names (``filter = …``), already parsed."""
+    dense: bool = False
+    """With ``probe_text_matches``: the query matches many issues (``search.DENSE``), so
+    the walk meets a match every few rows."""
+    custom: Mapping[str, FieldRecord] = field(default_factory=dict)
+    """The custom fields by lower-case JQL name (``cf[10000]``, the field's name)."""
 
 
 class Field(Protocol):

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select, true
 
 from jiraguard.jira.jql.clauses import Context
+from jiraguard.jira.jql.custom_fields import CustomFieldClauses
 from jiraguard.jira.jql.disjunctions import Budget, QueryTooLarge, grouped, merge_equalities
 from jiraguard.jira.jql.errors import JQLError
 from jiraguard.jira.jql.fields import TextField, field
@@ -36,7 +37,7 @@ def _compile(condition: Condition, context: Context, budget: Budget) -> ColumnEl
         budget.spend(condition)
         if is_filter_clause(condition):
             return _saved(condition, context, budget)
-        return field(condition.field).condition(condition, context)
+        return field(condition.field, context.custom).condition(condition, context)
     if isinstance(condition, And):
         return grouped(and_, [_compile(term, context, budget) for term in condition.terms])
     if isinstance(condition, Or):
@@ -82,11 +83,13 @@ def compile_count(
 ) -> Select[Any]:
     """``SELECT count(*)`` of the issues matching ``condition`` (compiled as ``where``).
 
-    A query that is a single ``~`` clause may be counted from the full-text index alone.
+    A query that is a single ``~`` clause may be counted from the full-text index alone, one
+    on a custom field from the index of its values.
     """
     if isinstance(condition, Clause) and not is_filter_clause(condition):
-        searched = field(condition.field)
-        shortcut = searched.count(condition, context) if isinstance(searched, TextField) else None
-        if shortcut is not None:
-            return shortcut
+        searched = field(condition.field, context.custom)
+        if isinstance(searched, TextField | CustomFieldClauses):
+            shortcut = searched.count(condition, context)
+            if shortcut is not None:
+                return shortcut
     return select(func.count()).select_from(Issue).where(where)

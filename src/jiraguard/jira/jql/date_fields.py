@@ -82,7 +82,7 @@ class DateField(DateTimeField):
         if operator in EMPTINESS or operator not in EQUALITY | ORDERING:
             return super().condition(clause, context)
         if operator in ORDERING:
-            day = self._day(self._moment(single_value(clause), context, operator), operator)
+            day = self.day_bound(self._moment(single_value(clause), context, operator), operator)
             return compare(self.column, operator, day)
         matches: list[Condition] = []
         for value in as_values(clause.operand):
@@ -96,7 +96,8 @@ class DateField(DateTimeField):
         return and_(self.column.is_not(None), not_(matched))
 
     @staticmethod
-    def _day(moment: dates.Moment, operator: str) -> date:
+    def day_bound(moment: dates.Moment, operator: str) -> date:
+        """The day an ordering compares a date with (custom date fields share it)."""
         # A due date D stands for D 00:00: "duedate < now()" includes today, and
         # "duedate >= now()" starts tomorrow unless now is exactly midnight.
         day = moment.day

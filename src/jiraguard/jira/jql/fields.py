@@ -8,7 +8,7 @@ permission to view it.".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, not_, or_, select
@@ -29,6 +29,7 @@ from jiraguard.jira.jql.clauses import (
     multi_valued,
     single_value,
 )
+from jiraguard.jira.jql.custom_fields import CustomFieldClauses
 from jiraguard.jira.jql.date_fields import DateField, DateTimeField
 from jiraguard.jira.jql.errors import JQLError, no_such_field, unsupported_operator
 from jiraguard.jira.jql.id_fields import (
@@ -42,6 +43,7 @@ from jiraguard.jira.jql.parser import as_values
 from jiraguard.jira.jql.people_fields import PEOPLE_FIELDS
 from jiraguard.jira.jql.syntax import Clause, FunctionCall, Literal, Value
 from jiraguard.jira.jql.time_fields import TIME_FIELDS
+from jiraguard.store.custom_fields import FieldRecord
 from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.models import Issue, IssueLabel, Project
 
@@ -212,9 +214,13 @@ FIELDS: dict[str, Field] = {
 """Field name (lower case; Jira's aliases included) -> field."""
 
 
-def field(name: str) -> Field:
-    """The field called ``name`` (any case), or Jira's "does not exist" error."""
+def field(name: str, custom: Mapping[str, FieldRecord] | None = None) -> Field:
+    """The field called ``name`` (any case): a system field, else one of ``custom`` (by
+    lower-case JQL name), or Jira's "does not exist" error."""
     found = FIELDS.get(name.lower())
-    if found is None:
+    if found is not None:
+        return found
+    record = (custom or {}).get(name.lower())
+    if record is None:
         raise no_such_field(name)
-    return found
+    return CustomFieldClauses(record, name)

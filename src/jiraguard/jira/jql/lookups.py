@@ -66,11 +66,11 @@ class Directory:
         return value.strip().lower() in known
 
 
-def _groups(query: Query) -> set[str]:
+def _groups(query: Query, user_fields: frozenset[str]) -> set[str]:
     """The groups ``membersOf("group")`` names in user clauses."""
     names: set[str] = set()
     for clause in clauses_of(query.where):
-        if clause.field.lower() not in USER_FIELDS:
+        if clause.field.lower() not in user_fields:
             continue
         operand = clause.operand
         for value in operand if isinstance(operand, tuple) else (operand,):
@@ -121,11 +121,15 @@ def _literals(query: Query, fields: frozenset[str]) -> set[str]:
     return texts
 
 
-async def load_directory(session: AsyncSession, query: Query) -> Directory:
+async def load_directory(
+    session: AsyncSession, query: Query, custom_user_fields: frozenset[str] = frozenset()
+) -> Directory:
     """Look up every project, user, group, version and component ``query`` names (five
-    queries at most)."""
+    queries at most); ``custom_user_fields``: the JQL names of user picker custom fields,
+    lower case."""
+    user_fields = USER_FIELDS | custom_user_fields
     project_values = _literals(query, PROJECT_FIELDS) | _function_projects(query)
-    user_values = _literals(query, USER_FIELDS)
+    user_values = _literals(query, user_fields)
     keys: dict[str, int] = {}
     names: dict[str, int] = {}
     ids: set[int] = set()
@@ -153,7 +157,7 @@ async def load_directory(session: AsyncSession, query: Query) -> Directory:
         )
         users = {lower_name: ident for ident, lower_name in found}
     members: dict[str, set[int]] = {}
-    if group_names := _groups(query):
+    if group_names := _groups(query, user_fields):
         memberships = await session.execute(
             select(Group.lower_name, user_groups.c.user_id)
             .outerjoin(user_groups, user_groups.c.group_id == Group.id)

@@ -9,7 +9,7 @@ name (an issue by its first).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,10 @@ from sqlalchemy import ColumnElement, Select, Table, case, func, select
 from sqlalchemy.orm import aliased
 
 from jiraguard.jira import catalog
+from jiraguard.jira.jql.custom_fields import sort_key
 from jiraguard.jira.jql.errors import JQLError
 from jiraguard.jira.jql.syntax import SortKey
+from jiraguard.store.custom_fields import FieldRecord
 from jiraguard.store.models import (
     Component,
     Issue,
@@ -132,13 +134,26 @@ def follows_index(keys: Sequence[SortKey]) -> bool:
     return (keys or DEFAULT_ORDER)[0].field.lower() in INDEXED
 
 
-def apply_order(statement: Select[Any], keys: Sequence[SortKey]) -> Select[Any]:
-    """``statement`` ordered by ``keys`` (Jira's default when empty), then by issue id."""
+def apply_order(
+    statement: Select[Any],
+    keys: Sequence[SortKey],
+    custom: Mapping[str, FieldRecord] | None = None,
+) -> Select[Any]:
+    """``statement`` ordered by ``keys`` (Jira's default when empty), then by issue id;
+    ``custom``: the custom fields by lower-case JQL name, sorted on their values."""
     keys = keys or DEFAULT_ORDER
     joined: list[str] = []
     clauses: list[ColumnElement[Any]] = []
     for key in keys:
         sort = SORTS.get(key.field.lower())
+        record = (custom or {}).get(key.field.lower()) if sort is None else None
+        if record is not None:
+            expression, joins = sort_key(record)
+            for target, on in joins:
+                if target.name not in joined:
+                    statement = statement.outerjoin(target, on)
+                    joined.append(target.name)
+            sort = Sort((expression,), nullable=True)
         if sort is None:
             raise JQLError(f"Not able to sort using field '{key.field}'.")
         for name in sort.joins:

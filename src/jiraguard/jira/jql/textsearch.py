@@ -227,3 +227,22 @@ def _postgresql(
         return in_comments
     in_fields = _tsvector(_documents()[target]).bool_op("@@")(tsquery)
     return or_(in_fields, in_comments) if target == "text" else in_fields
+
+
+# --- Custom text fields: the index of migration 0013 ---------------------------------------
+
+_values_fts = table("custom_values_fts", column("rowid", Integer))
+
+
+def value_contains(dialect: str, value_id: Any, text: Any, terms: tuple[Phrase, ...]) -> Any:
+    """A condition on ``custom_field_values`` rows (``value_id``, ``text``: their id and
+    ``text_value`` columns) true when the text contains every phrase of ``terms``."""
+    if dialect == "sqlite":
+        matching = select(_values_fts.c.rowid).where(
+            literal_column("custom_values_fts").match(_fts5_query(terms))
+        )
+        return value_id.in_(matching)
+    if dialect == "postgresql":
+        # The expression of migration 0013's GIN index, repeated so the planner uses it.
+        return _tsvector(text).bool_op("@@")(_tsquery(terms))
+    raise JQLError(f"Text search is not available on {dialect}.")  # pragma: no cover

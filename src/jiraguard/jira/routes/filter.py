@@ -25,6 +25,7 @@ from jiraguard.jira.params import read_json
 from jiraguard.jira.project_items import clean_name, flag_member, text_member
 from jiraguard.jira.views import filter_json
 from jiraguard.responses import JiraJSONResponse
+from jiraguard.store.custom_fields import custom_fields
 from jiraguard.store.filters import filter_name_taken, find_filter, owner_filters
 from jiraguard.store.models import Filter, User
 
@@ -72,7 +73,8 @@ async def _apply(
             errors["jql"] = f"The JQL query must not be longer than {MAX_JQL} characters."
             return
         try:
-            await check_jql(session, jql, current_user_id=me.id, saving=saved.id)
+            custom = await custom_fields(session)
+            await check_jql(session, jql, current_user_id=me.id, saving=saved.id, custom=custom)
         except JQLError as exc:
             errors["jql"] = str(exc)
             return

@@ -23,10 +23,13 @@ from jiraguard.jira.context import (
     issue_record_or_404,
     principal,
 )
+from jiraguard.jira.custom_fields import field_id
+from jiraguard.jira.custom_values import custom_edits
 from jiraguard.jira.editing import (
     SUMMARY_REQUIRED,
     FieldProblem,
     apply,
+    apply_any,
     apply_update,
     default_assignee,
     operations,
@@ -39,6 +42,7 @@ from jiraguard.jira.rendering import expansions, render_issue, wants_changelog
 from jiraguard.jira.views import issue_self
 from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import JiraJSONResponse, RenderedJSONResponse
+from jiraguard.store.custom_fields import custom_fields
 from jiraguard.store.ids import is_digits
 from jiraguard.store.issue_people import WATCHERS, add_person
 from jiraguard.store.issues import delete_issue, insert_issue, record_changes
@@ -48,7 +52,7 @@ from jiraguard.store.projects import find_project
 
 async def get(request: Request) -> Response:
     """GET /issue/{k}: ``fields`` (repeated or comma list, ``*all`` by default), ``expand``."""
-    fields = select_fields(query_list(request, "fields"), "*all")
+    requested = query_list(request, "fields")
     changelog = wants_changelog(query_list(request, "expand"))
     expand = expansions(query_list(request, "expand"))
     key, base, audience = request.path_params["issue"], base_url(request), request_audience(request)
@@ -56,6 +60,8 @@ async def get(request: Request) -> Response:
 
     async def read(session: AsyncSession) -> dict[str, Any]:
         issue = await issue_record_or_404(session, key)
+        custom = await custom_fields(session)
+        fields = select_fields(requested, "*all", [field_id(f) for f in custom])
         return await render_issue(
             session,
             base,
@@ -65,6 +71,7 @@ async def get(request: Request) -> Response:
             audience=audience,
             viewer=viewer,
             expand=expand,
+            custom=custom,
         )
 
     return RenderedJSONResponse(await database(request).run(read))
@@ -134,11 +141,11 @@ async def _create_one(request: Request, body: dict[str, Any]) -> dict[str, str]:
             issue.project = project
             # Without an assignee, Jira assigns "automatically" (the project's default).
             issue.assignee = default_assignee(project)
-        for name, verb, value in operations(
-            {"fields": fields, "update": body.get("update")}, errors
-        ):
+        ops = operations({"fields": fields, "update": body.get("update")}, errors)
+        custom = await custom_edits(session, [name for name, _, _ in ops], None)
+        for name, verb, value in ops:
             try:
-                await apply(session, issue, name, verb, value)
+                await apply_any(session, issue, custom, name, verb, value)
             except FieldProblem as problem:
                 errors[problem.key or name] = str(problem)
         if errors or project is None:
@@ -147,6 +154,7 @@ async def _create_one(request: Request, body: dict[str, Any]) -> dict[str, str]:
         # As in Jira, the reporter watches a new issue, and so does its creator.
         for watcher in {me.id, issue.reporter.id if issue.reporter else me.id}:
             await add_person(session, WATCHERS, issue.id, watcher)
+        await custom.write(session, issue.id)
         issue_id, key = issue.id, issue.key
     return {"id": str(issue_id), "key": key, "self": issue_self(base_url(request), issue_id)}
 
@@ -192,7 +200,8 @@ async def editmeta(request: Request) -> Response:
     async with database(request).session() as session:
         issue = await issue_or_404(session, request.path_params["issue"])
         allowed = await allowed_items(session, base, issue.project_id)
-    return JiraJSONResponse(editmeta_json(base, allowed))
+        custom = await custom_fields(session)
+    return JiraJSONResponse(editmeta_json(base, allowed, custom))
 
 
 async def edit(request: Request) -> Response:

@@ -16,12 +16,14 @@ from starlette.routing import Route
 
 from jiraguard.errors import JiraError, bad_request
 from jiraguard.jira.context import acting_user_id, base_url, database, principal
+from jiraguard.jira.custom_fields import field_id
 from jiraguard.jira.fields import select_fields
 from jiraguard.jira.jql import JQLError, search_issues
 from jiraguard.jira.params import as_int, query_int, query_list, query_str, read_json
 from jiraguard.jira.rendering import expansions, render_issues, wants_changelog
 from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import RenderedJSONResponse
+from jiraguard.store.custom_fields import custom_fields
 
 DEFAULT_MAX_RESULTS = 50
 MAX_RESULTS_CAP = 1000
@@ -47,12 +49,12 @@ async def _search(
     expand: list[str],
 ) -> Response:
     applied = min(max_results, MAX_RESULTS_CAP)
-    selected = select_fields(fields, "*navigable")
     changelog = wants_changelog(expand)
     base, audience, viewer = base_url(request), request_audience(request), principal(request).key
 
     async def read(session: AsyncSession) -> tuple[int, list[dict[str, Any]]]:
         me = await acting_user_id(session, request)
+        custom = await custom_fields(session)
         try:
             total, ids = await search_issues(
                 session,
@@ -61,6 +63,7 @@ async def _search(
                 start_at=start_at,
                 max_results=applied,
                 audience=audience,
+                custom=custom,
             )
         except JQLError as exc:
             raise JiraError(400, [str(exc)]) from exc
@@ -68,11 +71,12 @@ async def _search(
             session,
             base,
             list(ids),
-            selected,
+            select_fields(fields, "*navigable", [field_id(f) for f in custom]),
             changelog=changelog,
             audience=audience,
             viewer=viewer,
             expand=expansions(expand),
+            custom=custom,
         )
         return total, rendered
 
