@@ -7,6 +7,7 @@ The client is then the right-most address in the header that is not itself a tru
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
@@ -17,7 +18,11 @@ from jiraguard.settings import Network
 Address = IPv4Address | IPv6Address
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse(value: str) -> Address | None:
+    """The address ``value`` names (None if none). Kept for the last few thousand values:
+    the same peers come back on every request, and parsing one costs more than the rest of
+    the address's resolution."""
     try:
         return ip_address(value.strip())
     except ValueError:

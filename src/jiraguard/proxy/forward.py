@@ -23,6 +23,7 @@ import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -82,6 +83,8 @@ class UpstreamPool:
         if settings.url is None:
             raise ValueError("the upstream pool needs upstream.url")
         self.telemetry = telemetry
+        self._latency_series: dict[str, Any] = {}
+        """The upstream histogram's child per status class (labels() takes a lock)."""
         self.origin = _origin(settings.url)
         """``scheme://host[:port]`` of ``upstream.url``, the part every target is put after."""
         self._limit = settings.max_connections
@@ -134,7 +137,10 @@ class UpstreamPool:
             raise UpstreamError(type(exc).__name__) from exc
         finally:
             if self.telemetry is not None:
-                self.telemetry.upstream.labels(status).observe(time.perf_counter() - started)
+                series = self._latency_series.get(status)
+                if series is None:
+                    series = self._latency_series[status] = self.telemetry.upstream.labels(status)
+                series.observe(time.perf_counter() - started)
 
     async def ask(
         self, method: str, url: str, headers: RawHeaders, seconds: float
