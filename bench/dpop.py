@@ -82,7 +82,7 @@ def _wrk(url: str, case: Case, duration: int, connections: int, workdir: Path) -
         command += ["-H", f"Authorization: Bearer {case.token}", url]
     else:
         proofs = workdir / "proofs.txt"
-        count = int(max(case.fastest, 2000.0) * duration * 2) + 1000
+        count = int(max(case.fastest, 6000.0) * duration * 2) + 1000
         htu = url  # wrk sends Host 127.0.0.1:port: the URI the server sees
         with proofs.open("w") as out:
             for _ in range(count):
