@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psycopg
@@ -21,6 +21,9 @@ from jiraguard.store.db import run_migrations
 from jiraguard.store.users import UserRecord
 from tests.support.idp import RESOURCE, TestProvider, ensure_node_modules
 from tests.support.services import missing
+
+if TYPE_CHECKING:
+    from tests.support.logs import Captured
 
 BASE_URL = "http://jira.test"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -202,3 +205,13 @@ async def harness(sqlite_url: str) -> AsyncIterator[HarnessFactory]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def captured() -> Iterator[Captured]:
+    """Every record the test's app logs, as ``jiraguard serve`` formats it, with the root
+    logger at INFO (so request lines are written, and answers carry their request id)."""
+    from tests.support.logs import capture_logs  # it imports this module
+
+    with capture_logs() as logs:
+        yield logs

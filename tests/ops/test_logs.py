@@ -40,15 +40,9 @@ from jiraguard.logs import (
 )
 from tests.conftest import BASE_URL, HarnessFactory, bearer, jwt_provider
 from tests.support.idp import TestProvider
-from tests.support.logs import Captured, capture_logs
+from tests.support.logs import Captured
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def captured() -> Iterator[Captured]:
-    with capture_logs() as logs:
-        yield logs
 
 
 async def test_allowed_refused_and_basic_blocked_requests(

@@ -3,8 +3,6 @@ JiraError, and a bug's 500, with the request log and the metrics on or off."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from starlette.requests import Request
@@ -13,17 +11,11 @@ from starlette.routing import Route
 
 from jiraguard.errors import not_found
 from tests.conftest import BASE_URL, HarnessFactory
-from tests.support.logs import Captured, capture_logs
+from tests.support.logs import Captured
 
 pytestmark = pytest.mark.anyio
 
 JIRA_TYPE = "application/json;charset=UTF-8"
-
-
-@pytest.fixture
-def captured() -> Iterator[Captured]:
-    with capture_logs() as logs:  # request lines written, so answers carry their id
-        yield logs
 
 
 async def _broken(request: Request) -> Response:
