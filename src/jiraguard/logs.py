@@ -69,17 +69,31 @@ class _JsonFormatter(JsonFormatter):
     formatted once a second)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        extra = getattr(record, _REQUEST_FIELDS, None)
+        extra = getattr(record, _LINE_FIELDS, None)
         if extra is None or record.exc_info or record.stack_info:
             return super().format(record)
-        return self.request_line(record.getMessage(), extra, record.created, record.process)
+        return self.line(
+            record.name,
+            record.levelname,
+            record.getMessage(),
+            extra,
+            record.created,
+            record.process,
+        )
 
     @staticmethod
-    def request_line(message: str, fields: dict[str, Any], created: float, pid: int | None) -> str:
-        """The request line of ``fields``, as :meth:`format` writes its record."""
+    def line(
+        name: str,
+        level: str,
+        message: str,
+        fields: dict[str, Any],
+        created: float,
+        pid: int | None,
+    ) -> str:
+        """The line of ``fields``, as :meth:`format` writes its record."""
         line = {
-            "level": "INFO",
-            "logger": request_log.name,
+            "level": level,
+            "logger": name,
             "pid": pid,
             "message": message,
             **fields,
@@ -111,8 +125,8 @@ def iso_time(created: float) -> str:
     return f"{_second[1]}.{micros:06d}+00:00" if micros else f"{_second[1]}+00:00"
 
 
-_REQUEST_FIELDS = "jiraguard_request_fields"
-"""The record attribute holding a request line's fields (besides each field on its own)."""
+_LINE_FIELDS = "jiraguard_request_fields"
+"""The record attribute holding a line's fields (besides each field on its own)."""
 
 
 def json_formatter() -> logging.Formatter:
@@ -121,7 +135,7 @@ def json_formatter() -> logging.Formatter:
         "%(levelname)s %(name)s %(process)d %(message)s",
         timestamp="time",  # ISO 8601, UTC
         rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
-        reserved_attrs=[*RESERVED_ATTRS, "color_message", "taskName", _REQUEST_FIELDS],
+        reserved_attrs=[*RESERVED_ATTRS, "color_message", "taskName", _LINE_FIELDS],
     )
 
 
@@ -147,15 +161,21 @@ class TextFormatter(logging.Formatter):
         )
         return " ".join((line, *pairs))
 
-    def request_line(
-        self, message: str, fields: dict[str, Any], created: float, pid: int | None
+    def line(
+        self,
+        name: str,
+        level: str,
+        message: str,
+        fields: dict[str, Any],
+        created: float,
+        pid: int | None,
     ) -> str:
-        """The request line of ``fields``, as :meth:`format` writes its record."""
+        """The line of ``fields``, as :meth:`format` writes its record."""
         stamp = time.strftime(self.default_time_format, self.converter(created))
         msecs = int((created - int(created)) * 1000) + 0.0  # as LogRecord computes it
         if self.default_msec_format:
             stamp = self.default_msec_format % (stamp, msecs)
-        head = f"{stamp} INFO {request_log.name} {message}"
+        head = f"{stamp} {level} {name} {message}"
         pairs = (
             f"{name}={_printable(value)}"
             for name in _FIELDS
@@ -226,24 +246,57 @@ class StderrHandler(logging.StreamHandler[TextIO]):
         super().flush()
 
 
-def _direct_handler() -> StderrHandler | None:
-    """The handler a request line may go to directly: the root's only handler, when it is a
-    :class:`StderrHandler` with one of this module's formatters and nothing on the way (the
-    request logger's own handlers, filters, a level above INFO) would change the outcome."""
-    if request_log.handlers or request_log.filters or not request_log.propagate:
-        return None
+def _direct_handler(logger: logging.Logger, level: int) -> StderrHandler | None:
+    """The handler a line of ``logger`` at ``level`` may go to directly: the root's only
+    handler, when it is a :class:`StderrHandler` with one of this module's formatters and
+    nothing on the way (a logger's own handlers or filters, a handler's level or filters)
+    would change the outcome. The caller has checked that ``logger`` is enabled for
+    ``level``."""
     root = logging.root
-    if request_log.parent is not root or root.filters or len(root.handlers) != 1:
+    node: logging.Logger | None = logger
+    while node is not root:
+        if node is None or node.handlers or node.filters or not node.propagate:
+            return None
+        node = node.parent
+    if root.filters or len(root.handlers) != 1:
         return None
     handler = root.handlers[0]
     if (
         type(handler) is not StderrHandler
         or handler.filters
-        or handler.level > logging.INFO
+        or handler.level > level
         or not isinstance(handler.formatter, _JsonFormatter | TextFormatter)
     ):
         return None
     return handler
+
+
+def write_line(
+    logger: logging.Logger,
+    level: int,
+    message: str,
+    fields: dict[str, Any],
+    function: str,
+) -> None:
+    """One line of ``logger``: ``message`` and plain ``fields`` (each an extra of the record).
+
+    Under ``serve``'s configuration the line is formatted from its fields, without a
+    :class:`logging.LogRecord`, and written with the others of the event loop's turn; under
+    any other, a record is made (its origin ``function`` in this module: the caller's file
+    and line are never looked up) and handled as usual. Both give the same bytes. The caller
+    has checked ``logger.isEnabledFor(level)``."""
+    handler = _direct_handler(logger, level)
+    if handler is not None:
+        formatter = handler.formatter
+        assert isinstance(formatter, _JsonFormatter | TextFormatter)
+        name = logging.getLevelName(level)
+        handler.request_line(
+            formatter.line(logger.name, name, message, fields, time.time(), _pid())
+        )
+        return
+    extra = {**fields, _LINE_FIELDS: fields}
+    record = logger.makeRecord(logger.name, level, __file__, 0, message, (), None, function, extra)
+    logger.handle(record)
 
 
 def logging_config(log_format: LogFormat, level: str) -> dict[str, Any]:
@@ -320,26 +373,5 @@ def log_request(
     fields["method"], fields["route"], fields["status"] = method, route, status
     fields["latency_ms"], fields["client"] = latency, client
     extra = {name: value for name, value in fields.items() if value is not None}
-    message = "%s %s %d %.1fms"
-    args = (method, route, status, latency)
-    handler = _direct_handler()
-    if handler is not None:
-        formatter = handler.formatter
-        assert isinstance(formatter, _JsonFormatter | TextFormatter)
-        handler.request_line(formatter.request_line(message % args, extra, time.time(), _pid()))
-        return
-    extra[_REQUEST_FIELDS] = dict(extra)
-    # Logger.info would look up the caller's file and line on every request (a walk of the
-    # stack); the request line's origin is always this function.
-    record = request_log.makeRecord(
-        request_log.name,
-        logging.INFO,
-        __file__,
-        0,
-        message,
-        args,
-        None,
-        "log_request",
-        extra,
-    )
-    request_log.handle(record)
+    message = f"{method} {route} {status} {latency:.1f}ms"
+    write_line(request_log, logging.INFO, message, extra, "log_request")

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jiraguard.auth.audit import Decision, DecisionLog
 from jiraguard.auth.authenticator import hash_password
 from jiraguard.auth.note import RequestNote
 from jiraguard.logs import (
@@ -319,6 +320,40 @@ def test_the_direct_request_line_is_the_records_line(
         assert two["time"] == "2025-12-01T11:53:21+00:00"  # no fraction, as isoformat
         assert two["user"] == "x"
         assert one["pid"] == os.getpid()
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_a_refusals_audit_line_is_the_same_with_or_without_a_record(
+    log_format: LogFormat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal's audit line (one per refused request when request lines are off) skips
+    the log record under ``serve``'s configuration, and writes what the record would."""
+    refusal = Decision(
+        allowed=False, reason="the access token's signature does not verify", status=401,
+        method="GET", path="/rest/api/2/myself", client="192.0.2.7", provider="corp",
+        auth_method="jwt", fingerprint="0123456789abcdef", code="invalid_token",
+    )  # fmt: skip
+    direct, recorded = io.StringIO(), io.StringIO()
+    for stream, through_record in ((direct, False), (recorded, True)):
+        with contextlib.contextmanager(_configured)(log_format, stream):
+            if through_record:
+                logging.getLogger().handlers[0].addFilter(lambda record: True)
+            monkeypatch.setattr(time, "time", lambda: 1_764_590_000.25)
+            DecisionLog().record(refusal)
+            monkeypatch.undo()
+    assert direct.getvalue() == recorded.getvalue()
+    (line,) = direct.getvalue().splitlines()
+    said = (
+        "deny GET /rest/api/2/myself -> 401 the access token's signature does not verify "
+        "user=- provider=corp via=jwt token=0123456789abcdef client=192.0.2.7"
+    )
+    if log_format == "json":
+        assert json.loads(line) == {
+            "level": "INFO", "logger": "jiraguard.audit", "pid": os.getpid(), "message": said,
+            "time": "2025-12-01T11:53:20.250000+00:00",
+        }  # fmt: skip
+    else:
+        assert line.endswith(f" INFO jiraguard.audit {said}")
 
 
 def test_request_lines_of_one_loop_turn_go_out_together_and_in_order() -> None:

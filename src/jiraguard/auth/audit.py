@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from jiraguard.auth.principal import Principal
+from jiraguard.logs import write_line
 
 log = logging.getLogger("jiraguard.audit")
 
@@ -113,19 +114,20 @@ class DecisionLog:
         """A refusal (or any decision made off the hot path)."""
         source = decision.provider or decision.auth_method or "none"
         self.counts[(decision.allowed, decision.status, decision.code, source)] += 1
-        log.log(
-            logging.DEBUG if decision.allowed else self.refusal_level,
-            "%s %s %s -> %d %s user=%s provider=%s via=%s token=%s client=%s",
-            "allow" if decision.allowed else "deny",
-            decision.method,
-            decision.path,
-            decision.status,
-            decision.reason,
-            decision.username or "-",
-            decision.provider or "-",
-            decision.auth_method or "-",
-            decision.fingerprint or "-",
-            decision.client or "-",
-        )
+        level = logging.DEBUG if decision.allowed else self.refusal_level
+        if log.isEnabledFor(level):
+            # A flood of refusals is a flood of these lines: written without a log record
+            # under serve's configuration (jiraguard.logs.write_line).
+            write_line(log, level, _line(decision), {}, "record")
         if self.sink is not None:
             self.sink.submit(decision)
+
+
+def _line(decision: Decision) -> str:
+    """What the audit logger says of ``decision`` (never the token: its fingerprint)."""
+    return (
+        f"{'allow' if decision.allowed else 'deny'} {decision.method} {decision.path} -> "
+        f"{decision.status} {decision.reason} user={decision.username or '-'} "
+        f"provider={decision.provider or '-'} via={decision.auth_method or '-'} "
+        f"token={decision.fingerprint or '-'} client={decision.client or '-'}"
+    )
