@@ -29,7 +29,7 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, NamedTuple, TextIO
 
 import orjson
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -62,6 +62,23 @@ def resolve_format(choice: str, stream: TextIO | None = None) -> LogFormat:
     return "json" if choice == "json" else "text"
 
 
+class _Line(NamedTuple):
+    """One line's parts: what a record of it would hold."""
+
+    logger: str
+    level: str
+    message: str
+    fields: dict[str, Any]
+    """Plain values, each also an attribute of the record."""
+    created: float
+    pid: int | None
+
+    @classmethod
+    def of(cls, record: logging.LogRecord, fields: dict[str, Any]) -> _Line:
+        message = record.getMessage()
+        return cls(record.name, record.levelname, message, fields, record.created, record.process)
+
+
 class _JsonFormatter(JsonFormatter):
     """python-json-logger's formatter, with the request line (one per request, always the
     same plain fields) written directly: the same object, in the same order, for a fraction
@@ -72,32 +89,18 @@ class _JsonFormatter(JsonFormatter):
         extra = getattr(record, _LINE_FIELDS, None)
         if extra is None or record.exc_info or record.stack_info:
             return super().format(record)
-        return self.line(
-            record.name,
-            record.levelname,
-            record.getMessage(),
-            extra,
-            record.created,
-            record.process,
-        )
+        return self.line(_Line.of(record, extra))
 
     @staticmethod
-    def line(
-        name: str,
-        level: str,
-        message: str,
-        fields: dict[str, Any],
-        created: float,
-        pid: int | None,
-    ) -> str:
-        """The line of ``fields``, as :meth:`format` writes its record."""
+    def line(said: _Line) -> str:
+        """The line, as :meth:`format` writes its record."""
         line = {
-            "level": level,
-            "logger": name,
-            "pid": pid,
-            "message": message,
-            **fields,
-            "time": iso_time(created),
+            "level": said.level,
+            "logger": said.logger,
+            "pid": said.pid,
+            "message": said.message,
+            **said.fields,
+            "time": iso_time(said.created),
         }
         try:
             return orjson.dumps(line).decode()
@@ -161,25 +164,18 @@ class TextFormatter(logging.Formatter):
         )
         return " ".join((line, *pairs))
 
-    def line(
-        self,
-        name: str,
-        level: str,
-        message: str,
-        fields: dict[str, Any],
-        created: float,
-        pid: int | None,
-    ) -> str:
-        """The line of ``fields``, as :meth:`format` writes its record."""
+    def line(self, said: _Line) -> str:
+        """The line, as :meth:`format` writes its record."""
+        created = said.created
         stamp = time.strftime(self.default_time_format, self.converter(created))
         msecs = int((created - int(created)) * 1000) + 0.0  # as LogRecord computes it
         if self.default_msec_format:
             stamp = self.default_msec_format % (stamp, msecs)
-        head = f"{stamp} {level} {name} {message}"
+        head = f"{stamp} {said.level} {said.logger} {said.message}"
         pairs = (
             f"{name}={_printable(value)}"
             for name in _FIELDS
-            if (value := fields.get(name)) is not None
+            if (value := said.fields.get(name)) is not None
         )
         return " ".join((head, *pairs))
 
@@ -289,10 +285,8 @@ def write_line(
     if handler is not None:
         formatter = handler.formatter
         assert isinstance(formatter, _JsonFormatter | TextFormatter)
-        name = logging.getLevelName(level)
-        handler.request_line(
-            formatter.line(logger.name, name, message, fields, time.time(), _pid())
-        )
+        said = _Line(logger.name, logging.getLevelName(level), message, fields, time.time(), _pid())
+        handler.request_line(formatter.line(said))
         return
     extra = {**fields, _LINE_FIELDS: fields}
     record = logger.makeRecord(logger.name, level, __file__, 0, message, (), None, function, extra)
