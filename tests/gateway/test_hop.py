@@ -1,0 +1,292 @@
+"""The hop's own duties (RFC 9112): framing, interim responses, keep-alive and the pool.
+
+Against the stand-in upstream where uvicorn can show the behaviour, and against a scripted
+server on a bare socket for what no working server sends (interim responses, a body that
+ends with the connection, endless headers, a connection closed while idle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jiraguard.proxy.hop import HopPool, Response, Timeouts
+from jiraguard.upstream import UpstreamError, UpstreamTimeout
+
+pytestmark = pytest.mark.anyio
+
+TIMEOUTS = Timeouts(connect=2.0, read=2.0)
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class Scripted:
+    """A server on a bare socket that answers each connection with ``script``; counts the
+    connections it accepted and the requests' heads it read."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.connections = 0
+        self.heads: list[bytes] = []
+        self.open = 0
+        self.most_open = 0
+
+    async def __aenter__(self) -> HopPool:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        self.pool = HopPool("127.0.0.1", port, None, limit=4)
+        return self.pool
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.pool.aclose()
+        self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        try:
+            await self.script(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.open -= 1
+            writer.close()
+
+    async def head(self, reader: asyncio.StreamReader) -> bytes:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.heads.append(head)
+        return head
+
+
+async def _read(response: Response) -> bytes:
+    body = b"".join([chunk async for chunk in response.chunks()])
+    response.release()
+    return body
+
+
+async def _get(pool: HopPool, method: str = "GET") -> tuple[int, bytes]:
+    response = await pool.send(method, b"/x", [(b"accept", b"*/*")], None, TIMEOUTS)
+    return response.status, await _read(response)
+
+
+async def test_keep_alive_carries_many_requests_on_one_connection() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await scripted.head(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        answers = [await _get(pool) for _ in range(5)]
+    assert answers == [(200, b"ok")] * 5
+    assert scripted.connections == 1
+    first = scripted.heads[0]
+    assert first.startswith(b"GET /x HTTP/1.1\r\nhost: 127.0.0.1:")
+    assert first.endswith(b"\r\naccept: */*\r\n\r\n")  # nothing of the hop's own but Host
+
+
+async def test_interim_responses_are_skipped() -> None:
+    """RFC 9110 §15.2: a 1xx is followed by the final response, which is the answer."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await scripted.head(reader)
+            writer.write(b"HTTP/1.1 103 Early Hints\r\nlink: </s.css>; rel=preload\r\n\r\n")
+            writer.write(b"HTTP/1.1 201 Created\r\ncontent-length: 4\r\nx-a: b\r\n\r\ndone")
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        response = await pool.send("GET", b"/x", [], None, TIMEOUTS)
+        assert response.raw_headers == [(b"content-length", b"4"), (b"x-a", b"b")]
+        assert (response.status, await _read(response)) == (201, b"done")
+        assert await _get(pool) == (201, b"done")
+    assert scripted.connections == 1
+
+
+async def test_head_has_no_body_whatever_its_length_says() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await scripted.head(reader)
+            if head.startswith(b"HEAD"):
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n")
+            else:
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nget")
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        async with asyncio.timeout(1):  # waiting for 1,000 bytes that never come: a hang
+            assert await _get(pool, "HEAD") == (200, b"")
+            assert await _get(pool) == (200, b"get")  # the same connection, not confused
+    assert scripted.connections == 1
+
+
+async def test_a_body_without_length_ends_with_the_connection() -> None:
+    """RFC 9112 §6.3: no Content-Length, not chunked: the body is what comes until close;
+    that connection is not used again."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await scripted.head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nall of ")
+        await writer.drain()
+        writer.write(b"it")
+        await writer.drain()
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        assert await _get(pool) == (200, b"all of it")
+        assert await _get(pool) == (200, b"all of it")
+    assert scripted.connections == 2
+
+
+async def test_a_body_cut_short_is_an_error_not_a_short_answer() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await scripted.head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this")
+        await writer.drain()
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        response = await pool.send("GET", b"/x", [], None, TIMEOUTS)
+        with pytest.raises(UpstreamError):
+            await _read(response)
+        response.release()
+        assert pool.connections == 0  # the broken connection was not kept
+
+
+async def test_connection_close_is_honoured() -> None:
+    """A response saying ``Connection: close`` ends its connection's use, even when the
+    server leaves the socket open."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await scripted.head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(3)  # a request sent on it anyway would wait for nothing
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        async with asyncio.timeout(1):
+            assert await _get(pool) == (200, b"ok")
+            assert await _get(pool) == (200, b"ok")
+    assert scripted.connections == 2
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_used() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await scripted.head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(0.05)  # then the server drops the kept-alive connection
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        assert await _get(pool) == (200, b"ok")
+        await asyncio.sleep(0.3)
+        assert await _get(pool) == (200, b"ok")
+    assert scripted.connections == 2
+
+
+async def test_endless_headers_are_cut_off() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await scripted.head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(10_000):
+            writer.write(b"x-filler: " + b"f" * 100 + b"\r\n")
+            await writer.drain()
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        with pytest.raises(UpstreamError, match="too large"):
+            await pool.send("GET", b"/x", [], None, TIMEOUTS)
+
+
+async def test_silence_is_a_timeout_and_a_slow_trickle_is_not() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await scripted.head(reader)
+        if b"/silent" in head:
+            await asyncio.sleep(5)
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n")
+        for byte in b"trickl":  # 0.6 s in all, never 0.3 s without a byte
+            await asyncio.sleep(0.1)
+            writer.write(bytes([byte]))
+            await writer.drain()
+
+    scripted = Scripted(script)
+    short = Timeouts(connect=2.0, read=0.3)
+    async with scripted as pool:
+        with pytest.raises(UpstreamTimeout):
+            await pool.send("GET", b"/silent", [], None, short)
+        response = await pool.send("GET", b"/trickle", [], None, short)
+        assert await _read(response) == b"trickl"
+
+
+async def test_the_pool_never_opens_more_than_its_limit() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await scripted.head(reader)
+            await asyncio.sleep(0.02)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        answers = await asyncio.gather(*(_get(pool) for _ in range(20)))
+    assert answers == [(200, b"ok")] * 20
+    assert scripted.most_open <= 4
+    assert scripted.connections == 4
+
+
+async def test_a_body_of_unknown_length_goes_chunked() -> None:
+    received: list[bytes] = []
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await scripted.head(reader)
+        assert b"\r\ntransfer-encoding: chunked\r\n" in head
+        while (size := int((await reader.readline()).strip(), 16)) != 0:
+            received.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        await reader.readexactly(2)
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    async def body() -> AsyncIterator[bytes]:
+        for part in (b"one", b"", b"two"):
+            yield part
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        response = await pool.send("POST", b"/x", [], body(), TIMEOUTS)
+        assert (response.status, await _read(response)) == (204, b"")
+    assert received == [b"one", b"two"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    before=st.binary(max_size=12),
+    brk=st.sampled_from([b"\r", b"\n", b"\r\n"]),
+    after=st.binary(max_size=12),
+    in_name=st.booleans(),
+)
+def test_no_header_can_start_a_line_of_its_own(
+    before: bytes, brk: bytes, after: bytes, in_name: bool
+) -> None:
+    """A CR or LF anywhere in what the hop is handed is refused before any byte is sent:
+    no header or request can be smuggled onto the connection."""
+
+    async def check() -> None:
+        pool = HopPool("127.0.0.1", 9, None, limit=1)  # never connected to
+        bad = before + brk + after
+        header = (bad, b"v") if in_name else (b"x-a", bad)
+        with pytest.raises(UpstreamError, match="CR or LF"):
+            await pool.send("GET", b"/x", [(b"accept", b"*/*"), header], None, TIMEOUTS)
+        assert pool.connections == 0
+
+    asyncio.run(check())
