@@ -9,9 +9,9 @@ Failures toward the upstream become Jira-format errors (:func:`error_response`):
 status line has been sent a failure can only end the connection (the client sees a short
 body), which is what happens when the upstream breaks mid-body or a body outgrows its limit.
 
-The connection pool (:class:`UpstreamPool`) is shared by the process: an aiohttp client
-session set up as a transparent hop (no cookie jar shared by callers, no header of its own,
-no decoding, no redirects followed).
+The connection pool (:class:`UpstreamPool`) is shared by the process: a transparent hop
+(:mod:`jiraguard.proxy.hop`: no cookies kept, no header of its own but ``Host``, no
+decoding, no redirects followed).
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-import aiohttp
 import anyio
 import httpx
-import yarl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiraguard.auth.clientip import ClientAddress
@@ -40,6 +38,7 @@ from jiraguard.auth.note import NOTE, RequestNote
 from jiraguard.auth.principal import Principal
 from jiraguard.oauth1 import OAuth1Error
 from jiraguard.proxy.headers import ContextPath, hop_by_hop, without_access_token
+from jiraguard.proxy.hop import HopPool, Response, Timeouts
 from jiraguard.proxy.identity_headers import IdentityHeaders, UnsendableUsername
 from jiraguard.proxy.known_users import JiraUnavailable, KnownUsers
 from jiraguard.proxy.oauth1_signer import OAuth1Impersonation, form_names_identity
@@ -72,11 +71,11 @@ _UPSTREAM_DATE = frozenset({b"date"})
 
 class UpstreamPool:
     """The process's one connection pool to the upstream (``upstream.url``): keep-alive, no
-    retries, no redirects followed, no cookie jar, bodies passed as they are (no decoding).
+    retries, no redirects followed, no cookies kept, bodies passed as they are (no decoding).
 
-    Made of aiohttp's client (its C HTTP parser and writer): the hop to Jira costs about a
-    fifth of the CPU it did through httpx (``bench/README.md``). The session is opened on
-    first use, inside the running event loop.
+    Made of :mod:`jiraguard.proxy.hop` (requests written as the bytes they came in, responses
+    parsed by llhttp in C): the hop to Jira costs about a fifth of the CPU it did through a
+    general-purpose client (``bench/README.md``).
     """
 
     def __init__(self, settings: UpstreamSettings, telemetry: Telemetry | None = None) -> None:
@@ -85,27 +84,12 @@ class UpstreamPool:
         self.telemetry = telemetry
         self._latency_series: dict[str, Any] = {}
         """The upstream histogram's child per status class (labels() takes a lock)."""
+        scheme, host, port = _endpoint(settings.url)
         self.origin = _origin(settings.url)
         """``scheme://host[:port]`` of ``upstream.url``, the part every target is put after."""
-        self._limit = settings.max_connections
-        self._tls = _tls_context(settings)  # once: loading CA certificates takes milliseconds
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._limit, limit_per_host=0, keepalive_timeout=30.0, ssl=self._tls
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),  # one user's Jira session is not another's
-                auto_decompress=False,  # the body goes on as Jira encoded it
-                skip_auto_headers=_NOT_ADDED,  # a transparent proxy adds no header of its own
-                trust_env=False,
-                max_line_size=_MAX_HEADER_BYTES,
-                max_field_size=_MAX_HEADER_BYTES,
-            )
-        return self._session
+        # Once: loading CA certificates takes milliseconds.
+        tls = _tls_context(settings) if scheme == "https" else None
+        self._hop = HopPool(host, port, tls, settings.max_connections)
 
     async def send(
         self,
@@ -113,28 +97,17 @@ class UpstreamPool:
         target: bytes,
         headers: RawHeaders,
         body: bytes | AsyncIterator[bytes] | None,
-        timeouts: aiohttp.ClientTimeout,
-    ) -> aiohttp.ClientResponse:
+        timeouts: Timeouts,
+    ) -> Response:
         """Send a request for ``target`` (path and query, already valid on the request line);
         the response's body is still to be read, then the response released.
         :class:`UpstreamError` (or :class:`UpstreamTimeout`) when Jira did not answer."""
         started = time.perf_counter()
         status = "error"
         try:
-            response = await self._client().request(
-                method,
-                yarl.URL(self.origin + target.decode("ascii"), encoded=True),
-                headers=[(n.decode("utf-8"), v.decode("utf-8")) for n, v in headers],
-                data=body,
-                timeout=timeouts,
-                allow_redirects=False,
-            )
-            status = f"{response.status // 100}xx"
+            response = await self._hop.send(method, target, headers, body, timeouts)
+            status = _STATUS_CLASSES.get(response.status // 100, "error")
             return response
-        except TimeoutError as exc:
-            raise UpstreamTimeout(type(exc).__name__) from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamError(type(exc).__name__) from exc
         finally:
             if self.telemetry is not None:
                 series = self._latency_series.get(status)
@@ -148,45 +121,52 @@ class UpstreamPool:
         """A question of jiraguard's own (:class:`jiraguard.upstream.Upstream`)."""
         if _origin(url) != self.origin:  # the same server however its URL is spelled
             raise ValueError("a question for another server than upstream.url")
-        target = yarl.URL(url, encoded=True).raw_path_qs.encode("ascii")
-        response = await self.send(
-            method, target, headers, None, aiohttp.ClientTimeout(total=seconds)
-        )
-        body = bytearray()
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            async for chunk in response.content.iter_any():
-                body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
-                    raise AnswerTooLarge()
+            async with asyncio.timeout(seconds):
+                response = await self.send(
+                    method, target.encode("ascii"), headers, None, Timeouts(seconds, seconds)
+                )
+                body = bytearray()
+                try:
+                    async for chunk in response.chunks():
+                        body += chunk
+                        if len(body) > MAX_ANSWER_BYTES:
+                            raise AnswerTooLarge()
+                finally:
+                    response.release()  # back to the pool once read to the end, else closed
         except TimeoutError as exc:
             raise UpstreamTimeout(type(exc).__name__) from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamError(type(exc).__name__) from exc
-        finally:
-            response.release()  # back to the pool once read to the end, else closed
         return response.status, bytes(body)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._hop.aclose()
 
 
-_NOT_ADDED = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
-"""Headers aiohttp would add to a request that lacks them."""
+_STATUS_CLASSES = {n: f"{n}xx" for n in range(1, 6)}
 
-_MAX_HEADER_BYTES = 64 * 1024
-"""Longest response header line read from Jira (aiohttp's default, 8 KiB, is below what
-Jira's own large cookies and CSP headers may reach)."""
+
+def _endpoint(url: str) -> tuple[str, str, int]:
+    """``url``'s scheme, host and port (the scheme's default when none is given)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("upstream.url must be an http or https URL")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError("upstream.url has a port that is not a number") from exc
+    return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
 
 
 def _origin(url: str) -> str:
     """``scheme://authority`` of ``url``, normalised: scheme and host in lower case, no
     default port (one spelling per server)."""
-    parsed = yarl.URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
-        raise ValueError("upstream.url must be an http or https URL")
-    return str(parsed.origin())
+    scheme, host, port = _endpoint(url)
+    name = f"[{host}]" if ":" in host else host
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{name}" if port == default else f"{scheme}://{name}:{port}"
 
 
 def _tls_context(settings: UpstreamSettings) -> ssl.SSLContext:
@@ -293,12 +273,12 @@ class _ClientBody:
 
 
 async def _while_taken(
-    sending: Awaitable[aiohttp.ClientResponse], body: _ClientBody | None, idle: float
-) -> aiohttp.ClientResponse:
+    sending: Awaitable[Response], body: _ClientBody | None, idle: float
+) -> Response:
     """Await ``sending`` (a request with a body) while Jira takes the body or answers:
-    :class:`UpstreamTimeout` once it has done neither for ``idle`` seconds. This is the
-    write timeout aiohttp lacks: a Jira that stops reading would otherwise hold the request
-    for ever. Time spent waiting for the client's own bytes does not count."""
+    :class:`UpstreamTimeout` once it has done neither for ``idle`` seconds: the write
+    timeout, without which a Jira that stops reading would hold the request for ever. Time
+    spent waiting for the client's own bytes does not count."""
     started = time.monotonic()
     task = asyncio.ensure_future(sending)
     try:
@@ -347,11 +327,9 @@ class UpstreamProxy:
         self.context = ContextPath(httpx.URL(settings.url))
         self.identity = IdentityHeaders(settings)
         self.realm = realm
-        # aiohttp's sock_read bounds each wait for Jira's bytes (the status line, then every
-        # chunk); connect bounds the wait for a pooled connection and the TCP/TLS handshake.
-        self.timeout = aiohttp.ClientTimeout(
-            total=None, connect=settings.connect_timeout, sock_read=settings.read_timeout
-        )
+        # read bounds each wait for Jira's bytes (the status line, then every chunk);
+        # connect bounds the wait for a pooled connection and the TCP/TLS handshake.
+        self.timeout = Timeouts(settings.connect_timeout, settings.read_timeout)
         self.oauth1: OAuth1Impersonation | None = None
         self.known_users: KnownUsers | None = None
         if settings.identity == "oauth1_impersonation":
@@ -430,10 +408,6 @@ class UpstreamProxy:
                 response = await sending
             else:
                 response = await _while_taken(sending, streamed, self.settings.read_timeout)
-        except UnicodeDecodeError:
-            # aiohttp writes header values as UTF-8; other bytes (obs-text) would change.
-            await error_response(400, ["A header value is not valid UTF-8."])(scope, receive, send)
-            return
         except UpstreamError as exc:
             await self._failed(scope, receive, send, exc, streamed)
             return
@@ -584,7 +558,7 @@ class UpstreamProxy:
         return f"{scope.get('scheme', 'http')}://{host}"
 
     def _response_headers(
-        self, scope: Scope, response: aiohttp.ClientResponse, protected: bool
+        self, scope: Scope, response: Response, protected: bool
     ) -> tuple[RawHeaders, int | None]:
         raw = response.raw_headers
         # Date is one field (RFC 9110 §6.6.1): the server jiraguard runs in writes its own.
@@ -612,7 +586,7 @@ class UpstreamProxy:
         scope: Scope,
         receive: Receive,
         send: Send,
-        response: aiohttp.ClientResponse,
+        response: Response,
         protected: bool,
     ) -> None:
         headers, length = self._response_headers(scope, response, protected)
@@ -641,17 +615,17 @@ class UpstreamProxy:
             await self._stream(send, start, response)
             group.cancel_scope.cancel()
 
-    async def _stream(self, send: Send, start: Message, response: aiohttp.ClientResponse) -> None:
+    async def _stream(self, send: Send, start: Message, response: Response) -> None:
         await send(start)
         sent = 0
         try:
-            async for chunk in response.content.iter_any():
+            async for chunk in response.chunks():
                 sent += len(chunk)
                 if sent > self.max_response:
                     log.warning("upstream response cut at max_response_bytes")
                     return  # the connection ends without completing the response
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("upstream broke off its response: %s", type(exc).__name__)
+        except UpstreamError as exc:
+            log.warning("upstream broke off its response: %s", exc)
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
