@@ -1,7 +1,7 @@
 """HTTPS with client certificates: what ``jiraguard serve`` runs when ``server.tls_cert`` is set.
 
 uvicorn terminates TLS but does not hand the application the connection's client certificate.
-:class:`ClientCertificateProtocol` (uvicorn's own HTTP protocol, one per connection) reads it
+:class:`ClientCertificateProtocol` (jiraguard's HTTP protocol, one per connection) reads it
 once the handshake is done and puts it in every request's scope as the ASGI TLS extension
 says (``scope["extensions"]["tls"]["client_cert_chain"]``, PEM), where certificate-bound
 tokens (RFC 8705, :mod:`jiraguard.auth.sender`) are checked against it.
@@ -14,8 +14,8 @@ import ssl
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from jiraguard.http_protocol import CoalescingProtocol
 from jiraguard.settings import ServerSettings
 
 
@@ -48,8 +48,8 @@ def with_client_certificate(app: ASGIApp, pem: str) -> ASGIApp:
     return tls_app
 
 
-class ClientCertificateProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol, with the connection's client certificate in the scope."""
+class ClientCertificateProtocol(CoalescingProtocol):
+    """jiraguard's HTTP/1.1 protocol, with the connection's client certificate in the scope."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

@@ -94,6 +94,7 @@ def _run(settings: Settings, log_config: dict[str, Any]) -> None:
     import uvicorn
 
     from jiraguard.cli.workers import run_workers
+    from jiraguard.http_protocol import CoalescingProtocol
     from jiraguard.tls_server import uvicorn_tls_options
 
     options: dict[str, Any] = {
@@ -107,6 +108,7 @@ def _run(settings: Settings, log_config: dict[str, Any]) -> None:
         "server_header": False,
         "proxy_headers": False,
         "timeout_graceful_shutdown": settings.server.shutdown_timeout,
+        "http": CoalescingProtocol,  # each small answer in one write (http_protocol.py)
         **uvicorn_tls_options(settings.server),
     }
     if settings.server.workers > 1:
