@@ -102,11 +102,11 @@ def _server(
 
 def _bare(port: int) -> subprocess.Popen[bytes]:
     """The ceiling: a bare ASGI app answering a user JSON, on uvicorn as ``jiraguard serve``
-    runs it (the same loop and HTTP parser, no access log), pinned to core 1."""
-    command = [sys.executable, "-m", "uvicorn", "bench.peer:upstream", "--app-dir", str(ROOT)]
-    command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+    runs it (the same loop, HTTP parser and connection protocol, no access log), pinned to
+    core 1 (:mod:`bench.bare`)."""
     process = subprocess.Popen(
-        [*_pinned(1), *command, "--lifespan", "off", "--no-server-header"],
+        [*_pinned(1), sys.executable, "-m", "bench.bare", str(port)],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
