@@ -29,14 +29,26 @@ def _parse(value: str) -> Address | None:
         return None
 
 
+_VERDICTS_KEPT = 4096
+
+
 class ClientAddress:
     """Resolves a request's client address according to the trusted proxies."""
 
     def __init__(self, trusted_proxies: Sequence[Network]) -> None:
         self.trusted = tuple(trusted_proxies)
+        self._verdicts: dict[Address, bool] = {}
+        """Addresses already judged (a network test is slow Python): the proxies themselves
+        come back on every request."""
 
     def _is_trusted(self, address: Address) -> bool:
-        return any(address in network for network in self.trusted)
+        verdict = self._verdicts.get(address)
+        if verdict is None:
+            verdict = any(address in network for network in self.trusted)
+            if len(self._verdicts) >= _VERDICTS_KEPT:
+                self._verdicts.clear()  # a flood of distinct addresses: start again
+            self._verdicts[address] = verdict
+        return verdict
 
     def peer_trusted(self, scope: Scope) -> bool:
         """Whether the socket peer is one of the trusted proxies (whose ``X-Forwarded-*``
