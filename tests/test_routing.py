@@ -16,9 +16,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiraguard.jira.routes import (
     attachment,
@@ -105,3 +107,60 @@ async def test_the_indexed_router_routes_like_starlettes(root_path: str) -> None
                     wrong.append(f"{method} {path}: {a.status_code} {a.text!r} / {b.text!r}")
     assert not wrong, "\n".join(wrong)
     assert checked > 400
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Tagged:
+    """Route middleware: marks its answers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-tagged", b"1")]
+            await send(message)
+
+        await self.app(scope, receive, tagged)
+
+
+@pytest.mark.parametrize("path", ["/plain", "/item/7"])
+async def test_routes_called_directly_answer_as_through_starlettes_wrapper(path: str) -> None:
+    """A function endpoint is called without Starlette's per-request wrapper: its handled
+    errors get their handler's answer, other errors go on, and a route with middleware of
+    its own still runs through it."""
+
+    async def plain(request: Request) -> Response:
+        what = request.query_params.get("do")
+        if what == "refuse":
+            raise _Refused()
+        if what == "break":
+            raise KeyError("unhandled")
+        return PlainTextResponse(f"ok {request.path_params}")
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("refused", status_code=409)
+
+    routes = [
+        Route("/plain", plain),
+        Route("/item/{n}", plain),
+        Route("/tagged", plain, middleware=[Middleware(_Tagged)]),
+    ]
+    app = Starlette(
+        routes=[Mount("/api", app=IndexedRouter(routes))], exception_handlers={_Refused: refused}
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        target = "/api" + path.replace("{n}", "7")
+        ok = await client.get(target)
+        assert (ok.status_code, ok.text) == (200, "ok {'n': '7'}" if "item" in path else "ok {}")
+        refusal = await client.get(target, params={"do": "refuse"})
+        assert (refusal.status_code, refusal.text) == (409, "refused")
+        broken = await client.get(target, params={"do": "break"})
+        assert broken.status_code == 500
+        tagged = await client.get("/api/tagged")
+        assert (tagged.status_code, tagged.headers.get("x-tagged")) == (200, "1")

@@ -13,9 +13,11 @@ a slash redirect) goes to Starlette's own scan, which decides it exactly as befo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
-from starlette._utils import get_route_path
+from starlette._utils import get_route_path, is_async_callable
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
@@ -70,6 +72,57 @@ def _whole_paths(routes: Sequence[BaseRoute]) -> dict[str, Whole]:
     return whole
 
 
+_WRAPPED = "request_response.<locals>.app"
+"""What a route's app is called when it is Starlette's wrapper of a function endpoint, with
+no route middleware or body limit around it."""
+
+
+async def _handle(route: BaseRoute, scope: Scope, receive: Receive, send: Send) -> None:
+    """``route.handle`` for a full match (path and method)."""
+    if isinstance(route, Route) and getattr(route.app, "__qualname__", None) == _WRAPPED:
+        endpoint = route.endpoint
+        if is_async_callable(endpoint):
+            await _request_response(endpoint, scope, receive, send)
+            return
+    await route.handle(scope, receive, send)
+
+
+async def _request_response(
+    endpoint: Callable[[Request], Awaitable[Response]], scope: Scope, receive: Receive, send: Send
+) -> None:
+    """What Starlette's ``request_response`` wrapper does for an ``async`` endpoint, without
+    a wrapper around ``send`` per request: the endpoint's error answered by the handler the
+    error boundary put in the scope (:class:`jiraguard.errors.ErrorBoundary`), else raised."""
+    request = Request(scope, receive, send)
+    try:
+        response = await endpoint(request)
+    except Exception as exc:
+        handler = _handler(scope, exc)
+        if handler is None:
+            raise
+        response = await handler(request, exc)
+        exc.__traceback__ = None  # as Starlette: a reused instance keeps no traceback
+    try:
+        await response(scope, receive, send)
+    except Exception as exc:
+        # A response fails once it has started (its first step is the start): as Starlette,
+        # a handled error can no longer be answered.
+        if _handler(scope, exc) is not None:
+            raise RuntimeError("Caught handled exception, but response already started.") from exc
+        raise
+
+
+def _handler(
+    scope: Scope, exc: Exception
+) -> Callable[[Request, Exception], Awaitable[Response]] | None:
+    handlers, _ = scope.get("starlette.exception_handlers", ({}, {}))
+    for kind in type(exc).__mro__:
+        if kind in handlers:
+            found: Callable[[Request, Exception], Awaitable[Response]] = handlers[kind]
+            return found
+    return None
+
+
 class IndexedRouter(Router):
     """A :class:`~starlette.routing.Router` that skips routes that cannot match the path."""
 
@@ -115,7 +168,7 @@ class IndexedRouter(Router):
         scope["route"] = route
         scope["endpoint"] = route.endpoint
         scope["path_params"] = params
-        await route.handle(scope, receive, send)
+        await _handle(route, scope, receive, send)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -133,7 +186,7 @@ class IndexedRouter(Router):
                         scope["router"] = self
                     scope["route"] = route
                     scope.update(child_scope)
-                    await route.handle(scope, receive, send)
+                    await _handle(route, scope, receive, send)
                     return
                 if match is Match.PARTIAL:
                     break  # a 405 or a later full match: Starlette's scan decides
