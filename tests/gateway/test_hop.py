@@ -290,3 +290,106 @@ def test_no_header_can_start_a_line_of_its_own(
         assert pool.connections == 0
 
     asyncio.run(check())
+
+
+_TOKEN = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12).map(
+    lambda name: "x-" + name
+)
+_VALUE = st.binary(max_size=40).map(
+    lambda raw: bytes(b for b in raw if b == 0x09 or 0x20 <= b <= 0x7E or b >= 0x80).strip()
+)
+
+
+@st.composite
+def _answers(draw: st.DrawFn) -> tuple[bytes, int, list[tuple[bytes, bytes]], bytes, str, bool]:
+    """A response as a server may send it: interim responses first, any final status,
+    headers, a body framed by length, by chunks (cut anywhere) or by the connection's end."""
+    status = draw(st.sampled_from([200, 201, 204, 301, 304, 400, 404, 409, 500, 503]))
+    headers = [
+        (name.encode(), value)
+        for name, value in draw(st.lists(st.tuples(_TOKEN, _VALUE), max_size=6))
+    ]
+    body = b"" if status in (204, 304) else draw(st.binary(max_size=3000))
+    framing = draw(st.sampled_from(["length", "chunked", "close"]))
+    head_request = draw(st.booleans())
+    wire = b"".join(
+        b"HTTP/1.1 %d Interim\r\nx-hint: %d\r\n\r\n" % (code, n)
+        for n, code in enumerate(draw(st.lists(st.sampled_from([100, 102, 103]), max_size=2)))
+    )
+    wire += b"HTTP/1.1 %d Whatever\r\n" % status + b"".join(b"%s: %s\r\n" % h for h in headers)
+    if status in (204, 304):
+        framing = "length"
+        wire += b"\r\n"
+    elif framing == "length":
+        wire += b"content-length: %d\r\n\r\n" % len(body) + (b"" if head_request else body)
+    elif framing == "chunked":
+        wire += b"transfer-encoding: chunked\r\n\r\n"
+        if not head_request:
+            cuts = sorted(draw(st.lists(st.integers(0, len(body)), max_size=5)))
+            pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+            wire += b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces if p) + b"0\r\n\r\n"
+    else:
+        wire += b"connection: close\r\n\r\n" + (b"" if head_request else body)
+    return wire, status, headers, b"" if head_request else body, framing, head_request
+
+
+@settings(max_examples=120, deadline=None)
+@given(answers=st.lists(_answers(), min_size=1, max_size=3), split=st.integers(1, 64))
+def test_any_well_formed_answer_comes_through_whole(
+    answers: list[tuple[bytes, int, list[tuple[bytes, bytes]], bytes, str, bool]], split: int
+) -> None:
+    """Whatever the status, headers, framing and the way the bytes are cut into segments,
+    the caller gets the final status, the headers as sent and the body, and a connection is
+    kept exactly when the answer allows it."""
+
+    async def check() -> None:
+        queue = list(answers)
+
+        async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while queue:
+                await scripted.head(reader)
+                wire, *_, framing, _ = queue.pop(0)
+                for at in range(0, len(wire), split):
+                    writer.write(wire[at : at + split])
+                    await writer.drain()
+                if framing == "close":
+                    return
+
+        scripted = Scripted(script)
+        async with scripted as pool:
+            for _, status, headers, body, framing, head_request in answers:
+                method = "HEAD" if head_request else "GET"
+                async with asyncio.timeout(5):
+                    response = await pool.send(method, b"/x", [], None, TIMEOUTS)
+                    assert response.status == status
+                    framing_names = {b"content-length", b"transfer-encoding", b"connection"}
+                    assert [h for h in response.raw_headers if h[0] not in framing_names] == headers
+                    assert await _read(response) == body
+                assert pool.connections == (0 if framing == "close" else 1)
+
+    asyncio.run(check())
+
+
+@settings(max_examples=150, deadline=None)
+@given(garbage=st.binary(min_size=1, max_size=300))
+def test_an_answer_that_is_not_http_is_an_upstream_error(garbage: bytes) -> None:
+    """Bytes that are no HTTP response: UpstreamError (502 at the gateway) or, if they
+    happen to be one, an answer; never another exception, never a hang."""
+
+    async def check() -> None:
+        async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await scripted.head(reader)
+            writer.write(garbage)
+            await writer.drain()
+
+        scripted = Scripted(script)
+        async with scripted as pool:
+            async with asyncio.timeout(5):
+                try:
+                    response = await pool.send("GET", b"/x", [], None, Timeouts(2.0, 0.5))
+                    await _read(response)
+                except UpstreamError:
+                    pass
+            assert pool.connections <= 1
+
+    asyncio.run(check())
