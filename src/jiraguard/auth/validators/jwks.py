@@ -96,6 +96,9 @@ class JWKSKeys:
         self.min_refresh_interval = min_refresh_interval
         self.clock = clock
         self._by_kid: dict[str | None, list[_Key]] = {}
+        self._found: dict[tuple[str | None, str], Any] = {}
+        """Keys already found for a ``kid`` and ``alg`` in this key set (never a miss: a token
+        can name any ``kid``). The type checks behind a find are slow abstract-class tests."""
         self.fetched_at: float | None = None
         self._attempted_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -125,6 +128,14 @@ class JWKSKeys:
         return KeySet(self.fetches, age)
 
     def _find(self, kid: str | None, alg: str) -> Any:
+        found = self._found.get((kid, alg))
+        if found is None:
+            found = self._search(kid, alg)
+            if found is not None:
+                self._found[(kid, alg)] = found
+        return found
+
+    def _search(self, kid: str | None, alg: str) -> Any:
         candidates = self._by_kid.get(kid, [])
         if kid is None and not candidates:
             # No kid in the token: acceptable only when exactly one key could fit.
@@ -144,7 +155,7 @@ class JWKSKeys:
                 return
             self._attempted_at = self.clock()
             try:
-                self._by_kid = self._parse(await self._fetch())
+                self._by_kid, self._found = self._parse(await self._fetch()), {}
                 self.fetched_at = self.clock()
             except ProviderUnavailable:
                 if not (keep_on_failure and self._by_kid):
