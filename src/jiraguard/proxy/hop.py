@@ -171,6 +171,9 @@ class _Connection(asyncio.Protocol):
         for future in (self._head, self._waiter):
             if future is not None and not future.done():
                 future.set_exception(self._failure)
+                # Whoever waits gets it; no one waiting (the body writer failed first) is no
+                # error to report at collection.
+                future.exception()
         if self.transport is not None:
             self.transport.abort()
         self.closed = True
