@@ -1,9 +1,11 @@
 """Queries on custom fields: their definitions and options, and the values issues hold.
 
 Definitions are read whole (one statement, fields with their options): there are few, and
-every issue read, edit and search that shows or names custom fields needs them. Values are
-read as plain records for a page of issues in one statement, as ``issue_records`` reads
-issues.
+every issue read, edit and search that shows or names custom fields needs them. The reads
+(issue GET, search, ``/field``, the screens) take them from :class:`FieldDefinitions`, this
+process's copy, kept until a field or an option is added anywhere (the change feed's
+``CUSTOM_FIELDS``); writes read them in their own transaction. Values are read as plain
+records for a page of issues in one statement, as ``issue_records`` reads issues.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.db import Database
 from jiraguard.store.ids import row_id
 from jiraguard.store.issue_records import PersonRecord
 from jiraguard.store.models import CustomField, CustomFieldOption, CustomFieldValue, User
@@ -89,6 +92,34 @@ async def custom_fields(session: AsyncSession) -> tuple[FieldRecord, ...]:
         if option_id is not None:
             options.append(OptionRecord(option_id, value, ident))
     return tuple(replace(record, options=tuple(opts)) for record, opts in found.values())
+
+
+class FieldDefinitions:
+    """This process's copy of :func:`custom_fields`, read on first use and again after
+    :meth:`forget`, which the change feed calls when a field or an option was added (in any
+    process; the writer applies its own change before it answers).
+
+    A read that was under way when the definitions were forgotten answers its request but
+    is not kept: it may have started before the change committed."""
+
+    def __init__(self) -> None:
+        self._fields: tuple[FieldRecord, ...] | None = None
+        self._generation = 0
+
+    async def current(self, db: Database) -> tuple[FieldRecord, ...]:
+        """The definitions, from memory when this process has them."""
+        if self._fields is not None:
+            return self._fields
+        generation = self._generation
+        fields = await db.run(custom_fields)
+        if generation == self._generation:
+            self._fields = fields
+        return fields
+
+    def forget(self) -> None:
+        """Read the definitions again on next use."""
+        self._fields = None
+        self._generation += 1
 
 
 async def _next_id(session: AsyncSession, column: Any) -> int:
