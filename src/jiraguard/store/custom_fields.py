@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.db import Database
@@ -196,6 +196,23 @@ async def find_option(session: AsyncSession, ident: str) -> OptionRecord | None:
     return OptionRecord(*row) if row is not None else None
 
 
+def _values_query() -> Select[Any]:
+    columns = [_VALUE.c.issue_id, _VALUE.c.field_id, _VALUE.c.option_id]
+    columns += [_VALUE.c[name] for name in VALUE_COLUMNS]
+    columns += [_USER.c[name] for name in _PERSON_COLUMNS]
+    return (
+        select(*columns)
+        .select_from(_VALUE.outerjoin(_USER, _USER.c.id == _VALUE.c.user_id))
+        .where(_VALUE.c.issue_id.in_(bindparam("issues", expanding=True)))
+        .order_by(_VALUE.c.issue_id, _VALUE.c.field_id, _VALUE.c.id)
+    )
+
+
+_VALUES = _values_query()
+"""The values a page of issues holds, built once (a request neither builds nor hashes it)."""
+_ONE_FIELD_VALUES = _VALUES.where(_VALUE.c.field_id == bindparam("field"))
+
+
 async def custom_values(
     session: AsyncSession, issue_ids: Sequence[int], fields: Iterable[FieldRecord]
 ) -> dict[int, IssueValues]:
@@ -206,20 +223,14 @@ async def custom_values(
         return {}
     options = {o.id: o for f in by_id.values() for o in f.options}
     places = {o.id: n for f in by_id.values() for n, o in enumerate(f.options)}
-    columns = [_VALUE.c.issue_id, _VALUE.c.field_id, _VALUE.c.option_id]
-    columns += [_VALUE.c[name] for name in VALUE_COLUMNS]
-    columns += [_USER.c[name] for name in _PERSON_COLUMNS]
-    query = (
-        select(*columns)
-        .select_from(_VALUE.outerjoin(_USER, _USER.c.id == _VALUE.c.user_id))
-        .where(_VALUE.c.issue_id.in_(issue_ids))
-        .order_by(_VALUE.c.issue_id, _VALUE.c.field_id, _VALUE.c.id)
-    )
     if len(by_id) == 1:
-        query = query.where(_VALUE.c.field_id == next(iter(by_id)))
+        query, parameters = _ONE_FIELD_VALUES, {"field": next(iter(by_id))}
+    else:
+        query, parameters = _VALUES, {}
+    rows = await session.execute(query, {"issues": list(issue_ids), **parameters})
     found: dict[int, IssueValues] = {}
     width = len(VALUE_COLUMNS)
-    for issue_id, field_id, option_id, *rest in await session.execute(query):
+    for issue_id, field_id, option_id, *rest in rows:
         if field_id not in by_id:
             continue
         value = next((v for v in rest[:width] if v is not None), None)

@@ -6,8 +6,19 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Executable,
+    bindparam,
+    delete,
+    exists,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.attachments import attachments_of
@@ -222,27 +233,36 @@ _ITEMS = "items"
 """The part standing for the versions and components an issue names (``ITEM_FIELDS``)."""
 
 
-def _rows_of(part: str, keys: list[int]) -> ColumnElement[bool]:
+_KEYS: BindParameter[Any] = bindparam("keys", expanding=True)
+
+
+def _rows_of(part: str) -> ColumnElement[bool]:
     """Whether ``part`` (a field id, ``changelog`` or ``items``) has any row for the issues
-    ``keys``."""
+    of the ``keys`` parameter."""
     if part == _ITEMS:
         return or_(
             *(
-                exists().where(table.c.issue_id.in_(keys))
+                exists().where(table.c.issue_id.in_(_KEYS))
                 for table in (issue_fix_versions, issue_affected_versions, issue_components)
             )
         )
     if part == "comment":
-        return exists().where(Comment.issue_id.in_(keys))
+        return exists().where(Comment.issue_id.in_(_KEYS))
     if part == "worklog":
-        return exists().where(Worklog.issue_id.in_(keys))
+        return exists().where(Worklog.issue_id.in_(_KEYS))
     if part == "attachment":
-        return exists().where(Attachment.issue_id.in_(keys))
+        return exists().where(Attachment.issue_id.in_(_KEYS))
     if part == "issuelinks":
         return exists().where(
-            or_(IssueLink.inward_issue_id.in_(keys), IssueLink.outward_issue_id.in_(keys))
+            or_(IssueLink.inward_issue_id.in_(_KEYS), IssueLink.outward_issue_id.in_(_KEYS))
         )
-    return exists().where(ChangeGroup.issue_id.in_(keys))
+    return exists().where(ChangeGroup.issue_id.in_(_KEYS))
+
+
+@cache
+def _probe(parts: tuple[str, ...]) -> Executable:
+    """The ``EXISTS`` tests of ``parts`` in one statement, built once per set of parts."""
+    return select(*(_rows_of(part) for part in parts))
 
 
 async def _with_rows(session: AsyncSession, keys: list[int], wanted: set[str]) -> set[str]:
@@ -258,7 +278,7 @@ async def _with_rows(session: AsyncSession, keys: list[int], wanted: set[str]) -
         # the server more than the empty queries they save; it keeps the plain queries. For
         # one issue (issue GET) they are index probes and save four of five statements.
         return wanted
-    found = (await session.execute(select(*(_rows_of(p, keys) for p in asked)))).one()
+    found = (await session.execute(_probe(tuple(asked)), {"keys": keys})).one()
     return {part for part, present in zip(asked, found, strict=True) if present}
 
 
