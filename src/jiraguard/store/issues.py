@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, reduce
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Executable,
+    Integer,
     bindparam,
+    case,
     delete,
     exists,
+    literal,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +33,7 @@ from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.issue_items import FIELDS as ITEM_FIELDS
 from jiraguard.store.issue_items import NO_ITEMS, IssueItems, issue_items
 from jiraguard.store.issue_people import FIELDS as PEOPLE_FIELDS
-from jiraguard.store.issue_people import NOBODY, IssuePeople, issue_people
+from jiraguard.store.issue_people import NOBODY, TALLIES, IssuePeople, issue_people, people_of
 from jiraguard.store.issue_records import IssueRecord, issue_records
 from jiraguard.store.models import (
     Attachment,
@@ -197,14 +202,12 @@ async def bundle_issues(
     asked = set(parts)
     if asked.intersection(ITEM_FIELDS):
         asked.add(_ITEMS)
-    wanted = await _with_rows(session, keys, asked)
+    wanted, people = await _with_rows(session, keys, asked, viewer)
+    for issue_id, tallies in people.items():
+        by_id[issue_id].people = tallies
     if _ITEMS in wanted:
         for issue_id, items in (await issue_items(session, keys)).items():
             by_id[issue_id].items = items
-    if asked.intersection(PEOPLE_FIELDS):
-        # No probe: the reporter watches every new issue, so there is nearly always a row.
-        for issue_id, tallies in (await issue_people(session, keys, viewer)).items():
-            by_id[issue_id].people = tallies
     if "comment" in wanted:
         comments = (
             select(Comment)
@@ -259,27 +262,54 @@ def _rows_of(part: str) -> ColumnElement[bool]:
     return exists().where(ChangeGroup.issue_id.in_(_KEYS))
 
 
+_PROBED = -1
+"""The kind of the one row of :func:`_probe` that holds the tests, among the tallies."""
+
+
 @cache
-def _probe(parts: tuple[str, ...]) -> Executable:
-    """The ``EXISTS`` tests of ``parts`` in one statement, built once per set of parts."""
-    return select(*(_rows_of(part) for part in parts))
+def _probe(parts: tuple[str, ...], people: bool) -> Executable:
+    """The ``EXISTS`` tests of ``parts`` as the bits of one number, built once per set of
+    parts; with ``people``, in a row of the watchers' and voters' tallies (``TALLIES``)."""
+    bits = [case((_rows_of(part), 1 << n), else_=0) for n, part in enumerate(parts)]
+    tests = reduce(operator.add, bits)
+    if not people:
+        return select(tests)
+    zero = literal(0, Integer)
+    statement: Executable = union_all(TALLIES, select(literal(_PROBED, Integer), tests, zero, zero))
+    return statement
 
 
-async def _with_rows(session: AsyncSession, keys: list[int], wanted: set[str]) -> set[str]:
-    """The parts of ``wanted`` that have rows for ``keys``: one cheap statement for all, so
-    the loading queries (the costly part: ORM rows) run only for parts with something in
-    them. Most issues have no worklog, attachment or link."""
+async def _with_rows(
+    session: AsyncSession, keys: list[int], wanted: set[str], viewer: str | None
+) -> tuple[set[str], dict[int, IssuePeople]]:
+    """The parts of ``wanted`` that have rows for ``keys``, and the issues' ``watches`` and
+    ``votes`` when ``wanted`` names them.
+
+    The parts are tested in one cheap statement, so the loading queries (the costly part:
+    ORM rows) run only for parts with something in them (most issues have no worklog,
+    attachment or link); the tallies come in the same statement (the reporter watches every
+    new issue, so there is nearly always a row of them)."""
+    people = not wanted.isdisjoint(PEOPLE_FIELDS)
     asked = ["comment", "worklog", "attachment", "issuelinks", "changelog", _ITEMS]
     asked = [part for part in asked if part in wanted]
-    if len(asked) < 2:  # the probe would cost as much as the query it might save
-        return wanted
-    if len(keys) > 1 and session.get_bind().dialect.name != "sqlite":
-        # Measured on PostgreSQL at 100,000 issues: the EXISTS tests for a page of 50 cost
-        # the server more than the empty queries they save; it keeps the plain queries. For
-        # one issue (issue GET) they are index probes and save four of five statements.
-        return wanted
-    found = (await session.execute(_probe(tuple(asked)), {"keys": keys})).one()
-    return {part for part, present in zip(asked, found, strict=True) if present}
+    if len(asked) < 2 or (len(keys) > 1 and session.get_bind().dialect.name != "sqlite"):
+        # Fewer than two parts: the test would cost as much as the query it might save.
+        # Measured on PostgreSQL at 100,000 issues: the tests for a page of 50 cost the
+        # server more than the empty queries they save; it keeps the plain queries. For one
+        # issue (issue GET) they are index probes and save four of five statements.
+        return wanted, await issue_people(session, keys, viewer) if people else {}
+    rows = await session.execute(_probe(tuple(asked), people), {"keys": keys, "viewer": viewer})
+    if not people:
+        found = rows.scalar_one()
+        return {part for n, part in enumerate(asked) if found >> n & 1}, {}
+    tallies = []
+    found = 0
+    for row in rows:
+        if row[0] == _PROBED:
+            found = row[1]
+        else:
+            tallies.append(row)
+    return {part for n, part in enumerate(asked) if found >> n & 1}, people_of(tallies)
 
 
 async def _load_links(session: AsyncSession, by_id: dict[int, IssueBundle]) -> None:
