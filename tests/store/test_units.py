@@ -198,9 +198,9 @@ async def test_a_sqlite_unit_that_waits_on_something_else_is_refused(
 async def test_a_page_without_versions_or_components_asks_for_them_only_in_the_probe(
     seeded: tuple[Database, Seeded],
 ) -> None:
-    """On SQLite the one "which related rows exist" statement covers the version and
-    component links too: a page naming none runs no query to load them. The watchers' and
-    voters' tallies come in that statement."""
+    """The one "which related rows exist" statement covers the version and component links
+    too: a page naming none runs no query to load them. The watchers' and voters' tallies
+    come in that statement."""
     database, data = seeded
     statements: list[str] = []
 
@@ -216,8 +216,5 @@ async def test_a_page_without_versions_or_components_asks_for_them_only_in_the_p
     loads = [s for s in statements if "versions.name" in s]
     probes = [s for s in statements if "EXISTS" in s and "issue_fix_versions" in s]
     tallies = [s for s in statements if "issue_watchers" in s]
-    if database.engine.dialect.name == "sqlite":
-        assert (len(probes), len(loads)) == (1, 0)
-        assert tallies == probes
-    else:  # PostgreSQL keeps the plain queries for pages (measured: cheaper there)
-        assert (len(probes), len(loads), len(tallies)) == (0, 1, 1)
+    assert (len(probes), len(loads)) == (1, 0)
+    assert tallies == probes

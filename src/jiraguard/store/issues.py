@@ -288,15 +288,14 @@ async def _with_rows(
     The parts are tested in one cheap statement, so the loading queries (the costly part:
     ORM rows) run only for parts with something in them (most issues have no worklog,
     attachment or link); the tallies come in the same statement (the reporter watches every
-    new issue, so there is nearly always a row of them)."""
+    new issue, so there is nearly always a row of them). On PostgreSQL a page of 50 once
+    kept the plain queries (the tests cost the server more than the empty queries they
+    saved); with the tallies in the same statement the tests save two statements of three
+    there too (bench/README.md, "Third pass")."""
     people = not wanted.isdisjoint(PEOPLE_FIELDS)
     asked = ["comment", "worklog", "attachment", "issuelinks", "changelog", _ITEMS]
     asked = [part for part in asked if part in wanted]
-    if len(asked) < 2 or (len(keys) > 1 and session.get_bind().dialect.name != "sqlite"):
-        # Fewer than two parts: the test would cost as much as the query it might save.
-        # Measured on PostgreSQL at 100,000 issues: the tests for a page of 50 cost the
-        # server more than the empty queries they save; it keeps the plain queries. For one
-        # issue (issue GET) they are index probes and save four of five statements.
+    if len(asked) < 2:  # the test would cost as much as the query it might save
         return wanted, await issue_people(session, keys, viewer) if people else {}
     rows = await session.execute(_probe(tuple(asked), people), {"keys": keys, "viewer": viewer})
     if not people:
