@@ -18,6 +18,7 @@ from sqlalchemy import Select, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.db import Database
+from jiraguard.store.id_lists import in_ids
 from jiraguard.store.ids import row_id
 from jiraguard.store.issue_records import PersonRecord
 from jiraguard.store.models import CustomField, CustomFieldOption, CustomFieldValue, User
@@ -203,7 +204,7 @@ def _values_query() -> Select[Any]:
     return (
         select(*columns)
         .select_from(_VALUE.outerjoin(_USER, _USER.c.id == _VALUE.c.user_id))
-        .where(_VALUE.c.issue_id.in_(bindparam("issues", expanding=True)))
+        .where(in_ids(_VALUE.c.issue_id, "issues"))
         .order_by(_VALUE.c.issue_id, _VALUE.c.field_id, _VALUE.c.id)
     )
 

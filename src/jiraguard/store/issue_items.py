@@ -13,13 +13,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
-    BindParameter,
     Boolean,
     Date,
     Integer,
     Select,
     Table,
-    bindparam,
     literal,
     null,
     select,
@@ -27,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.id_lists import in_ids
 from jiraguard.store.models import (
     Component,
     Version,
@@ -66,10 +65,6 @@ _VERSION = Version.__table__
 _COMPONENT = Component.__table__
 
 
-_KEYS: BindParameter[Any] = bindparam("keys", expanding=True)
-"""The issues' ids, one list for the three parts."""
-
-
 def _versions(kind: int, table: Table) -> Select[Any]:
     v = _VERSION
     return (
@@ -86,7 +81,7 @@ def _versions(kind: int, table: Table) -> Select[Any]:
             v.c.sequence.label("place"),
         )
         .select_from(table.join(v, v.c.id == table.c.version_id))
-        .where(table.c.issue_id.in_(_KEYS))
+        .where(in_ids(table.c.issue_id, "keys"))
     )
 
 
@@ -106,7 +101,7 @@ def _components() -> Select[Any]:
             literal(0, Integer).label("place"),
         )
         .select_from(table.join(c, c.c.id == table.c.component_id))
-        .where(table.c.issue_id.in_(_KEYS))
+        .where(in_ids(table.c.issue_id, "keys"))
     )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.id_lists import in_ids
 from jiraguard.store.inserts import insert_ignoring_duplicates
 from jiraguard.store.models import User, issue_voters, issue_watchers
 
@@ -92,7 +93,7 @@ TALLIES = (
         func.count(),
         func.max(case((_BOTH.c.user_id == _VIEWER, 1), else_=0)),
     )
-    .where(_BOTH.c.issue_id.in_(bindparam("keys", expanding=True)))
+    .where(in_ids(_BOTH.c.issue_id, "keys"))
     .group_by(_BOTH.c.kind, _BOTH.c.issue_id)
 )
 """Both lists' counts per issue, and whether the viewer is on them: one statement, built

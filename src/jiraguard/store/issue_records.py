@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.id_lists import in_ids
 from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.models import Issue, IssueLabel, Project, User
 
@@ -116,12 +117,12 @@ _ISSUES = _issue_query()
 """The issues with their project, the project's lead and their three users: one statement."""
 # Built once with their parameters, so a request neither builds nor hashes them again
 # (SQLAlchemy keeps a statement's cache key; a statement built per request is hashed whole).
-_BY_IDS = _ISSUES.where(_ISSUE.c.id.in_(bindparam("ids", expanding=True)))
+_BY_IDS = _ISSUES.where(in_ids(_ISSUE.c.id, "ids"))
 _BY_ID = _ISSUES.where(_ISSUE.c.id == bindparam("id"))
 _BY_KEY = _ISSUES.where(_ISSUE.c.key == bindparam("key"))
 _LABELS = (
     select(_LABEL.c.issue_id, _LABEL.c.label)
-    .where(_LABEL.c.issue_id.in_(bindparam("keys", expanding=True)))
+    .where(in_ids(_LABEL.c.issue_id, "keys"))
     .order_by(_LABEL.c.issue_id, _LABEL.c.label)
 )
 

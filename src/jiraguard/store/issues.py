@@ -8,14 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, reduce
-from typing import Any
 
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     Executable,
     Integer,
-    bindparam,
     case,
     delete,
     exists,
@@ -29,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jiraguard.store.attachments import attachments_of
 from jiraguard.store.comments import PUBLIC, Audience
 from jiraguard.store.custom_fields import FieldRecord, IssueValues, custom_values
+from jiraguard.store.id_lists import in_ids
 from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.issue_items import FIELDS as ITEM_FIELDS
 from jiraguard.store.issue_items import NO_ITEMS, IssueItems, issue_items
@@ -236,7 +234,7 @@ _ITEMS = "items"
 """The part standing for the versions and components an issue names (``ITEM_FIELDS``)."""
 
 
-_KEYS: BindParameter[Any] = bindparam("keys", expanding=True)
+_LINK = IssueLink.__table__
 
 
 def _rows_of(part: str) -> ColumnElement[bool]:
@@ -245,21 +243,21 @@ def _rows_of(part: str) -> ColumnElement[bool]:
     if part == _ITEMS:
         return or_(
             *(
-                exists().where(table.c.issue_id.in_(_KEYS))
+                exists().where(in_ids(table.c.issue_id, "keys"))
                 for table in (issue_fix_versions, issue_affected_versions, issue_components)
             )
         )
     if part == "comment":
-        return exists().where(Comment.issue_id.in_(_KEYS))
+        return exists().where(in_ids(Comment.__table__.c.issue_id, "keys"))
     if part == "worklog":
-        return exists().where(Worklog.issue_id.in_(_KEYS))
+        return exists().where(in_ids(Worklog.__table__.c.issue_id, "keys"))
     if part == "attachment":
-        return exists().where(Attachment.issue_id.in_(_KEYS))
+        return exists().where(in_ids(Attachment.__table__.c.issue_id, "keys"))
     if part == "issuelinks":
         return exists().where(
-            or_(IssueLink.inward_issue_id.in_(_KEYS), IssueLink.outward_issue_id.in_(_KEYS))
+            or_(in_ids(_LINK.c.inward_issue_id, "keys"), in_ids(_LINK.c.outward_issue_id, "keys"))
         )
-    return exists().where(ChangeGroup.issue_id.in_(_KEYS))
+    return exists().where(in_ids(ChangeGroup.__table__.c.issue_id, "keys"))
 
 
 _PROBED = -1
