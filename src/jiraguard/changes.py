@@ -1,8 +1,9 @@
 """The change feed: what every process must apply when one of them (or the CLI) changes it.
 
 A change is a row in the ``changes`` table, written in the same transaction as what changed
-(the configuration saved from the admin UI, a user disabled): the database is the one source
-of truth. Each serving process follows the feed from the id it started at:
+(the configuration saved from the admin UI, a user disabled, a custom field added): the
+database is the one source of truth. Each serving process follows the feed from the id it
+started at:
 
 * with Redis, the writer publishes a wake-up on ``{prefix}changes`` and every subscriber reads
   the feed at once (milliseconds);
@@ -30,13 +31,13 @@ from redis.asyncio import Redis
 from sqlalchemy import delete, func, select
 
 from jiraguard.redis_client import FAILURES, RedisOutage
-from jiraguard.store.changes import CONFIG, USER, record
+from jiraguard.store.changes import CONFIG, CUSTOM_FIELDS, USER, record
 from jiraguard.store.db import Database
 from jiraguard.store.models import Change
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CONFIG", "USER", "ChangeEvent", "ChangeFeed", "record", "wake"]
+__all__ = ["CONFIG", "CUSTOM_FIELDS", "USER", "ChangeEvent", "ChangeFeed", "record", "wake"]
 
 _KEEP = timedelta(days=1)
 _BATCH = 1000

@@ -44,12 +44,13 @@ from jiraguard.auth.router import ProviderRouter
 from jiraguard.auth.sender import SenderConstraints
 from jiraguard.auth.signed_identity import SignedIdentity
 from jiraguard.auth.validators.pat import PATValidator
-from jiraguard.changes import CONFIG, USER, ChangeEvent, ChangeFeed, wake
+from jiraguard.changes import CONFIG, CUSTOM_FIELDS, USER, ChangeEvent, ChangeFeed, wake
 from jiraguard.config_store import ConfigStore, settings_data
 from jiraguard.proxy import UpstreamPool, make_upstream_pool
 from jiraguard.redis_client import RedisOutage, make_redis
 from jiraguard.sampling import Sampler, read_sample
 from jiraguard.settings import ConfigError, Settings
+from jiraguard.store.custom_fields import FieldDefinitions
 from jiraguard.store.db import Database
 from jiraguard.store.users import UserDirectory
 from jiraguard.telemetry import ProviderCalls, Telemetry
@@ -111,6 +112,8 @@ class Services:
     one); None when built by hand."""
     telemetry: Telemetry = field(default_factory=Telemetry)
     """Latencies and errors off the hot path, for ``/metrics``."""
+    custom_fields: FieldDefinitions = field(default_factory=FieldDefinitions)
+    """This process's copy of the custom field definitions (forgotten on ``CUSTOM_FIELDS``)."""
     sampler: Sampler | None = None
     """This process's cache and provider counters over the last hour (the status page)."""
     reloads: int = 0
@@ -328,13 +331,16 @@ class Services:
         await self.changes.catch_up()
 
     async def apply_changes(self, events: Sequence[ChangeEvent]) -> None:
-        """The change feed's callback: fence the users named, reload for a configuration."""
+        """The change feed's callback: fence the users named, reload for a configuration,
+        read the custom field definitions again when one was added."""
         config = False
         for event in events:
             if event.kind == USER and event.subject:
                 self.fences.user(event.subject, max(event.at, time.time()))
             elif event.kind == CONFIG:
                 config = True
+            elif event.kind == CUSTOM_FIELDS:
+                self.custom_fields.forget()
         if config:
             await self.reload()
 

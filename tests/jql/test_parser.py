@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from jiraguard.jira.jql import JQLError, parse
+from jiraguard.jira.jql import JQLError, parse, parser
 from jiraguard.jira.jql.syntax import (
     And,
     Clause,
@@ -207,3 +207,14 @@ def test_any_input_parses_or_raises_jql_error() -> None:
         jql = " ".join(rnd.choices(PIECES, k=rnd.randint(1, 12)))
         with contextlib.suppress(JQLError):
             parse(jql)
+
+
+def test_a_query_met_again_is_kept_and_a_refused_one_refused_again() -> None:
+    text = "project = KEPT AND status = Open ORDER BY created DESC"
+    assert parse(text) is parse(text)
+    long = "summary ~ " + '"' + "x" * parser.KEPT_LENGTH + '"'
+    assert parse(long) == parse(long)
+    assert parse(long) is not parse(long)  # too long to keep: parsed each time
+    for _ in range(2):
+        with pytest.raises(JQLError):
+            parse("project = KEPT AND")

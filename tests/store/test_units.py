@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.fields import select_fields
@@ -23,6 +23,7 @@ from jiraguard.responses import dump_json
 from jiraguard.store import issues as issue_queries
 from jiraguard.store.comments import PUBLIC
 from jiraguard.store.db import Database, UnitWaited
+from jiraguard.store.issue_people import VOTERS, WATCHERS, IssuePeople, add_person, issue_people
 from jiraguard.store.models import (
     Attachment,
     ChangeGroup,
@@ -34,6 +35,8 @@ from jiraguard.store.models import (
 from tests.jql.dataset import NOW, Seeded, seed
 
 pytestmark = pytest.mark.anyio
+
+_KEY = select(User.key).where(User.id == bindparam("id"))
 
 
 @pytest.fixture
@@ -73,6 +76,12 @@ async def seeded(database_url: str) -> AsyncIterator[tuple[Database, Seeded]]:
             group = ChangeGroup(
                 issue_id=ids["ALPHA-2"], author_id=data.users["bob"], created_at=NOW
             )
+            for table, issue, user in (
+                (WATCHERS, "ALPHA-1", "alice"),
+                (WATCHERS, "BETA-3", "bob"),
+                (VOTERS, "ALPHA-1", "bob"),
+            ):
+                await add_person(session, table, ids[issue], data.users[user])
             group.items = [ChangeItem(field="summary", from_string="a", to_string="b")]
             session.add(group)
         yield database, data
@@ -80,13 +89,16 @@ async def seeded(database_url: str) -> AsyncIterator[tuple[Database, Seeded]]:
         await database.close()
 
 
-def _render(ids: list[int]) -> Callable[[AsyncSession], Awaitable[bytes]]:
-    """A unit rendering ``ids`` with every field and the changelog, serialised."""
+def _render(
+    ids: list[int], viewer: str | None = None
+) -> Callable[[AsyncSession], Awaitable[bytes]]:
+    """A unit rendering ``ids`` with every field and the changelog, serialised, as the user
+    with the key ``viewer`` sees them."""
     fields = select_fields([], "*all")
 
     async def unit(session: AsyncSession) -> bytes:
         rendered = await render_issues(
-            session, "http://jira.test", ids, fields, changelog=True, audience=PUBLIC, viewer=None
+            session, "http://jira.test", ids, fields, changelog=True, audience=PUBLIC, viewer=viewer
         )
         return dump_json(rendered)
 
@@ -107,19 +119,26 @@ async def test_a_unit_renders_the_issues_as_the_async_session_does(
 async def test_checking_for_rows_first_changes_no_byte(
     seeded: tuple[Database, Seeded], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The loading asks only for related tables with rows; asking for all gives the same."""
+    """The loading asks only for related tables with rows, and reads the watchers' and voters'
+    tallies in the same statement; asking for all, the tallies on their own, gives the same."""
     database, data = seeded
     ids = list(data.issues.values())
-    pages = [ids, *([i] for i in ids)]
-    checked = [await database.run(_render(page)) for page in pages]
+    alice = await database.run(lambda session: session.scalar(_KEY, {"id": data.users["alice"]}))
+    pages = [(page, viewer) for page in [ids, *([i] for i in ids)] for viewer in (None, alice)]
+    checked = [await database.run(_render(*page)) for page in pages]
 
-    async def every_part(_session: AsyncSession, _keys: list[int], wanted: set[str]) -> set[str]:
-        return wanted
+    async def every_part(
+        session: AsyncSession, keys: list[int], wanted: set[str], viewer: str | None
+    ) -> tuple[set[str], dict[int, IssuePeople]]:
+        return wanted, await issue_people(session, keys, viewer)
 
     monkeypatch.setattr(issue_queries, "_with_rows", every_part)
-    assert [await database.run(_render(page)) for page in pages] == checked
+    assert [await database.run(_render(*page)) for page in pages] == checked
     for shown in (b'"worklogs":[{', b"trace.txt", b'"issuelinks":[{', b'"histories":[{'):
         assert shown in checked[0]
+    assert b'"watchCount":1,"isWatching":false' in checked[0]
+    assert b'"watchCount":1,"isWatching":true' in checked[1]
+    assert b'"votes":1,"hasVoted":false' in checked[1]
 
 
 async def test_sqlite_units_run_in_a_worker_thread_and_postgresql_ones_on_the_loop(
@@ -179,8 +198,9 @@ async def test_a_sqlite_unit_that_waits_on_something_else_is_refused(
 async def test_a_page_without_versions_or_components_asks_for_them_only_in_the_probe(
     seeded: tuple[Database, Seeded],
 ) -> None:
-    """On SQLite the one "which related rows exist" statement covers the version and
-    component links too: a page naming none runs no query to load them."""
+    """The one "which related rows exist" statement covers the version and component links
+    too: a page naming none runs no query to load them. The watchers' and voters' tallies
+    come in that statement."""
     database, data = seeded
     statements: list[str] = []
 
@@ -193,9 +213,8 @@ async def test_a_page_without_versions_or_components_asks_for_them_only_in_the_p
         await database.run(_render(list(data.issues.values())))
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    loads = [s for s in statements if "UNION ALL" in s and "issue_fix_versions" in s]
+    loads = [s for s in statements if "versions.name" in s]
     probes = [s for s in statements if "EXISTS" in s and "issue_fix_versions" in s]
-    if database.engine.dialect.name == "sqlite":
-        assert (len(probes), len(loads)) == (1, 0)
-    else:  # PostgreSQL keeps the plain queries for pages (measured: cheaper there)
-        assert (len(probes), len(loads)) == (0, 1)
+    tallies = [s for s in statements if "issue_watchers" in s]
+    assert (len(probes), len(loads)) == (1, 0)
+    assert tallies == probes

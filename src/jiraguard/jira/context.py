@@ -7,6 +7,7 @@ from starlette.requests import Request
 
 from jiraguard.auth.principal import Principal
 from jiraguard.errors import ISSUE_NOT_FOUND, JiraError, forbidden, not_found
+from jiraguard.store.custom_fields import FieldRecord
 from jiraguard.store.db import Database
 from jiraguard.store.directory import user_by_key, user_by_name, user_id
 from jiraguard.store.issue_records import IssueRecord, find_issue_record
@@ -18,6 +19,14 @@ def database(request: Request) -> Database:
     """The shared database of the application."""
     db: Database = request.app.state.services.db
     return db
+
+
+async def field_definitions(request: Request) -> tuple[FieldRecord, ...]:
+    """The custom fields with their options, as this process last read them (reads only:
+    a write reads them in its own transaction)."""
+    services = request.app.state.services
+    fields: tuple[FieldRecord, ...] = await services.custom_fields.current(services.db)
+    return fields
 
 
 def base_url(request: Request) -> str:

@@ -13,6 +13,8 @@ CONFIG = "config"
 """The configuration saved from the admin UI changed: reload it."""
 USER = "user"
 """A user was disabled, enabled or changed (``subject``: the user name): re-check them."""
+CUSTOM_FIELDS = "customfields"
+"""A custom field or an option was added: read the definitions again."""
 
 _LOCK = 0x6A67_6368  # "jgch": the advisory lock that orders change ids on PostgreSQL
 

@@ -1,9 +1,11 @@
 """Queries on custom fields: their definitions and options, and the values issues hold.
 
 Definitions are read whole (one statement, fields with their options): there are few, and
-every issue read, edit and search that shows or names custom fields needs them. Values are
-read as plain records for a page of issues in one statement, as ``issue_records`` reads
-issues.
+every issue read, edit and search that shows or names custom fields needs them. The reads
+(issue GET, search, ``/field``, the screens) take them from :class:`FieldDefinitions`, this
+process's copy, kept until a field or an option is added anywhere (the change feed's
+``CUSTOM_FIELDS``); writes read them in their own transaction. Values are read as plain
+records for a page of issues in one statement, as ``issue_records`` reads issues.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.db import Database
+from jiraguard.store.id_lists import in_ids
 from jiraguard.store.ids import row_id
 from jiraguard.store.issue_records import PersonRecord
 from jiraguard.store.models import CustomField, CustomFieldOption, CustomFieldValue, User
@@ -91,6 +95,34 @@ async def custom_fields(session: AsyncSession) -> tuple[FieldRecord, ...]:
     return tuple(replace(record, options=tuple(opts)) for record, opts in found.values())
 
 
+class FieldDefinitions:
+    """This process's copy of :func:`custom_fields`, read on first use and again after
+    :meth:`forget`, which the change feed calls when a field or an option was added (in any
+    process; the writer applies its own change before it answers).
+
+    A read that was under way when the definitions were forgotten answers its request but
+    is not kept: it may have started before the change committed."""
+
+    def __init__(self) -> None:
+        self._fields: tuple[FieldRecord, ...] | None = None
+        self._generation = 0
+
+    async def current(self, db: Database) -> tuple[FieldRecord, ...]:
+        """The definitions, from memory when this process has them."""
+        if self._fields is not None:
+            return self._fields
+        generation = self._generation
+        fields = await db.run(custom_fields)
+        if generation == self._generation:
+            self._fields = fields
+        return fields
+
+    def forget(self) -> None:
+        """Read the definitions again on next use."""
+        self._fields = None
+        self._generation += 1
+
+
 async def _next_id(session: AsyncSession, column: Any) -> int:
     last = await session.scalar(select(func.max(column)))
     return max(int(last or 0) + 1, FIRST_ID)
@@ -165,6 +197,23 @@ async def find_option(session: AsyncSession, ident: str) -> OptionRecord | None:
     return OptionRecord(*row) if row is not None else None
 
 
+def _values_query() -> Select[Any]:
+    columns = [_VALUE.c.issue_id, _VALUE.c.field_id, _VALUE.c.option_id]
+    columns += [_VALUE.c[name] for name in VALUE_COLUMNS]
+    columns += [_USER.c[name] for name in _PERSON_COLUMNS]
+    return (
+        select(*columns)
+        .select_from(_VALUE.outerjoin(_USER, _USER.c.id == _VALUE.c.user_id))
+        .where(in_ids(_VALUE.c.issue_id, "issues"))
+        .order_by(_VALUE.c.issue_id, _VALUE.c.field_id, _VALUE.c.id)
+    )
+
+
+_VALUES = _values_query()
+"""The values a page of issues holds, built once (a request neither builds nor hashes it)."""
+_ONE_FIELD_VALUES = _VALUES.where(_VALUE.c.field_id == bindparam("field"))
+
+
 async def custom_values(
     session: AsyncSession, issue_ids: Sequence[int], fields: Iterable[FieldRecord]
 ) -> dict[int, IssueValues]:
@@ -175,20 +224,14 @@ async def custom_values(
         return {}
     options = {o.id: o for f in by_id.values() for o in f.options}
     places = {o.id: n for f in by_id.values() for n, o in enumerate(f.options)}
-    columns = [_VALUE.c.issue_id, _VALUE.c.field_id, _VALUE.c.option_id]
-    columns += [_VALUE.c[name] for name in VALUE_COLUMNS]
-    columns += [_USER.c[name] for name in _PERSON_COLUMNS]
-    query = (
-        select(*columns)
-        .select_from(_VALUE.outerjoin(_USER, _USER.c.id == _VALUE.c.user_id))
-        .where(_VALUE.c.issue_id.in_(issue_ids))
-        .order_by(_VALUE.c.issue_id, _VALUE.c.field_id, _VALUE.c.id)
-    )
     if len(by_id) == 1:
-        query = query.where(_VALUE.c.field_id == next(iter(by_id)))
+        query, parameters = _ONE_FIELD_VALUES, {"field": next(iter(by_id))}
+    else:
+        query, parameters = _VALUES, {}
+    rows = await session.execute(query, {"issues": list(issue_ids), **parameters})
     found: dict[int, IssueValues] = {}
     width = len(VALUE_COLUMNS)
-    for issue_id, field_id, option_id, *rest in await session.execute(query):
+    for issue_id, field_id, option_id, *rest in rows:
         if field_id not in by_id:
             continue
         value = next((v for v in rest[:width] if v is not None), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.models import WITH_GROUPS, Group, User, user_groups
@@ -22,12 +22,16 @@ async def user_by_key(session: AsyncSession, key: str) -> User | None:
     return await session.scalar(select(User).options(WITH_GROUPS).where(User.key == key))
 
 
+_ID_BY_KEY = select(User.id).where(User.key == bindparam("key"))
+_ID_BY_NAME = select(User.id).where(User.lower_name == bindparam("name"))
+
+
 async def user_id(session: AsyncSession, key: str, name: str) -> int | None:
     """The id of the user with ``key``, else of the one named ``name`` (as ``user_by_key``
     then ``user_by_name`` find them), without loading the user or its groups."""
-    found = await session.scalar(select(User.id).where(User.key == key))
+    found = await session.scalar(_ID_BY_KEY, {"key": key})
     if found is None:
-        found = await session.scalar(select(User.id).where(User.lower_name == name.lower()))
+        found = await session.scalar(_ID_BY_NAME, {"name": name.lower()})
     return found
 
 

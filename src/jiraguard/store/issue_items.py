@@ -12,9 +12,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, Select, Table, literal, null, select, union_all
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Integer,
+    Select,
+    Table,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.id_lists import in_ids
 from jiraguard.store.models import (
     Component,
     Version,
@@ -54,7 +65,7 @@ _VERSION = Version.__table__
 _COMPONENT = Component.__table__
 
 
-def _versions(kind: int, table: Table, keys: Sequence[int]) -> Select[Any]:
+def _versions(kind: int, table: Table) -> Select[Any]:
     v = _VERSION
     return (
         select(
@@ -70,11 +81,11 @@ def _versions(kind: int, table: Table, keys: Sequence[int]) -> Select[Any]:
             v.c.sequence.label("place"),
         )
         .select_from(table.join(v, v.c.id == table.c.version_id))
-        .where(table.c.issue_id.in_(keys))
+        .where(in_ids(table.c.issue_id, "keys"))
     )
 
 
-def _components(keys: Sequence[int]) -> Select[Any]:
+def _components() -> Select[Any]:
     c, table = _COMPONENT, issue_components
     return (
         select(
@@ -90,22 +101,24 @@ def _components(keys: Sequence[int]) -> Select[Any]:
             literal(0, Integer).label("place"),
         )
         .select_from(table.join(c, c.c.id == table.c.component_id))
-        .where(table.c.issue_id.in_(keys))
+        .where(in_ids(table.c.issue_id, "keys"))
     )
+
+
+_ITEMS = union_all(
+    _versions(0, issue_fix_versions),
+    _versions(1, issue_affected_versions),
+    _components(),
+).order_by("kind", "issue_id", "place", "name", "id")
+"""Built once: a request neither builds nor hashes it again."""
 
 
 async def issue_items(session: AsyncSession, keys: Sequence[int]) -> dict[int, IssueItems]:
     """The items of the issues ``keys``; issues without any are left out."""
     if not keys:
         return {}
-    query = union_all(
-        _versions(0, issue_fix_versions, keys),
-        _versions(1, issue_affected_versions, keys),
-        _components(keys),
-    )
-    ordered = query.order_by("kind", "issue_id", "place", "name", "id")
     found: dict[int, tuple[list[ItemRecord], list[ItemRecord], list[ItemRecord]]] = {}
-    for kind, issue_id, *columns, _place in await session.execute(ordered):
+    for kind, issue_id, *columns, _place in await session.execute(_ITEMS, {"keys": list(keys)}):
         lists = found.setdefault(issue_id, ([], [], []))
         lists[kind].append(ItemRecord(*columns))
     return {

@@ -7,7 +7,7 @@ requests adding the same user both succeed).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.id_lists import in_ids
 from jiraguard.store.inserts import insert_ignoring_duplicates
 from jiraguard.store.models import User, issue_voters, issue_watchers
 
@@ -85,18 +86,29 @@ def _rows(kind: int, table: Table) -> Select[Any]:
 _VIEWER = select(User.id).where(User.key == bindparam("viewer", type_=String)).scalar_subquery()
 """The viewer, found by user key in the same statement (no lookup of its own)."""
 _BOTH = union_all(_rows(0, WATCHERS), _rows(1, VOTERS)).subquery()
-_TALLIES = (
+TALLIES = (
     select(
         _BOTH.c.kind,
         _BOTH.c.issue_id,
         func.count(),
         func.max(case((_BOTH.c.user_id == _VIEWER, 1), else_=0)),
     )
-    .where(_BOTH.c.issue_id.in_(bindparam("keys", expanding=True)))
+    .where(in_ids(_BOTH.c.issue_id, "keys"))
     .group_by(_BOTH.c.kind, _BOTH.c.issue_id)
 )
 """Both lists' counts per issue, and whether the viewer is on them: one statement, built
-once, one list of ids (both databases push the condition into the two index scans)."""
+once, one list of ids (both databases push the condition into the two index scans). Rows
+``(kind, issue_id, count, mine)``, kind 0 or 1; parameters ``keys`` and ``viewer``; a
+statement may read it with something else (``UNION ALL``)."""
+
+
+def people_of(rows: Iterable[Sequence[Any]]) -> dict[int, IssuePeople]:
+    """The ``watches`` and ``votes`` from rows of :data:`TALLIES`."""
+    found: dict[int, list[Tally]] = {}
+    for kind, issue_id, count, mine in rows:
+        tallies = found.setdefault(issue_id, [Tally(), Tally()])
+        tallies[kind] = Tally(int(count), bool(mine))
+    return {issue_id: IssuePeople(*tallies) for issue_id, tallies in found.items()}
 
 
 async def issue_people(
@@ -106,9 +118,4 @@ async def issue_people(
     them; issues on neither list are left out."""
     if not keys:
         return {}
-    found: dict[int, list[Tally]] = {}
-    rows = await session.execute(_TALLIES, {"keys": list(keys), "viewer": viewer})
-    for kind, issue_id, count, mine in rows:
-        tallies = found.setdefault(issue_id, [Tally(), Tally()])
-        tallies[kind] = Tally(int(count), bool(mine))
-    return {issue_id: IssuePeople(*tallies) for issue_id, tallies in found.items()}
+    return people_of(await session.execute(TALLIES, {"keys": list(keys), "viewer": viewer}))

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jiraguard.store.id_lists import in_ids
 from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.models import Issue, IssueLabel, Project, User
 
@@ -114,13 +115,23 @@ def _issue_query() -> Select[Any]:
 
 _ISSUES = _issue_query()
 """The issues with their project, the project's lead and their three users: one statement."""
+# Built once with their parameters, so a request neither builds nor hashes them again
+# (SQLAlchemy keeps a statement's cache key; a statement built per request is hashed whole).
+_BY_IDS = _ISSUES.where(in_ids(_ISSUE.c.id, "ids"))
+_BY_ID = _ISSUES.where(_ISSUE.c.id == bindparam("id"))
+_BY_KEY = _ISSUES.where(_ISSUE.c.key == bindparam("key"))
+_LABELS = (
+    select(_LABEL.c.issue_id, _LABEL.c.label)
+    .where(in_ids(_LABEL.c.issue_id, "keys"))
+    .order_by(_LABEL.c.issue_id, _LABEL.c.label)
+)
 
 
 async def issue_records(session: AsyncSession, ids: Sequence[int]) -> list[IssueRecord]:
     """The issues with ``ids``, in that order (missing ones are skipped)."""
     if not ids:
         return []
-    return _in_order(await _records(session, _ISSUES.where(_ISSUE.c.id.in_(ids))), ids)
+    return _in_order(await _records(session, _BY_IDS, {"ids": list(ids)}), ids)
 
 
 async def find_issue_record(session: AsyncSession, id_or_key: str) -> IssueRecord | None:
@@ -129,10 +140,9 @@ async def find_issue_record(session: AsyncSession, id_or_key: str) -> IssueRecor
         ident = row_id(id_or_key)
         if ident is None:
             return None
-        condition = _ISSUE.c.id == ident
+        found = await _records(session, _BY_ID, {"id": ident})
     else:
-        condition = _ISSUE.c.key == id_or_key.upper()
-    found = await _records(session, _ISSUES.where(condition))
+        found = await _records(session, _BY_KEY, {"key": id_or_key.upper()})
     return found[0] if found else None
 
 
@@ -141,18 +151,15 @@ def _in_order(records: list[IssueRecord], ids: Sequence[int]) -> list[IssueRecor
     return [by_id[i] for i in ids if i in by_id]
 
 
-async def _records(session: AsyncSession, query: Select[Any]) -> list[IssueRecord]:
-    rows = (await session.execute(query)).all()
+async def _records(
+    session: AsyncSession, query: Select[Any], parameters: dict[str, Any]
+) -> list[IssueRecord]:
+    rows = (await session.execute(query, parameters)).all()
     if not rows:
         return []
     keys = [row[0] for row in rows]
     labels: dict[int, list[str]] = {key: [] for key in keys}
-    label_rows = await session.execute(
-        select(_LABEL.c.issue_id, _LABEL.c.label)
-        .where(_LABEL.c.issue_id.in_(keys))
-        .order_by(_LABEL.c.issue_id, _LABEL.c.label)
-    )
-    for issue_id, label in label_rows:
+    for issue_id, label in await session.execute(_LABELS, {"keys": keys}):
         labels[issue_id].append(label)
     people: dict[int, PersonRecord] = {}
     projects: dict[int, ProjectRecord] = {}

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache, reduce
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Integer,
+    case,
+    delete,
+    exists,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.store.attachments import attachments_of
 from jiraguard.store.comments import PUBLIC, Audience
 from jiraguard.store.custom_fields import FieldRecord, IssueValues, custom_values
+from jiraguard.store.id_lists import in_ids
 from jiraguard.store.ids import is_digits, row_id
 from jiraguard.store.issue_items import FIELDS as ITEM_FIELDS
 from jiraguard.store.issue_items import NO_ITEMS, IssueItems, issue_items
 from jiraguard.store.issue_people import FIELDS as PEOPLE_FIELDS
-from jiraguard.store.issue_people import NOBODY, IssuePeople, issue_people
+from jiraguard.store.issue_people import NOBODY, TALLIES, IssuePeople, issue_people, people_of
 from jiraguard.store.issue_records import IssueRecord, issue_records
 from jiraguard.store.models import (
     Attachment,
@@ -186,14 +200,12 @@ async def bundle_issues(
     asked = set(parts)
     if asked.intersection(ITEM_FIELDS):
         asked.add(_ITEMS)
-    wanted = await _with_rows(session, keys, asked)
+    wanted, people = await _with_rows(session, keys, asked, viewer)
+    for issue_id, tallies in people.items():
+        by_id[issue_id].people = tallies
     if _ITEMS in wanted:
         for issue_id, items in (await issue_items(session, keys)).items():
             by_id[issue_id].items = items
-    if asked.intersection(PEOPLE_FIELDS):
-        # No probe: the reporter watches every new issue, so there is nearly always a row.
-        for issue_id, tallies in (await issue_people(session, keys, viewer)).items():
-            by_id[issue_id].people = tallies
     if "comment" in wanted:
         comments = (
             select(Comment)
@@ -222,44 +234,79 @@ _ITEMS = "items"
 """The part standing for the versions and components an issue names (``ITEM_FIELDS``)."""
 
 
-def _rows_of(part: str, keys: list[int]) -> ColumnElement[bool]:
+_LINK = IssueLink.__table__
+
+
+def _rows_of(part: str) -> ColumnElement[bool]:
     """Whether ``part`` (a field id, ``changelog`` or ``items``) has any row for the issues
-    ``keys``."""
+    of the ``keys`` parameter."""
     if part == _ITEMS:
         return or_(
             *(
-                exists().where(table.c.issue_id.in_(keys))
+                exists().where(in_ids(table.c.issue_id, "keys"))
                 for table in (issue_fix_versions, issue_affected_versions, issue_components)
             )
         )
     if part == "comment":
-        return exists().where(Comment.issue_id.in_(keys))
+        return exists().where(in_ids(Comment.__table__.c.issue_id, "keys"))
     if part == "worklog":
-        return exists().where(Worklog.issue_id.in_(keys))
+        return exists().where(in_ids(Worklog.__table__.c.issue_id, "keys"))
     if part == "attachment":
-        return exists().where(Attachment.issue_id.in_(keys))
+        return exists().where(in_ids(Attachment.__table__.c.issue_id, "keys"))
     if part == "issuelinks":
         return exists().where(
-            or_(IssueLink.inward_issue_id.in_(keys), IssueLink.outward_issue_id.in_(keys))
+            or_(in_ids(_LINK.c.inward_issue_id, "keys"), in_ids(_LINK.c.outward_issue_id, "keys"))
         )
-    return exists().where(ChangeGroup.issue_id.in_(keys))
+    return exists().where(in_ids(ChangeGroup.__table__.c.issue_id, "keys"))
 
 
-async def _with_rows(session: AsyncSession, keys: list[int], wanted: set[str]) -> set[str]:
-    """The parts of ``wanted`` that have rows for ``keys``: one cheap statement for all, so
-    the loading queries (the costly part: ORM rows) run only for parts with something in
-    them. Most issues have no worklog, attachment or link."""
+_PROBED = -1
+"""The kind of the one row of :func:`_probe` that holds the tests, among the tallies."""
+
+
+@cache
+def _probe(parts: tuple[str, ...], people: bool) -> Executable:
+    """The ``EXISTS`` tests of ``parts`` as the bits of one number, built once per set of
+    parts; with ``people``, in a row of the watchers' and voters' tallies (``TALLIES``)."""
+    bits = [case((_rows_of(part), 1 << n), else_=0) for n, part in enumerate(parts)]
+    tests = reduce(operator.add, bits)
+    if not people:
+        return select(tests)
+    zero = literal(0, Integer)
+    statement: Executable = union_all(TALLIES, select(literal(_PROBED, Integer), tests, zero, zero))
+    return statement
+
+
+async def _with_rows(
+    session: AsyncSession, keys: list[int], wanted: set[str], viewer: str | None
+) -> tuple[set[str], dict[int, IssuePeople]]:
+    """The parts of ``wanted`` that have rows for ``keys``, and the issues' ``watches`` and
+    ``votes`` when ``wanted`` names them.
+
+    The parts are tested in one cheap statement, so the loading queries (the costly part:
+    ORM rows) run only for parts with something in them (most issues have no worklog,
+    attachment or link); the tallies come in the same statement (the reporter watches every
+    new issue, so there is nearly always a row of them). On PostgreSQL a page of 50 once
+    kept the plain queries (the tests cost the server more than the empty queries they
+    saved); with the tallies in the same statement the tests save two statements of three
+    there too (bench/README.md, "Third pass")."""
+    people = not wanted.isdisjoint(PEOPLE_FIELDS)
     asked = ["comment", "worklog", "attachment", "issuelinks", "changelog", _ITEMS]
     asked = [part for part in asked if part in wanted]
-    if len(asked) < 2:  # the probe would cost as much as the query it might save
-        return wanted
-    if len(keys) > 1 and session.get_bind().dialect.name != "sqlite":
-        # Measured on PostgreSQL at 100,000 issues: the EXISTS tests for a page of 50 cost
-        # the server more than the empty queries they save; it keeps the plain queries. For
-        # one issue (issue GET) they are index probes and save four of five statements.
-        return wanted
-    found = (await session.execute(select(*(_rows_of(p, keys) for p in asked)))).one()
-    return {part for part, present in zip(asked, found, strict=True) if present}
+    if len(asked) < 2:  # the test would cost as much as the query it might save
+        return wanted, await issue_people(session, keys, viewer) if people else {}
+    rows = await session.execute(_probe(tuple(asked), people), {"keys": keys, "viewer": viewer})
+    if not people:
+        found = rows.scalar_one()
+        return {part for n, part in enumerate(asked) if found >> n & 1}, {}
+    tallies = []
+    found = 0
+    for row in rows:
+        if row[0] == _PROBED:
+            found = row[1]
+        else:
+            tallies.append(row)
+    return {part for n, part in enumerate(asked) if found >> n & 1}, people_of(tallies)
 
 
 async def _load_links(session: AsyncSession, by_id: dict[int, IssueBundle]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.jql.syntax import FunctionCall, Literal, Query, clauses_of
@@ -121,6 +121,16 @@ def _literals(query: Query, fields: frozenset[str]) -> set[str]:
     return texts
 
 
+_PROJECTS = select(Project.id, Project.key, Project.name).where(
+    or_(
+        func.upper(Project.key).in_(bindparam("keys", type_=String, expanding=True)),
+        func.lower(Project.name).in_(bindparam("names", type_=String, expanding=True)),
+        Project.id.in_(bindparam("ids", expanding=True)),
+    )
+)
+"""The projects a query names by key, name or id; built once (every search names one)."""
+
+
 async def load_directory(
     session: AsyncSession, query: Query, custom_user_fields: frozenset[str] = frozenset()
 ) -> Directory:
@@ -136,13 +146,12 @@ async def load_directory(
     if project_values:
         numbers = [n for n in map(row_id, project_values) if n is not None]
         rows = await session.execute(
-            select(Project.id, Project.key, Project.name).where(
-                or_(
-                    func.upper(Project.key).in_([v.upper() for v in project_values]),
-                    func.lower(Project.name).in_([v.lower() for v in project_values]),
-                    Project.id.in_(numbers),
-                )
-            )
+            _PROJECTS,
+            {
+                "keys": [v.upper() for v in project_values],
+                "names": [v.lower() for v in project_values],
+                "ids": numbers,
+            },
         )
         for ident, key, name in rows:
             keys[key.upper()] = ident

@@ -6,7 +6,7 @@ position ("Error in the JQL Query: ... (line 1, character N)"; characters count 
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
@@ -73,8 +73,23 @@ def _not_reserved(token: Token) -> Token:
     return token
 
 
+KEPT_QUERIES = 256
+"""Parsed queries this process keeps, by text (a client repeats its searches)."""
+KEPT_LENGTH = 2000
+"""Queries longer than this are parsed every time, so what is kept stays small."""
+
+
 def parse(jql: str) -> Query:
-    """Parse a JQL query; blank text is the empty query (every issue, default order)."""
+    """Parse a JQL query; blank text is the empty query (every issue, default order).
+
+    The syntax tree is immutable, so a query met again is not parsed again; one Jira would
+    refuse raises every time."""
+    if len(jql) <= KEPT_LENGTH:
+        return _parse_kept(jql)
+    return _parse(jql)
+
+
+def _parse(jql: str) -> Query:
     try:
         tree = _lark().parse(jql)
         query = _ToSyntax().transform(tree)
@@ -92,6 +107,9 @@ def parse(jql: str) -> Query:
     if _depth(query.where) > MAX_DEPTH:
         raise syntax_error(TOO_DEEP)
     return query
+
+
+_parse_kept = lru_cache(maxsize=KEPT_QUERIES)(_parse)
 
 
 def _depth(condition: Condition | None) -> int:

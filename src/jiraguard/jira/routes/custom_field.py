@@ -4,6 +4,10 @@
 Jira Server makes a select's options in its administration UI; here they are given when
 the field is created, as ``allowedValues`` (a list of strings, in order), and added later
 with ``POST /rest/jiraguard/1/customfield/{id}/option`` (docs/jira-compat.md §3.1).
+
+Both record a ``CUSTOM_FIELDS`` change with what they add, and apply it before they answer:
+every process reads the definitions again (``store.custom_fields.FieldDefinitions``), this
+one at once, the others when they next read the change feed.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jiraguard.errors import JiraError, field_errors, forbidden, not_found
-from jiraguard.jira.context import base_url, database, is_admin
+from jiraguard.jira.context import announce, base_url, database, is_admin
 from jiraguard.jira.custom_fields import PLUGIN, SELECTS, TYPES, field_json, option_json
 from jiraguard.jira.params import read_json
 from jiraguard.jira.project_items import MAX_NAME, text_member
 from jiraguard.responses import JiraJSONResponse
+from jiraguard.store import changes
 from jiraguard.store.custom_fields import (
     add_option,
     create_custom_field,
@@ -116,8 +121,10 @@ async def create(request: Request) -> Response:
                 searcher_key=searcher,
                 options=options,
             )
+            await changes.record(session, changes.CUSTOM_FIELDS)
     except IntegrityError as exc:  # a concurrent create took the id: the client may retry
         raise JiraError(409, ["Another custom field was created at the same time."]) from exc
+    await announce(request)
     async with database(request).session() as session:
         record = next(f for f in await custom_fields(session) if f.id == ident)
     return JiraJSONResponse(field_json(record), status_code=201)
@@ -153,8 +160,10 @@ async def add(request: Request) -> Response:
             if any(o.value.lower() == value.lower() for o in record.options):
                 raise field_errors({"value": f"The option '{value}' already exists."})
             created = await add_option(session, record.id, value)
+            await changes.record(session, changes.CUSTOM_FIELDS)
     except IntegrityError as exc:
         raise field_errors({"value": f"The option '{value}' already exists."}) from exc
+    await announce(request)
     return JiraJSONResponse(option_json(base_url(request), created), status_code=201)
 
 

@@ -19,6 +19,7 @@ from jiraguard.jira.context import (
     acting_user,
     base_url,
     database,
+    field_definitions,
     issue_or_404,
     issue_record_or_404,
     principal,
@@ -42,7 +43,6 @@ from jiraguard.jira.rendering import expansions, render_issue, wants_changelog
 from jiraguard.jira.views import issue_self
 from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import JiraJSONResponse, RenderedJSONResponse
-from jiraguard.store.custom_fields import custom_fields
 from jiraguard.store.ids import is_digits
 from jiraguard.store.issue_people import WATCHERS, add_person
 from jiraguard.store.issues import delete_issue, insert_issue, record_changes
@@ -57,10 +57,10 @@ async def get(request: Request) -> Response:
     expand = expansions(query_list(request, "expand"))
     key, base, audience = request.path_params["issue"], base_url(request), request_audience(request)
     viewer = principal(request).key
+    custom = await field_definitions(request)
 
     async def read(session: AsyncSession) -> dict[str, Any]:
         issue = await issue_record_or_404(session, key)
-        custom = await custom_fields(session)
         fields = select_fields(requested, "*all", [field_id(f) for f in custom])
         return await render_issue(
             session,
@@ -197,10 +197,10 @@ async def create_bulk(request: Request) -> Response:
 async def editmeta(request: Request) -> Response:
     """GET /issue/{k}/editmeta: ``{"fields": {id: {required, schema, operations…}}}``."""
     base = base_url(request)
+    custom = await field_definitions(request)
     async with database(request).session() as session:
         issue = await issue_or_404(session, request.path_params["issue"])
         allowed = await allowed_items(session, base, issue.project_id)
-        custom = await custom_fields(session)
     return JiraJSONResponse(editmeta_json(base, allowed, custom))
 
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from jiraguard.errors import not_found
 from jiraguard.jira import catalog, workflow
-from jiraguard.jira.context import base_url, database
+from jiraguard.jira.context import base_url, database, field_definitions
 from jiraguard.jira.custom_fields import field_json, screen_json
 from jiraguard.jira.fields import CREATE_SCREEN, FIELDS, screen_field_json
 from jiraguard.jira.params import query_int
@@ -27,7 +27,6 @@ from jiraguard.jira.views import (
     status_json,
 )
 from jiraguard.responses import JiraJSONResponse
-from jiraguard.store.custom_fields import custom_fields
 from jiraguard.store.projects import find_project
 
 T = TypeVar("T")
@@ -35,8 +34,7 @@ T = TypeVar("T")
 
 async def fields(request: Request) -> Response:
     """GET /field: every system field, then every custom field, with their ``clauseNames``."""
-    async with database(request).session() as session:
-        custom = await custom_fields(session)
+    custom = await field_definitions(request)
     return JiraJSONResponse([f.json() for f in FIELDS] + [field_json(f) for f in custom])
 
 
@@ -133,10 +131,10 @@ async def createmeta_fields(request: Request) -> Response:
     if not any(str(t.id) == wanted for t in catalog.ISSUE_TYPES):
         raise not_found(f"The issue type with id '{wanted}' does not exist")
     base = base_url(request)
+    custom = await field_definitions(request)
     async with database(request).session() as session:
         project = await find_project(session, request.path_params["project"])
         allowed = await allowed_items(session, base, project.id) if project is not None else {}
-        custom = await custom_fields(session)
     fields = [screen_field_json(base, f, creating=True, allowed=allowed) for f in CREATE_SCREEN]
     fields += [screen_json(base, record) for record in custom]
     return JiraJSONResponse(_page(request, fields))

@@ -15,7 +15,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jiraguard.errors import JiraError, bad_request
-from jiraguard.jira.context import acting_user_id, base_url, database, principal
+from jiraguard.jira.context import (
+    acting_user_id,
+    base_url,
+    database,
+    field_definitions,
+    principal,
+)
 from jiraguard.jira.custom_fields import field_id
 from jiraguard.jira.fields import select_fields
 from jiraguard.jira.jql import JQLError, search_issues
@@ -23,7 +29,6 @@ from jiraguard.jira.params import as_int, query_int, query_list, query_str, read
 from jiraguard.jira.rendering import expansions, render_issues, wants_changelog
 from jiraguard.jira.visibility import request_audience
 from jiraguard.responses import RenderedJSONResponse
-from jiraguard.store.custom_fields import custom_fields
 
 DEFAULT_MAX_RESULTS = 50
 MAX_RESULTS_CAP = 1000
@@ -51,10 +56,10 @@ async def _search(
     applied = min(max_results, MAX_RESULTS_CAP)
     changelog = wants_changelog(expand)
     base, audience, viewer = base_url(request), request_audience(request), principal(request).key
+    custom = await field_definitions(request)
 
     async def read(session: AsyncSession) -> tuple[int, list[dict[str, Any]]]:
         me = await acting_user_id(session, request)
-        custom = await custom_fields(session)
         try:
             total, ids = await search_issues(
                 session,
