@@ -195,6 +195,27 @@ async def test_a_connection_the_server_closed_while_idle_is_not_used() -> None:
     assert scripted.connections == 2
 
 
+async def test_a_second_answer_to_one_request_ends_the_connection() -> None:
+    """Bytes after the answer, in the same segment: the answer stands as it was, and the
+    connection is not used again (nothing of the extra answer reaches the next request)."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await scripted.head(reader)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-a: 1\r\n\r\nok"
+            b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nx-smuggled: 1\r\n\r\nevil"
+        )
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    scripted = Scripted(script)
+    async with scripted as pool:
+        response = await pool.send("GET", b"/x", [], None, TIMEOUTS)
+        assert response.raw_headers == [(b"content-length", b"2"), (b"x-a", b"1")]
+        assert await _read(response) == b"ok"
+        assert pool.connections == 0
+
+
 async def test_endless_headers_are_cut_off() -> None:
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await scripted.head(reader)

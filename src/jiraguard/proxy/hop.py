@@ -119,6 +119,11 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks ---------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self.complete:  # a second answer to one request: the connection is not to be used
+            self._fail(UpstreamError("Jira sent more than one response to a request"))
+            raise self._failure  # type: ignore[misc]  # stops the parser (data_received)
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
         self._head_bytes += len(name) + len(value)
