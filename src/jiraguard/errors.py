@@ -27,6 +27,11 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 log = logging.getLogger(__name__)
 
 
+def handler_for(handlers: Mapping[Any, Handler], exc: Exception) -> Handler | None:
+    """The handler of ``exc``'s nearest class in ``handlers`` (as Starlette looks it up)."""
+    return next((handlers[kind] for kind in type(exc).__mro__ if kind in handlers), None)
+
+
 class JiraError(Exception):
     """An error answered in Jira's format."""
 
@@ -112,10 +117,7 @@ class ErrorBoundary:
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
-            handler = next(
-                (self.handlers[kind] for kind in type(exc).__mro__ if kind in self.handlers),
-                None,
-            )
+            handler = handler_for(self.handlers, exc)
             if handler is None or scope["type"] != "http":
                 raise
             response = await handler(Request(scope, receive), exc)

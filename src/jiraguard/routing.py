@@ -21,6 +21,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from jiraguard.errors import Handler, handler_for
+
 
 def _first_segment(route: BaseRoute) -> str | None:
     """The literal first path segment every path the route matches starts with, or None."""
@@ -112,15 +114,9 @@ async def _request_response(
         raise
 
 
-def _handler(
-    scope: Scope, exc: Exception
-) -> Callable[[Request, Exception], Awaitable[Response]] | None:
+def _handler(scope: Scope, exc: Exception) -> Handler | None:
     handlers, _ = scope.get("starlette.exception_handlers", ({}, {}))
-    for kind in type(exc).__mro__:
-        if kind in handlers:
-            found: Callable[[Request, Exception], Awaitable[Response]] = handlers[kind]
-            return found
-    return None
+    return handler_for(handlers, exc)
 
 
 class IndexedRouter(Router):
