@@ -38,7 +38,7 @@ from jiraguard.auth.note import NOTE, RequestNote
 from jiraguard.auth.principal import Principal
 from jiraguard.oauth1 import OAuth1Error
 from jiraguard.proxy.headers import ContextPath, hop_by_hop, without_access_token
-from jiraguard.proxy.hop import HopPool, Response, Timeouts
+from jiraguard.proxy.hop import Body, HopPool, Response, Timeouts, authority
 from jiraguard.proxy.identity_headers import IdentityHeaders, UnsendableUsername
 from jiraguard.proxy.known_users import JiraUnavailable, KnownUsers
 from jiraguard.proxy.oauth1_signer import OAuth1Impersonation, form_names_identity
@@ -96,7 +96,7 @@ class UpstreamPool:
         method: str,
         target: bytes,
         headers: RawHeaders,
-        body: bytes | AsyncIterator[bytes] | None,
+        body: Body,
         timeouts: Timeouts,
     ) -> Response:
         """Send a request for ``target`` (path and query, already valid on the request line);
@@ -164,9 +164,7 @@ def _origin(url: str) -> str:
     """``scheme://authority`` of ``url``, normalised: scheme and host in lower case, no
     default port (one spelling per server)."""
     scheme, host, port = _endpoint(url)
-    name = f"[{host}]" if ":" in host else host
-    default = 443 if scheme == "https" else 80
-    return f"{scheme}://{name}" if port == default else f"{scheme}://{name}:{port}"
+    return f"{scheme}://{authority(host, port, scheme == 'https')}"
 
 
 def _tls_context(settings: UpstreamSettings) -> ssl.SSLContext:

@@ -317,7 +317,7 @@ class HopPool:
         keepalive: float = 30.0,
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
-        self.authority = _authority(host, port, tls is not None)
+        self.authority = authority(host, port, tls is not None).encode("ascii")
         self.limit = limit
         self.keepalive = keepalive
         self._idle: list[_Connection] = []
@@ -459,10 +459,11 @@ class HopPool:
             self._close(self._idle.pop())
 
 
-def _authority(host: str, port: int, tls: bool) -> bytes:
+def authority(host: str, port: int, tls: bool) -> str:
+    """``host[:port]`` as a URL or ``Host`` spells it: IPv6 in brackets, no default port."""
     name = f"[{host}]" if ":" in host else host
     default = 443 if tls else 80
-    return (name if port == default else f"{name}:{port}").encode("ascii")
+    return name if port == default else f"{name}:{port}"
 
 
 async def _chunked(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
