@@ -19,7 +19,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from jiraguard.auth.cache import CacheEntry, MemoryPrincipalCache, PrincipalCache, Rejection
-from jiraguard.auth.credentials import BasicCredentials, BearerToken, Credentials
+from jiraguard.auth.credentials import (
+    BasicCredentials,
+    BearerToken,
+    Credentials,
+    parse_authorization,
+)
 from jiraguard.auth.errors import InvalidToken, Unauthenticated
 from jiraguard.auth.fences import Fences
 from jiraguard.auth.flight_redis import RedisFlight
@@ -70,6 +75,9 @@ class Authenticator:
         self._inflight: dict[str, asyncio.Future[Principal]] = {}
         """Checks under way, by token fingerprint: the first request's answer, for the others."""
         self._retired = False
+        self._read: dict[bytes, BearerToken] = {}
+        """Authorization header values read before → their token with its fingerprint."""
+        self._read_since = clock()
 
     def retire(self) -> None:
         """The configuration changed: checks still running here answer their requests but
@@ -81,12 +89,41 @@ class Authenticator:
             return await self._basic(credentials)
         return await self.bearer(credentials)
 
+    def read(self, values: list[bytes]) -> Credentials | None:
+        """:func:`~jiraguard.auth.credentials.parse_authorization` of a request's
+        ``Authorization`` header(s), the token's fingerprint included.
+
+        A client sends the same header request after request, and reading it (the syntax
+        check, then SHA-256 over the token) was most of what a cached token cost; so a
+        bearer or DPoP header is kept, up to ``_READ_KEPT`` of them for ``cache_ttl`` at most
+        (then all are dropped and read again), and the same value is not read twice.
+        Personal access tokens are not kept (they are decided by the store every time).
+        """
+        if len(values) == 1:
+            known = self._read.get(values[0])
+            if known is not None:
+                return known
+        credentials = parse_authorization(values)
+        if not isinstance(credentials, BearerToken) or (
+            self.pats is not None and self.pats.recognises(credentials.token)
+        ):
+            return credentials
+        now = self.clock()
+        if len(self._read) >= _READ_KEPT or now - self._read_since >= self.settings.cache_ttl:
+            self._read.clear()
+            self._read_since = now
+        kept = self._read[values[0]] = credentials._replace(key=fingerprint(credentials.token))
+        return kept
+
     def remembered(self, credentials: BearerToken) -> Principal | None:
         """The principal of a token this process has the answer for in memory (raising the
         cached refusal), without waiting for anything; None: :meth:`bearer` must decide."""
-        if self.pats is not None and self.pats.recognises(credentials.token):
-            return None
-        entry = self.cache.recent(fingerprint(credentials.token))
+        key = credentials.key  # a header read here before: never a personal access token
+        if not key:
+            if self.pats is not None and self.pats.recognises(credentials.token):
+                return None
+            key = fingerprint(credentials.token)
+        entry = self.cache.recent(key)
         if entry is None or self.fences.stale(entry):
             return None
         return _answer(entry)
@@ -95,7 +132,7 @@ class Authenticator:
         if self.pats is not None and self.pats.recognises(credentials.token):
             # Decided by the store on every request, never cached: revocation is immediate.
             return await self.pats.authenticate(credentials.token)
-        key = fingerprint(credentials.token)
+        key = credentials.key or fingerprint(credentials.token)
         entry = await self.cache.get(key)
         if entry is not None and not self.fences.stale(entry):
             return _answer(entry)
@@ -197,6 +234,10 @@ class Authenticator:
         principal = Principal.of(user, method="basic", checked_at=self.clock())
         await self._basic_cache.put(key, principal, self.settings.cache_ttl)
         return principal
+
+
+_READ_KEPT = 4096
+"""Most header values :meth:`Authenticator.read` keeps."""
 
 
 class _CheckAbandoned(Exception):

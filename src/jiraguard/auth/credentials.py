@@ -49,6 +49,9 @@ class BearerToken(NamedTuple):
     """Where it came from: header, form or query."""
     scheme: str = "Bearer"
     """``Bearer`` (RFC 6750) or ``DPoP`` (RFC 9449 §7.1: a proof must come with it)."""
+    key: str = ""
+    """The token's fingerprint when already worked out (a header the authenticator has read
+    before: :meth:`~jiraguard.auth.authenticator.Authenticator.read`); empty otherwise."""
 
     def __repr__(self) -> str:  # never print the secret
         return f"BearerToken(source={self.source!r}, scheme={self.scheme!r})"

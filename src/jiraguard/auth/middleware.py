@@ -25,7 +25,6 @@ from jiraguard.auth.credentials import (
     combine,
     form_token,
     is_form,
-    parse_authorization,
     query_token,
 )
 from jiraguard.auth.errors import (
@@ -88,7 +87,7 @@ class AuthMiddleware:
                 if auth.allow_query_token or auth.allow_form_token:
                     credentials, receive = await self._credentials(current, scope, receive)
                 else:  # the header alone, the default
-                    credentials = parse_authorization(_authorization(scope))
+                    credentials = current.authenticator.read(_authorization(scope))
                 if credentials is None:
                     raise Unauthenticated()
                 if isinstance(credentials, BasicCredentials):
@@ -147,7 +146,7 @@ class AuthMiddleware:
         self, current: RequestPath, scope: Scope, receive: Receive
     ) -> tuple[Credentials | None, Receive]:
         auth = current.settings.auth
-        header = parse_authorization(_authorization(scope))
+        header = current.authenticator.read(_authorization(scope))
         in_query = query_token(scope["query_string"]) if auth.allow_query_token else None
         in_form: BearerToken | None = None
         if auth.allow_form_token and is_form(scope):
@@ -209,7 +208,7 @@ def _refused(
     principal: Principal | None,
     error: AuthError,
 ) -> None:
-    token = credentials.token if isinstance(credentials, BearerToken) else None
+    bearer = credentials if isinstance(credentials, BearerToken) else None
     # The user a refusal is about: the caller, the Basic login, or the Jira user the token
     # maps to when that user is the reason (disabled), so the audit finds it under the name.
     username = (
@@ -233,7 +232,7 @@ def _refused(
             auth_method=principal.method if principal else None,
             client_id=principal.client_id if principal else None,
             token_id=principal.token_id if principal else None,
-            fingerprint=fingerprint(token)[:16] if token else None,
+            fingerprint=(bearer.key or fingerprint(bearer.token))[:16] if bearer else None,
             code=reason_code(error),
         )
     )

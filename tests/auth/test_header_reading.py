@@ -1,0 +1,102 @@
+"""The authenticator reads a repeated ``Authorization`` header once: the same credentials,
+their fingerprint worked out, and nothing kept that must be decided afresh each time."""
+
+from __future__ import annotations
+
+import pytest
+
+from jiraguard.auth.credentials import BasicCredentials, BearerToken, parse_authorization
+from jiraguard.auth.errors import InvalidRequest
+from jiraguard.auth.principal import fingerprint
+from jiraguard.store.audit import AuditFilter, AuditLog
+from tests.conftest import HarnessFactory, bearer, jwt_provider
+from tests.support.idp import TestProvider
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_header_read_again_is_the_same_credentials_with_its_fingerprint(
+    harness: HarnessFactory,
+) -> None:
+    h = await harness()
+    authenticator = h.services.path.authenticator
+    header = b"Bearer abc.def-ghi_~+/=="
+    first = authenticator.read([header])
+    again = authenticator.read([bytes(header)])  # another bytes object, as each request has
+    assert isinstance(first, BearerToken)
+    assert isinstance(again, BearerToken)
+    assert again is first
+    assert (again.token, again.source, again.scheme) == ("abc.def-ghi_~+/==", "header", "Bearer")
+    assert again.key == fingerprint("abc.def-ghi_~+/==")
+    assert "abc" not in repr(again)
+    assert again.key not in repr(again)
+    dpop = authenticator.read([b"DPoP abc"])
+    assert isinstance(dpop, BearerToken)
+    assert dpop.scheme == "DPoP"
+    assert dpop.key
+
+
+async def test_what_is_not_kept_reads_as_before(harness: HarnessFactory) -> None:
+    h = await harness(tokens={"enabled": True})
+    authenticator = h.services.path.authenticator
+    pat = authenticator.read([b"Bearer jgp_" + b"a" * 40])
+    assert isinstance(pat, BearerToken)
+    assert pat.key == ""
+    assert authenticator.read([b"Bearer jgp_" + b"a" * 40]) is not pat
+    basic = authenticator.read([b"Basic YWxpY2U6c2VjcmV0"])
+    assert isinstance(basic, BasicCredentials)
+    assert basic.username == "alice"
+    assert authenticator.read([]) is None
+    assert authenticator.read([b"Negotiate abc"]) is None
+    with pytest.raises(InvalidRequest):
+        authenticator.read([b"Bearer abc", b"Bearer abc"])  # kept, but two are still two
+    with pytest.raises(InvalidRequest):
+        authenticator.read([b"Bearer a b"])
+    assert authenticator.read([b"Bearer abc"]) == parse_authorization([b"Bearer abc"])._replace(
+        key=fingerprint("abc")
+    )
+
+
+async def test_kept_headers_are_dropped_after_the_cache_ttl_and_past_the_bound(
+    harness: HarnessFactory,
+) -> None:
+    h = await harness(auth={"cache_ttl": 60})
+    authenticator = h.services.path.authenticator
+    now = [1000.0]
+    authenticator.clock = lambda: now[0]
+    authenticator._read_since = now[0]
+    first = authenticator.read([b"Bearer one"])
+    assert authenticator.read([b"Bearer one"]) is first
+    now[0] += 61  # the next header read finds the kept ones too old: all are read again
+    authenticator.read([b"Bearer two"])
+    assert authenticator.read([b"Bearer one"]) is not first
+    for i in range(5000):
+        authenticator.read([b"Bearer t%d" % i])
+    assert len(authenticator._read) <= 4096
+
+
+async def test_a_cached_token_is_answered_the_same_from_a_kept_header(
+    harness: HarnessFactory, idp: TestProvider
+) -> None:
+    h = await harness([jwt_provider(idp)])
+    await h.add_user("alice")
+    good, bad = idp.jwt_token("alice"), idp.jwt_token("alice")[:-4] + "AAAA"
+    for _ in range(3):
+        response = await h.client.get("/rest/api/2/myself", headers=bearer(good))
+        assert response.status_code == 200
+        assert response.json()["name"] == "alice"
+        refused = await h.client.get("/rest/api/2/myself", headers=bearer(bad))
+        assert refused.status_code == 401
+        assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+    await h.services.audit.flush()
+    where = AuditFilter(allowed=False, kind="auth")
+    total, events = await AuditLog(h.services.db).search(where, start_at=0, max_results=5)
+    assert total == 1
+    assert events[0].count == 3
+    assert events[0].fingerprint == fingerprint(bad)[:16]
+    assert events[0].last_fingerprint in (None, events[0].fingerprint)
+    where = AuditFilter(allowed=True, kind="auth")
+    total, events = await AuditLog(h.services.db).search(where, start_at=0, max_results=5)
+    assert total == 1
+    assert events[0].count == 3
+    assert events[0].username == "alice"
