@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -92,12 +91,26 @@ class DecisionLog:
         self.sink = sink
         self.record_allowed = record_allowed
         self.refusal_level = refusal_level
-        self.counts: Counter[tuple[bool, int, str, str]] = Counter()
+        self._recorded: dict[tuple[bool, int, str, str], int] = {}
+        """Decisions recorded one by one (refusals, and any off the hot path), by
+        (allowed, status, reason code, source)."""
+        self._accepted: dict[str, int] = {}
+        """Accepted requests by source (provider or local method): one string key to count
+        by on every request."""
+
+    @property
+    def counts(self) -> dict[tuple[bool, int, str, str], int]:
         """Decisions by (allowed, status, reason code, provider or local method)."""
+        counts = dict(self._recorded)
+        for source, count in self._accepted.items():
+            key = (True, 200, "authenticated", source)
+            counts[key] = counts.get(key, 0) + count
+        return counts
 
     def accepted(self, method: str, path: str, client: str | None, principal: Principal) -> None:
         """The hot path: count; log only at DEBUG; hand to the sink when asked to."""
-        self.counts[(True, 200, "authenticated", principal.provider or principal.method)] += 1
+        source = principal.provider or principal.method
+        self._accepted[source] = self._accepted.get(source, 0) + 1
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "allow %s %s user=%s provider=%s via=%s",
@@ -113,7 +126,8 @@ class DecisionLog:
     def record(self, decision: Decision) -> None:
         """A refusal (or any decision made off the hot path)."""
         source = decision.provider or decision.auth_method or "none"
-        self.counts[(decision.allowed, decision.status, decision.code, source)] += 1
+        key = (decision.allowed, decision.status, decision.code, source)
+        self._recorded[key] = self._recorded.get(key, 0) + 1
         level = logging.DEBUG if decision.allowed else self.refusal_level
         if log.isEnabledFor(level):
             # A flood of refusals is a flood of these lines: written without a log record
