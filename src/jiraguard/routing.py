@@ -14,6 +14,7 @@ a slash redirect) goes to Starlette's own scan, which decides it exactly as befo
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import cast
 
 from starlette._utils import get_route_path, is_async_callable
 from starlette.requests import Request
@@ -79,19 +80,20 @@ _WRAPPED = "request_response.<locals>.app"
 no route middleware or body limit around it."""
 
 
-async def _handle(route: BaseRoute, scope: Scope, receive: Receive, send: Send) -> None:
-    """``route.handle`` for a full match (path and method)."""
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _direct(route: BaseRoute) -> Endpoint | None:
+    """The ``async`` function endpoint a route wraps with nothing else around it, or None:
+    the route then handles the request itself."""
     if isinstance(route, Route) and getattr(route.app, "__qualname__", None) == _WRAPPED:
         endpoint = route.endpoint
         if is_async_callable(endpoint):
-            await _request_response(endpoint, scope, receive, send)
-            return
-    await route.handle(scope, receive, send)
+            return cast(Endpoint, endpoint)
+    return None
 
 
-async def _request_response(
-    endpoint: Callable[[Request], Awaitable[Response]], scope: Scope, receive: Receive, send: Send
-) -> None:
+async def _request_response(endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
     """What Starlette's ``request_response`` wrapper does for an ``async`` endpoint, without
     a wrapper around ``send`` per request: the endpoint's error answered by the handler the
     error boundary put in the scope (:class:`jiraguard.errors.ErrorBoundary`), else raised."""
@@ -124,6 +126,24 @@ class IndexedRouter(Router):
 
     _indexed: tuple[int, dict[str, list[BaseRoute]], list[BaseRoute], dict[str, Whole]] | None
     _indexed = None
+    _endpoints: dict[int, Endpoint | None] | None = None
+    """:func:`_direct` of each route entered, by the route's id (routes compare by value,
+    and are not hashable), asked once per route; the routes are this router's, kept alive
+    by it, and a change of its list (a new index) starts afresh."""
+
+    async def _handle(self, route: BaseRoute, scope: Scope, receive: Receive, send: Send) -> None:
+        """``route.handle`` for a full match (path and method)."""
+        endpoints = self._endpoints
+        if endpoints is None:
+            endpoints = self._endpoints = {}
+        try:
+            endpoint = endpoints[id(route)]
+        except KeyError:
+            endpoint = endpoints[id(route)] = _direct(route)
+        if endpoint is not None:
+            await _request_response(endpoint, scope, receive, send)
+            return
+        await route.handle(scope, receive, send)
 
     def _index(self) -> tuple[int, dict[str, list[BaseRoute]], list[BaseRoute], dict[str, Whole]]:
         indexed = self._indexed
@@ -138,6 +158,7 @@ class IndexedRouter(Router):
             anywhere = [r for r, k in zip(self.routes, keys, strict=True) if k is None]
             whole = _whole_paths(self.routes)
             indexed = self._indexed = (len(self.routes), by_segment, anywhere, whole)
+            self._endpoints = None
         return indexed
 
     def _candidates(self, path: str) -> Sequence[BaseRoute]:
@@ -164,7 +185,7 @@ class IndexedRouter(Router):
         scope["route"] = route
         scope["endpoint"] = route.endpoint
         scope["path_params"] = params
-        await _handle(route, scope, receive, send)
+        await self._handle(route, scope, receive, send)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -182,7 +203,7 @@ class IndexedRouter(Router):
                         scope["router"] = self
                     scope["route"] = route
                     scope.update(child_scope)
-                    await _handle(route, scope, receive, send)
+                    await self._handle(route, scope, receive, send)
                     return
                 if match is Match.PARTIAL:
                     break  # a 405 or a later full match: Starlette's scan decides

@@ -94,7 +94,7 @@ async def test_myself_kept_answer_is_the_rendered_one(api: JiraApi) -> None:
     """``myself`` answers a body kept from an earlier request: byte for byte, headers
     included, what rendering it afresh gives."""
     from jiraguard.jira.routes import server
-    from jiraguard.responses import JiraJSONResponse
+    from jiraguard.responses import JiraJSONResponse, SerialisedJSONResponse
 
     for user in ("alice", "bob", "carol", "dave"):
         server._myself_bodies.clear()
@@ -111,3 +111,4 @@ async def test_myself_kept_answer_is_the_rendered_one(api: JiraApi) -> None:
         assert fresh.body == first.content
         assert fresh.headers["content-type"] == first.headers["content-type"]
         assert fresh.headers["content-length"] == first.headers["content-length"]
+        assert SerialisedJSONResponse(fresh.body).raw_headers == fresh.raw_headers

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from jiraguard.auth.principal import Principal
 from jiraguard.jira.views import groups_json, jira_datetime, user_json
-from jiraguard.responses import JSON_MEDIA_TYPE, JiraJSONResponse, dump_json
+from jiraguard.responses import JiraJSONResponse, SerialisedJSONResponse, dump_json
 
 JIRA_VERSION = (9, 12, 2)
 BUILD_DATE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -69,7 +69,7 @@ async def myself(request: Request) -> Response:
         if len(_myself_bodies) >= _MYSELF_KEPT:
             _myself_bodies.clear()
         _myself_bodies[shown] = content
-    return Response(content, media_type=JSON_MEDIA_TYPE)
+    return SerialisedJSONResponse(content)
 
 
 routes = [
