@@ -53,6 +53,14 @@ def _named(route: Route) -> Route:
     return Route(route.path, endpoint, methods=list(route.methods or ()))
 
 
+async def _shown(scope: Scope, receive: Receive, send: Send) -> None:
+    """The catch-all mount's app: the scope it was given, as the routes show theirs."""
+    shown = [scope["path"], scope["root_path"], scope.get("app_root_path"), scope["path_params"]]
+    shown += [scope["router"] is scope["app"].router, getattr(scope["route"], "path", None)]
+    shown += [scope["endpoint"] is _shown]
+    await PlainTextResponse(f"catch-all {shown}")(scope, receive, send)
+
+
 def _app(router: Callable[..., Router]) -> Starlette:
     api = [_named(r) for r in API]
     shadowed = [_named(Route(p, lambda r: None)) for p in ("/x/{name}", "/x/literal", "/y")]
@@ -64,7 +72,7 @@ def _app(router: Callable[..., Router]) -> Starlette:
         Mount("/rest/pat/latest", app=router([_named(Route("/tokens", lambda r: None))])),
         Mount("/shadow", app=router(shadowed)),
         Mount("/shadow/y", app=router([_named(Route("/", lambda r: None))])),
-        Mount("/", app=PlainTextResponse("catch-all")),
+        Mount("/", app=_shown),
     ]
     app = Starlette()
     app.router = router(routes, redirect_slashes=False)
@@ -75,6 +83,7 @@ def _paths() -> list[str]:
     paths = ["/", "/healthz", "/healthz/", "/rest", "/rest/api/2", "/rest/api/2/", "/nope"]
     paths += ["/rest/api/2/nope", "/rest/api/2//myself", "/rest/pat/latest/tokens", "/x/y/z"]
     paths += ["/ops/literal", "/ops/other", "/shadow/x/literal", "/shadow/y", "/shadow/y/"]
+    paths += ["/a%0A", "/a%0Ab", "/%0A", "/a/%0A/b", "/open/api/2/myself", "/a//b/"]
     for route in API:
         filled = re.sub(r"\{[^}]+\}", "TEST-1", route.path)
         paths += [f"/rest/api/2{filled}", f"/rest/api/2{filled}/", f"/rest/api/2{filled}/x"]

@@ -121,6 +121,13 @@ def _handler(scope: Scope, exc: Exception) -> Handler | None:
     return handler_for(handlers, exc)
 
 
+def _plain(path: str) -> bool:
+    """Whether ``Mount("/")`` matches ``path`` the plain way: ``^/(?P<path>.*)$`` with the
+    whole rest as its parameter (a newline, which ``.`` does not match and before which ``$``
+    does, is left to the mount's own matching)."""
+    return path[:1] == "/" and "\n" not in path
+
+
 class IndexedRouter(Router):
     """A :class:`~starlette.routing.Router` that skips routes that cannot match the path."""
 
@@ -187,6 +194,21 @@ class IndexedRouter(Router):
         scope["path_params"] = params
         await self._handle(route, scope, receive, send)
 
+    async def _enter_everything(
+        self, mount: Mount, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """What a full match of ``Mount("/")`` does (the gateway's every path), without its
+        regular expression: the child scope ``Mount.matches`` makes, then the mount's app."""
+        root_path = scope.get("root_path", "")
+        if "router" not in scope:
+            scope["router"] = self
+        scope["route"] = mount
+        scope["path_params"] = dict(scope.get("path_params", {}))
+        scope["app_root_path"] = scope.get("app_root_path", root_path)
+        scope["root_path"] = root_path
+        scope["endpoint"] = mount.app
+        await mount.handle(scope, receive, send)
+
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = get_route_path(scope)
@@ -196,7 +218,12 @@ class IndexedRouter(Router):
             ):
                 await self._enter(whole, scope, receive, send)
                 return
-            for route in self._candidates(path):
+            candidates = self._candidates(path)
+            first = candidates[0] if candidates else None
+            if isinstance(first, Mount) and first.path == "" and _plain(path):
+                await self._enter_everything(first, scope, receive, send)
+                return
+            for route in candidates:
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     if "router" not in scope:

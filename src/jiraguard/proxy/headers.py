@@ -39,7 +39,7 @@ def hop_by_hop(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
     named = {
         option.strip().lower()
         for name, value in headers
-        if name.lower() == b"connection"
+        if len(name) == 10 and name.lower() == b"connection"  # the length first: it is cheap
         for option in value.split(b",")
     }
     return HOP_BY_HOP | named if named else HOP_BY_HOP
