@@ -10,21 +10,25 @@ import json
 import math
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import jwt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jiraguard.auth.authenticator import Authenticator
+from jiraguard.auth.cache import MemoryPrincipalCache
 from jiraguard.auth.credentials import (
     BasicCredentials,
+    BearerToken,
     combine,
     form_token,
     parse_authorization,
     query_token,
 )
 from jiraguard.auth.errors import InvalidRequest, InvalidToken
+from jiraguard.auth.principal import fingerprint
 from jiraguard.auth.router import peek_issuer
 from jiraguard.auth.validators.jwks import StaticKey
 from jiraguard.auth.validators.jwt import (
@@ -33,6 +37,7 @@ from jiraguard.auth.validators.jwt import (
     unverified_claims,
     unverified_header,
 )
+from jiraguard.auth.validators.pat import PATValidator
 from jiraguard.errors import JiraError
 from jiraguard.jira.durations import MAX_SECONDS, parse_duration
 from jiraguard.jira.jql import dates
@@ -40,7 +45,7 @@ from jiraguard.jira.jql.errors import JQLError
 from jiraguard.jira.jql.parser import parse
 from jiraguard.jira.jql.syntax import FunctionCall, Literal
 from jiraguard.jira.params import MAX_INT, as_int
-from jiraguard.settings import ProviderSettings
+from jiraguard.settings import AuthSettings, ProviderSettings, TokenSettings
 from jiraguard.store.ids import MAX_ID, row_id
 from jiraguard.untrusted import (
     MAX_DEPTH,
@@ -104,6 +109,39 @@ def test_credential_parser(header: bytes, query: bytes, form: bytes, twice: bool
             combine(found, query_token(b"access_token=" + query), form_token(form))
         except InvalidRequest:
             pass
+
+
+_READER = Authenticator(
+    cast(Any, None),  # reading a header asks neither a provider, the directory nor a mapper
+    cast(Any, None),
+    MemoryPrincipalCache(10),
+    AuthSettings(),
+    cast(Any, None),
+    pats=PATValidator(cast(Any, None), TokenSettings()),
+)
+
+
+@fuzz(400)
+@given(st.lists(HEADER, min_size=1, max_size=3), st.integers(min_value=1, max_value=3))
+def test_kept_headers_read_as_parsed(headers: list[bytes], reads: int) -> None:
+    """What the authenticator keeps of a header is what parsing it gives, on every read."""
+    with bounded(headers):
+        try:
+            expected: Any = parse_authorization(headers)
+        except InvalidRequest as exc:
+            expected = exc.description
+        for header in headers:  # each one kept first, when it is kept at all
+            with contextlib.suppress(InvalidRequest):
+                _READER.read([header])
+        for _ in range(reads):
+            try:
+                found: Any = _READER.read([bytes(h) for h in headers])
+            except InvalidRequest as exc:
+                found = exc.description
+            if isinstance(found, BearerToken):
+                assert found.key in ("", fingerprint(found.token))
+                found = found._replace(key="")
+            assert found == expected
 
 
 @fuzz(400)
