@@ -11,10 +11,7 @@ filled, never worked out again.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import logging
-import math
 import os
 import random
 import re
@@ -23,7 +20,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jiraguard.auth.note import NOTE, RequestNote
 from jiraguard.auth.request_path import RequestPathSource
 from jiraguard.logs import log_request, request_log
+from jiraguard.loop_histogram import LoopHistogram
 from jiraguard.responses import error_response
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -121,14 +119,15 @@ class HTTPMetrics(Collector):
     request more than all its other counting; every update here happens on the event loop's
     one thread."""
 
-    BUCKETS = Histogram.DEFAULT_BUCKETS
-    _LE = tuple("+Inf" if bound == math.inf else repr(bound) for bound in BUCKETS)
-
     def __init__(self, registry: CollectorRegistry) -> None:
         self._requests: dict[tuple[str, str, int], list[float]] = {}
         """(method, route, status) → [count, created]."""
-        self._latency: dict[str, tuple[list[float], list[int]]] = {}
-        """route → ([sum, created], the count of each bucket, not cumulated)."""
+        self._latency = LoopHistogram(
+            "jiraguard_http_request_duration_seconds",
+            "Time to the end of the response, by route template",
+            ["route"],
+            Histogram.DEFAULT_BUCKETS,
+        )
         registry.register(self)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -137,11 +136,7 @@ class HTTPMetrics(Collector):
         if counted is None:
             counted = self._requests[(method, route, status)] = [0, time.time()]
         counted[0] += 1
-        latency = self._latency.get(route)
-        if latency is None:
-            latency = self._latency[route] = ([0.0, time.time()], [0] * len(self.BUCKETS))
-        latency[0][0] += seconds
-        latency[1][bisect.bisect_left(self.BUCKETS, seconds)] += 1  # the first bound >= it
+        self._latency.observe((route,), seconds)
 
     def collect(self) -> Iterable[Metric]:
         requests = CounterMetricFamily(
@@ -152,16 +147,7 @@ class HTTPMetrics(Collector):
         for (method, route, status), (count, created) in list(self._requests.items()):
             requests.add_metric([method, route, str(status)], count, created=created)
         yield requests
-        latency = HistogramMetricFamily(
-            "jiraguard_http_request_duration_seconds",
-            "Time to the end of the response, by route template",
-            labels=["route"],
-        )
-        for route, ((total, created), counts) in list(self._latency.items()):
-            cumulated = itertools.accumulate(counts)
-            latency.add_metric([route], list(zip(self._LE, cumulated, strict=True)), total)
-            latency.add_sample(latency.name + "_created", {"route": route}, created)
-        yield latency
+        yield from self._latency.collect()
 
 
 def _request_id(scope: Scope) -> str:

@@ -23,7 +23,6 @@ import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 import anyio
@@ -82,8 +81,6 @@ class UpstreamPool:
         if settings.url is None:
             raise ValueError("the upstream pool needs upstream.url")
         self.telemetry = telemetry
-        self._latency_series: dict[str, Any] = {}
-        """The upstream histogram's child per status class (labels() takes a lock)."""
         scheme, host, port = _endpoint(settings.url)
         self.origin = _origin(settings.url)
         """``scheme://host[:port]`` of ``upstream.url``, the part every target is put after."""
@@ -110,10 +107,7 @@ class UpstreamPool:
             return response
         finally:
             if self.telemetry is not None:
-                series = self._latency_series.get(status)
-                if series is None:
-                    series = self._latency_series[status] = self.telemetry.upstream.labels(status)
-                series.observe(time.perf_counter() - started)
+                self.telemetry.upstream.observe((status,), time.perf_counter() - started)
 
     async def ask(
         self, method: str, url: str, headers: RawHeaders, seconds: float
