@@ -5,6 +5,7 @@ every record it is given, whatever text the records carry."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -41,7 +42,9 @@ pytestmark = [
 async def _app(harness: HarnessFactory, url: str | None = None) -> tuple[Harness, dict[str, str]]:
     h = await harness([hmac_provider()], url=url, audit={"enabled": False})
     await h.add_user("alice", admin=True, groups=["jira-users"])
-    headers = bearer(signed(claims_for("alice")))
+    # Shared by every example of a test: a long run (JIRAGUARD_FUZZ_EXAMPLES) outlasts the
+    # usual five minutes, after which every example would get the expired token's 401.
+    headers = bearer(signed(claims_for("alice", exp=int(time.time()) + 86400)))
     await h.client.post(
         "/rest/api/2/project", json={"key": "TEST", "name": "Test"}, headers=headers
     )
