@@ -153,7 +153,8 @@ async def test_a_process_whose_redis_is_down_still_follows_the_feed(
         token = idp.jwt_token("alice")
         assert (await client_b.get(ME, headers=bearer(token))).status_code == 200
         await a.config.save(DENY_ME, actor="admin")
-        assert await until(status_is(client_b, token, 403)) < 1.0
+        # A few polls of 0.3 s (1.3 s seen once on a loaded machine).
+        assert await until(status_is(client_b, token, 403)) < 2.0
         assert not b.changes.subscribed
 
 
