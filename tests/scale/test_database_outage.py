@@ -10,6 +10,8 @@ from tests.conftest import PG_ADMIN_URL, HarnessFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
+SEARCH = "/rest/api/2/search?jql=order%20by%20created"
+
 
 async def test_connections_killed_by_the_server_are_replaced(
     harness: HarnessFactory, postgres_url: str
@@ -19,7 +21,9 @@ async def test_connections_killed_by_the_server_are_replaced(
     issued = await h.services.tokens.create("alice", "t", None, actor="alice", origin=CLI)
     token = issued.raw
     me = {"Authorization": f"Bearer {token}"}
+    # Both pools lend a connection first: the async one (myself), the units' sync one (search).
     assert (await h.client.get("/rest/api/2/myself", headers=me)).status_code == 200
+    assert (await h.client.get(SEARCH, headers=me)).status_code == 200
     name = postgres_url.rsplit("/", 1)[1]
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         killed = admin.execute(
@@ -28,6 +32,9 @@ async def test_connections_killed_by_the_server_are_replaced(
             (name,),
         ).fetchone()
     assert killed is not None
-    assert killed[0] >= 1  # the pool's idle connection(s)
+    assert killed[0] >= 2  # the pools' idle connections
     for _ in range(3):
         assert (await h.client.get("/rest/api/2/myself", headers=me)).status_code == 200
+        searched = await h.client.get(SEARCH, headers=me)
+        assert searched.status_code == 200
+        assert searched.json()["total"] == 0

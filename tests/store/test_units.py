@@ -1,9 +1,9 @@
 """Units of work (``Database.run``): the same answers whatever runs them.
 
-On a SQLite file a unit runs in a worker thread on the sync driver; on PostgreSQL on the
-event loop through the async session. The issue JSON they render is compared byte for byte
-with the JSON the async session renders, and with the loading that asks for every related
-table without first checking which have rows.
+On a SQLite file and on PostgreSQL a unit runs in a worker thread on the sync driver; on an
+in-memory SQLite on the event loop through the async session. The issue JSON they render is
+compared byte for byte with the JSON the async session renders, and with the loading that asks
+for every related table without first checking which have rows.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
+import psycopg
 import pytest
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import bindparam, event, func, literal, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jiraguard.jira.fields import select_fields
@@ -32,6 +34,7 @@ from jiraguard.store.models import (
     User,
     Worklog,
 )
+from tests.conftest import PG_ADMIN_URL
 from tests.jql.dataset import NOW, Seeded, seed
 
 pytestmark = pytest.mark.anyio
@@ -141,18 +144,29 @@ async def test_checking_for_rows_first_changes_no_byte(
     assert b'"votes":1,"hasVoted":false' in checked[1]
 
 
-async def test_sqlite_units_run_in_a_worker_thread_and_postgresql_ones_on_the_loop(
+async def _thread_of(session: AsyncSession) -> int:
+    assert await session.scalar(select(literal(1))) == 1
+    return threading.get_ident()
+
+
+async def test_units_run_in_a_worker_thread_on_the_sync_driver(
     seeded: tuple[Database, Seeded],
 ) -> None:
     database, _ = seeded
+    assert database.units is not None
+    assert database.units.dialect.name == database.dialect
+    assert not database.units.dialect.is_async
+    assert await database.run(_thread_of) != threading.get_ident()
 
-    async def where(session: AsyncSession) -> int:
-        await session.execute(select(func.count()).select_from(User))
-        return threading.get_ident()
 
-    ran_in = await database.run(where)
-    on_loop = ran_in == threading.get_ident()
-    assert on_loop is (database.dialect == "postgresql")
+async def test_an_in_memory_sqlite_runs_units_on_the_loop() -> None:
+    """One in-memory database per connection: a second engine would see another, empty one."""
+    database = Database("sqlite:///:memory:")
+    try:
+        assert database.units is None
+        assert await database.run(_thread_of) == threading.get_ident()
+    finally:
+        await database.close()
 
 
 async def test_a_write_unit_commits_and_a_failing_one_rolls_back(
@@ -180,19 +194,106 @@ async def test_a_write_unit_commits_and_a_failing_one_rolls_back(
     assert await database.run(users) == before + 1
 
 
-async def test_a_sqlite_unit_that_waits_on_something_else_is_refused(
+async def test_a_unit_that_waits_on_something_else_is_refused(
     seeded: tuple[Database, Seeded],
 ) -> None:
     database, _ = seeded
 
     async def sleeps(session: AsyncSession) -> None:
+        await session.execute(select(func.count()).select_from(User))
         await asyncio.sleep(0)
 
-    if database.dialect == "postgresql":
-        await database.run(sleeps)  # on the loop, waiting is fine
-        return
     with pytest.raises(UnitWaited):
         await database.run(sleeps)
+    assert await database.run(_thread_of)  # the connection went back to the pool, usable
+
+
+async def test_a_read_unit_writes_nothing(seeded: tuple[Database, Seeded]) -> None:
+    """A read ends without a commit of anything: on PostgreSQL its transaction is READ ONLY
+    (a write in it is an error), on SQLite what it wrote is rolled back."""
+    database, _ = seeded
+
+    async def users(session: AsyncSession) -> int:
+        return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+    async def writes(session: AsyncSession) -> None:
+        session.add(User(name="mallory", lower_name="mallory", key="mallory", display_name="M"))
+        await session.flush()
+
+    before = await database.run(users)
+    if database.dialect == "postgresql":
+        with pytest.raises(DBAPIError, match="read-only transaction"):
+            await database.run(writes)
+    else:
+        await database.run(writes)
+    assert await database.run(users) == before
+    await database.run(writes, write=True)  # the connection went back writable
+    assert await database.run(users) == before + 1
+
+
+@pytest.mark.postgres
+async def test_postgresql_keeps_the_statements_a_read_unit_runs_prepared(
+    postgres_url: str,
+) -> None:
+    """psycopg prepares a statement run a few times on a connection, and drops all of them on
+    a ROLLBACK; read units commit, so their statements stay prepared and unplanned."""
+    database = Database(postgres_url, pool_size=1)
+    statement = select(func.count()).select_from(User).where(User.name == bindparam("name"))
+
+    async def count(session: AsyncSession) -> int:
+        return int(await session.scalar(statement, {"name": "nobody"}) or 0)
+
+    async def prepared(session: AsyncSession) -> list[str]:
+        found = await session.execute(text("SELECT statement FROM pg_prepared_statements"))
+        return [str(row[0]) for row in found]
+
+    try:
+        for _ in range(8):
+            assert await database.run(count) == 0
+        assert any("FROM users" in s for s in await database.run(prepared))
+    finally:
+        await database.close()
+
+
+@pytest.mark.postgres
+async def test_a_process_holds_at_most_twice_pool_size_postgresql_connections(
+    postgres_url: str,
+) -> None:
+    """Two pools, ``pool_size`` each (docs/operations.md): with four units and four sessions
+    on the loop all wanting a connection at once and ``pool_size`` 2, four are open, and every
+    one of the eight gets its turn."""
+    database = Database(postgres_url, pool_size=2)
+    name = postgres_url.rsplit("/", 1)[1]
+    nap = text("SELECT pg_sleep(0.4)")
+    most = 0
+
+    async def unit(session: AsyncSession) -> int:
+        await session.execute(nap)
+        return 1
+
+    async def on_loop() -> int:
+        async with database.session() as session:
+            await session.execute(nap)
+        return 1
+
+    async def watch() -> None:
+        nonlocal most
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            for _ in range(12):
+                row = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
+                ).fetchone()
+                most = max(most, row[0] if row else 0)
+                await asyncio.sleep(0.1)
+
+    try:
+        done = await asyncio.gather(
+            *(database.run(unit) for _ in range(4)), *(on_loop() for _ in range(4)), watch()
+        )
+        assert done[:8] == [1] * 8
+        assert most == 4
+    finally:
+        await database.close()
 
 
 async def test_a_page_without_versions_or_components_asks_for_them_only_in_the_probe(
@@ -207,7 +308,7 @@ async def test_a_page_without_versions_or_components_asks_for_them_only_in_the_p
     def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         statements.append(statement)
 
-    engine = database.units or database.engine.sync_engine  # units: the sync SQLite driver
+    engine = database.units or database.engine.sync_engine  # units: the sync driver
     event.listen(engine, "before_cursor_execute", seen)
     try:
         await database.run(_render(list(data.issues.values())))

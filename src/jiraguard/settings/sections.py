@@ -85,8 +85,9 @@ class StorageSettings(Section):
     url: str = "sqlite:///jiraguard.db"
     """Database URL: ``sqlite:///path.db`` (default) or ``postgresql://user@host/db``."""
     pool_size: int = Field(10, ge=1, le=1000)
-    """PostgreSQL connections this process keeps open (as many again may open under load):
-    N processes use up to 2 x N x pool_size of the server's ``max_connections``."""
+    """PostgreSQL connections of each of this process's two pools (the issue reads and
+    searches run in worker threads, everything else on the event loop): N processes use up
+    to 2 x N x pool_size of the server's ``max_connections``."""
 
     @model_validator(mode="after")
     def _known_database(self) -> StorageSettings:

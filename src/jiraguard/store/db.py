@@ -5,12 +5,14 @@ module picks the drivers: aiosqlite or psycopg (async) for serving, the sync dri
 Alembic migrations. SQLite runs in WAL mode with a busy timeout so readers never block the
 writer and concurrent writers wait instead of failing.
 
-Units of work (:meth:`Database.run`): on a SQLite file, a request's reads run as one unit in
-a worker thread on the sync ``sqlite3`` driver, one thread hop for the whole unit instead of
-one per statement through aiosqlite (about 0.75 ms each). The unit is the same ``async``
-code the query functions are written in: on the sync driver nothing in it ever waits, so the
-thread runs its coroutine to the end in one go. Elsewhere (PostgreSQL, an in-memory SQLite)
-the unit runs on the event loop through the async session, as before.
+Units of work (:meth:`Database.run`): a request's reads run as one unit in a worker thread
+on the sync driver (``sqlite3`` for a SQLite file, psycopg's sync connection for PostgreSQL),
+one thread hop for the whole unit instead of a turn of the event loop per statement (through
+aiosqlite, about 0.75 ms each; through psycopg's async connection, its own share of the
+loop's work on every statement). The unit is the same ``async`` code the query functions are
+written in: on the sync driver nothing in it ever waits, so the thread runs its coroutine to
+the end in one go. An in-memory SQLite (one connection, the async engine's) runs the unit on
+the event loop through the async session.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import psycopg
 from alembic import command
 from alembic.config import Config
 from anyio import CapacityLimiter
@@ -97,6 +100,18 @@ class _UnitConnection(sqlite3.Connection):
         return super().cursor(factory)
 
 
+class _PostgresUnitCursor(psycopg.Cursor[Any]):
+    """psycopg's sync cursor with the method :class:`_UnitCursor` adds, for the same reason."""
+
+    async def _async_soft_close(self) -> None:
+        """Nothing to do: the sync cursor is read in the same thread, after the call."""
+
+
+_READ_ONLY = {"postgresql_readonly": True}
+"""A read unit's transaction on PostgreSQL: ``BEGIN READ ONLY`` (psycopg sets it on the
+``BEGIN`` it sends; SQLAlchemy puts the connection back as it was when it is returned)."""
+
+
 class UnitWaited(RuntimeError):
     """A unit of work run in a worker thread waited on something other than the database."""
 
@@ -119,16 +134,18 @@ class Database:
         async_url, sync_url = driver_urls(url)
         options: dict[str, Any] = {}
         if not async_url.startswith("sqlite"):
-            options = {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+            # PostgreSQL: ``pool_size`` connections here and as many for the units below, so a
+            # process never holds more than 2 x pool_size (docs/operations.md).
+            options = {"pool_size": pool_size, "max_overflow": 0, "pool_pre_ping": True}
         self.engine: AsyncEngine = create_async_engine(async_url, **options)
         _configure(self.engine.sync_engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._threads = pool_size
         self._limiter: CapacityLimiter | None = None
         self.units: Engine | None = None
-        """The sync engine units of work run on in worker threads (SQLite files only)."""
+        """The sync engine units of work run on in worker threads (not an in-memory SQLite)."""
+        # As many connections as threads may run units at once, so none waits for one.
         if _sqlite_file(url):
-            # As many connections as threads may run units at once, so none waits for one.
             self.units = create_engine(
                 sync_url,
                 pool_size=pool_size,
@@ -136,6 +153,14 @@ class Database:
                 connect_args={"factory": _UnitConnection},
             )
             _configure(self.units)
+        elif self.dialect == "postgresql":
+            self.units = create_engine(
+                sync_url,
+                pool_size=pool_size,
+                max_overflow=0,
+                pool_pre_ping=True,
+                connect_args={"cursor_factory": _PostgresUnitCursor},
+            )
 
     @property
     def dialect(self) -> str:
@@ -155,8 +180,8 @@ class Database:
         """Run ``unit`` with a session of its own and return its result: reads, or with
         ``write`` one transaction committed when the unit returns (rolled back if it raises).
 
-        On a SQLite file the unit runs in a worker thread on the sync driver (at most
-        ``pool_size`` at once); it must await only the session's methods.
+        Unless the database is an in-memory SQLite, the unit runs in a worker thread on the
+        sync driver (at most ``pool_size`` at once); it must await only the session's methods.
         """
         if self.units is None:
             if write:
@@ -182,7 +207,17 @@ class Database:
             if write:
                 async with session.begin():
                     return await unit(session)
-            return await unit(session)
+            if self.dialect != "postgresql":
+                return await unit(session)
+            # psycopg drops a connection's prepared statements on every ROLLBACK, which is how
+            # a session ends a transaction it did not commit: so a read commits, in a READ ONLY
+            # transaction (nothing to commit but the end of it; a write in it is an error).
+            # Statements run a few times on a connection then stay prepared, and PostgreSQL
+            # stops planning them again: about half its CPU on a search.
+            session.sync_session.connection(execution_options=_READ_ONLY)
+            result = await unit(session)
+            await session.commit()
+            return result
         finally:
             await session.close()
 
