@@ -162,7 +162,11 @@ class Services:
 
         clients = ProviderClients(settings.auth.provider_timeout, on_new=watched)
         http = clients.default
-        db = Database(settings.storage.url, pool_size=settings.storage.pool_size)
+        db = Database(
+            settings.storage.url,
+            pool_size=settings.storage.pool_size,
+            prepared_statements=settings.storage.prepared_statements,
+        )
         users = UserDirectory(db)
         cache: PrincipalCache = MemoryPrincipalCache(settings.auth.cache_size)
         limiter: RateLimiter = MemoryRateLimiter()

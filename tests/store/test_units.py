@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jiraguard.jira.fields import select_fields
 from jiraguard.jira.rendering import render_issues
 from jiraguard.responses import dump_json
+from jiraguard.services import Services
+from jiraguard.settings import Settings
 from jiraguard.store import issues as issue_queries
 from jiraguard.store.comments import PUBLIC
 from jiraguard.store.db import Database, UnitWaited
@@ -253,6 +255,34 @@ async def test_postgresql_keeps_the_statements_a_read_unit_runs_prepared(
         assert any("FROM users" in s for s in await database.run(prepared))
     finally:
         await database.close()
+
+
+@pytest.mark.postgres
+async def test_storage_prepared_statements_false_prepares_none(postgres_url: str) -> None:
+    """For a pooler in transaction mode that does not track prepared statements."""
+    settings = Settings.model_validate(
+        {"storage": {"url": postgres_url, "prepared_statements": False}}
+    )
+    services = Services.build(settings)
+    database = services.db
+    statement = select(func.count()).select_from(User).where(User.name == bindparam("name"))
+
+    async def count(session: AsyncSession) -> int:
+        return int(await session.scalar(statement, {"name": "nobody"}) or 0)
+
+    async def prepared(session: AsyncSession) -> int:
+        return int(await session.scalar(text("SELECT count(*) FROM pg_prepared_statements")) or 0)
+
+    try:
+        for _ in range(8):
+            assert await database.run(count) == 0
+            async with database.transaction() as session:
+                for _ in range(6):  # on the loop too: six times in one transaction
+                    await count(session)
+                assert await prepared(session) == 0
+        assert await database.run(prepared) == 0
+    finally:
+        await services.aclose()
 
 
 @pytest.mark.postgres

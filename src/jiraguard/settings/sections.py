@@ -88,6 +88,10 @@ class StorageSettings(Section):
     """PostgreSQL connections of each of this process's two pools (the issue reads and
     searches run in worker threads, everything else on the event loop): N processes use up
     to 2 x N x pool_size of the server's ``max_connections``."""
+    prepared_statements: bool = True
+    """PostgreSQL: let psycopg prepare the statements a connection runs often (PostgreSQL
+    then stops planning them). Turn off behind a pooler in transaction mode that does not
+    track prepared statements (PgBouncer before 1.21, or without ``max_prepared_statements``)."""
 
     @model_validator(mode="after")
     def _known_database(self) -> StorageSettings:

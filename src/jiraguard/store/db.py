@@ -130,13 +130,16 @@ def _to_the_end(coroutine: Coroutine[Any, Any, T]) -> T:
 class Database:
     """The async engine and session factory the server shares, and the units of work."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, prepared_statements: bool = True) -> None:
         async_url, sync_url = driver_urls(url)
         options: dict[str, Any] = {}
+        # psycopg prepares a statement once a connection has run it 5 times; None: never.
+        prepare: dict[str, Any] = {} if prepared_statements else {"prepare_threshold": None}
         if not async_url.startswith("sqlite"):
             # PostgreSQL: ``pool_size`` connections here and as many for the units below, so a
             # process never holds more than 2 x pool_size (docs/operations.md).
             options = {"pool_size": pool_size, "max_overflow": 0, "pool_pre_ping": True}
+            options["connect_args"] = prepare
         self.engine: AsyncEngine = create_async_engine(async_url, **options)
         _configure(self.engine.sync_engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -159,7 +162,7 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=0,
                 pool_pre_ping=True,
-                connect_args={"cursor_factory": _PostgresUnitCursor},
+                connect_args={"cursor_factory": _PostgresUnitCursor, **prepare},
             )
 
     @property
