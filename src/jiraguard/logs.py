@@ -29,7 +29,7 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple, TextIO
+from typing import Any, Literal, NamedTuple, TextIO, cast
 
 import orjson
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -180,6 +180,10 @@ class TextFormatter(logging.Formatter):
         return " ".join((head, *pairs))
 
 
+_LINE_FORMATTERS = (_JsonFormatter, TextFormatter)
+"""The formatters a line can be written by without a record."""
+
+
 def text_formatter() -> logging.Formatter:
     return TextFormatter()
 
@@ -261,7 +265,7 @@ def _direct_handler(logger: logging.Logger, level: int) -> StderrHandler | None:
         type(handler) is not StderrHandler
         or handler.filters
         or handler.level > level
-        or not isinstance(handler.formatter, _JsonFormatter | TextFormatter)
+        or not isinstance(handler.formatter, _LINE_FORMATTERS)
     ):
         return None
     return handler
@@ -283,8 +287,7 @@ def write_line(
     has checked ``logger.isEnabledFor(level)``."""
     handler = _direct_handler(logger, level)
     if handler is not None:
-        formatter = handler.formatter
-        assert isinstance(formatter, _JsonFormatter | TextFormatter)
+        formatter = cast(_JsonFormatter | TextFormatter, handler.formatter)  # _direct_handler's
         said = _Line(logger.name, logging.getLevelName(level), message, fields, time.time(), _pid())
         handler.request_line(formatter.line(said))
         return
@@ -324,7 +327,19 @@ def logging_config(log_format: LogFormat, level: str) -> dict[str, Any]:
 
 def _pid() -> int | None:
     """What a record's ``process`` would say (None when ``logging.logProcesses`` is off)."""
-    return os.getpid() if logging.logProcesses else None
+    return _process_id if logging.logProcesses else None
+
+
+_process_id = os.getpid()
+"""This process's id, asked once (and again in a forked child): not a system call a line."""
+
+
+def _forked() -> None:
+    global _process_id
+    _process_id = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _scheme(scope: Scope) -> str | None:
@@ -352,20 +367,23 @@ def log_request(
         # A 404, or gateway mode's catch-all: the path, escaped, never the query string.
         route = _printable(path[:256])
     method = scope["method"]
-    if note.allowed is None:
-        fields: dict[str, Any] = {"request_id": request_id}
-    else:
+    # The fields in their order, those without a value left out.
+    extra: dict[str, Any] = {"request_id": request_id}
+    if note.allowed is not None:
         principal = note.principal
-        fields = {
-            "request_id": request_id,
-            "user": note.username,
-            "provider": principal.provider if principal else None,
-            "auth": principal.method if principal else _scheme(scope),
-            "decision": "allowed" if note.allowed else "refused",
-            "reason": note.reason,
-        }
-    fields["method"], fields["route"], fields["status"] = method, route, status
-    fields["latency_ms"], fields["client"] = latency, client
-    extra = {name: value for name, value in fields.items() if value is not None}
+        if note.username is not None:
+            extra["user"] = note.username
+        if principal is not None and principal.provider is not None:
+            extra["provider"] = principal.provider
+        auth = principal.method if principal else _scheme(scope)
+        if auth is not None:
+            extra["auth"] = auth
+        extra["decision"] = "allowed" if note.allowed else "refused"
+        if note.reason is not None:
+            extra["reason"] = note.reason
+    extra["method"], extra["route"] = method, route
+    extra["status"], extra["latency_ms"] = status, latency
+    if client is not None:
+        extra["client"] = client
     message = f"{method} {route} {status} {latency:.1f}ms"
     write_line(request_log, logging.INFO, message, extra, "log_request")

@@ -39,6 +39,7 @@ from jiraguard.logs import (
     resolve_format,
     text_formatter,
 )
+from jiraguard.logs import _pid as logs_pid
 from tests.conftest import BASE_URL, HarnessFactory, bearer, jwt_provider
 from tests.support.idp import TestProvider
 from tests.support.logs import Captured
@@ -392,3 +393,18 @@ def test_request_lines_of_one_loop_turn_go_out_together_and_in_order() -> None:
 @given(st.floats(min_value=0, max_value=2**33, allow_nan=False))
 def test_iso_time_is_isoformat(created: float) -> None:
     assert iso_time(created) == datetime.fromtimestamp(created, tz=UTC).isoformat()
+
+
+def test_a_forked_child_writes_its_own_process_id() -> None:
+    """The id is asked once per process, and again in a child made by ``fork``."""
+    assert logs_pid() == os.getpid()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's own report comes through the pipe
+        os.write(write, f"{logs_pid()} {os.getpid()}".encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    said, actual = os.read(read, 100).decode().split()
+    os.close(read)
+    assert said == actual == str(child)
