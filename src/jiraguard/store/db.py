@@ -138,8 +138,12 @@ class Database:
         if not async_url.startswith("sqlite"):
             # PostgreSQL: ``pool_size`` connections here and as many for the units below, so a
             # process never holds more than 2 x pool_size (docs/operations.md).
-            options = {"pool_size": pool_size, "max_overflow": 0, "pool_pre_ping": True}
-            options["connect_args"] = prepare
+            options = {
+                "pool_size": pool_size,
+                "max_overflow": 0,
+                "pool_pre_ping": True,
+                "connect_args": prepare,
+            }
         self.engine: AsyncEngine = create_async_engine(async_url, **options)
         _configure(self.engine.sync_engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
