@@ -1,5 +1,6 @@
-"""The authenticator reads a repeated ``Authorization`` header once: the same credentials,
-their fingerprint worked out, and nothing kept that must be decided afresh each time."""
+"""The authenticator reads a repeated ``Authorization`` header of an accepted token once: the
+same credentials, their fingerprint worked out, and nothing kept that must be decided afresh
+each time or that was refused."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ async def test_a_header_read_again_is_the_same_credentials_with_its_fingerprint(
     authenticator = h.services.path.authenticator
     header = b"Bearer abc.def-ghi_~+/=="
     first = authenticator.read([header])
-    again = authenticator.read([bytes(header)])  # another bytes object, as each request has
     assert isinstance(first, BearerToken)
+    assert authenticator.read([bytes(header)]) is not first  # not kept: not accepted yet
+    authenticator.keep(header, first)
+    again = authenticator.read([bytes(header)])  # another bytes object, as each request has
     assert isinstance(again, BearerToken)
     assert again is first
     assert (again.token, again.source, again.scheme) == ("abc.def-ghi_~+/==", "header", "Bearer")
@@ -42,6 +45,7 @@ async def test_what_is_not_kept_reads_as_before(harness: HarnessFactory) -> None
     pat = authenticator.read([b"Bearer jgp_" + b"a" * 40])
     assert isinstance(pat, BearerToken)
     assert pat.key == ""
+    authenticator.keep(b"Bearer jgp_" + b"a" * 40, pat)
     assert authenticator.read([b"Bearer jgp_" + b"a" * 40]) is not pat
     basic = authenticator.read([b"Basic YWxpY2U6c2VjcmV0"])
     assert isinstance(basic, BasicCredentials)
@@ -66,13 +70,21 @@ async def test_kept_headers_are_dropped_after_the_cache_ttl_and_past_the_bound(
     authenticator.clock = lambda: now[0]
     authenticator._read_since = now[0]
     first = authenticator.read([b"Bearer one"])
+    assert isinstance(first, BearerToken)
+    authenticator.keep(b"Bearer one", first)
     assert authenticator.read([b"Bearer one"]) is first
-    now[0] += 61  # the next header read finds the kept ones too old: all are read again
-    authenticator.read([b"Bearer two"])
+    now[0] += 61  # the next header kept finds the kept ones too old: all are read again
+    two = authenticator.read([b"Bearer two"])
+    assert isinstance(two, BearerToken)
+    authenticator.keep(b"Bearer two", two)
     assert authenticator.read([b"Bearer one"]) is not first
+    assert authenticator.read([b"Bearer two"]) is two
     for i in range(5000):
-        authenticator.read([b"Bearer t%d" % i])
-    assert len(authenticator._read) <= 4096
+        header = b"Bearer t%d" % i
+        read = authenticator.read([header])
+        assert isinstance(read, BearerToken)
+        authenticator.keep(header, read)
+    assert 0 < len(authenticator._read) <= 4096
 
 
 async def test_a_cached_token_is_answered_the_same_from_a_kept_header(
@@ -88,6 +100,7 @@ async def test_a_cached_token_is_answered_the_same_from_a_kept_header(
         refused = await h.client.get("/rest/api/2/myself", headers=bearer(bad))
         assert refused.status_code == 401
         assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+    assert list(h.services.path.authenticator._read) == [f"Bearer {good}".encode()]
     await h.services.audit.flush()
     where = AuditFilter(allowed=False, kind="auth")
     total, events = await AuditLog(h.services.db).search(where, start_at=0, max_results=5)

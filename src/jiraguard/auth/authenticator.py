@@ -91,14 +91,9 @@ class Authenticator:
 
     def read(self, values: list[bytes]) -> Credentials | None:
         """:func:`~jiraguard.auth.credentials.parse_authorization` of a request's
-        ``Authorization`` header(s), the token's fingerprint included.
-
-        A client sends the same header request after request, and reading it (the syntax
-        check, then SHA-256 over the token) was most of what a cached token cost; so a
-        bearer or DPoP header is kept, up to ``_READ_KEPT`` of them for ``cache_ttl`` at most
-        (then all are dropped and read again), and the same value is not read twice.
-        Personal access tokens are not kept (they are decided by the store every time).
-        """
+        ``Authorization`` header(s), the token's fingerprint included (but for personal
+        access tokens: the store decides them every time); what :meth:`keep` kept, when the
+        header is one of those."""
         if len(values) == 1:
             known = self._read.get(values[0])
             if known is not None:
@@ -108,12 +103,25 @@ class Authenticator:
             self.pats is not None and self.pats.recognises(credentials.token)
         ):
             return credentials
+        return credentials._replace(key=fingerprint(credentials.token))
+
+    def keep(self, header: bytes, credentials: BearerToken) -> None:
+        """Keep what :meth:`read` made of a bearer or DPoP header whose token was accepted.
+
+        A client sends the same header request after request, and reading it (the syntax
+        check, then SHA-256 over the token) was most of what a cached token cost; so the
+        header of an accepted token is kept, up to ``_READ_KEPT`` of them for ``cache_ttl``
+        at most (then all are dropped and read again), and is not read twice. A refused one
+        is not: a flood of distinct bad tokens would fill the memory with headers that never
+        come again. Personal access tokens are never kept (``read`` leaves their ``key``
+        empty)."""
+        if not credentials.key or header in self._read:
+            return
         now = self.clock()
         if len(self._read) >= _READ_KEPT or now - self._read_since >= self.settings.cache_ttl:
             self._read.clear()
             self._read_since = now
-        kept = self._read[values[0]] = credentials._replace(key=fingerprint(credentials.token))
-        return kept
+        self._read[header] = credentials
 
     def remembered(self, credentials: BearerToken) -> Principal | None:
         """The principal of a token this process has the answer for in memory (raising the

@@ -69,6 +69,7 @@ class AuthMiddleware:
             return
         credentials: Credentials | None = None
         principal: Principal | None = None
+        values: list[bytes] | None = None  # the Authorization header(s), once looked for
         try:
             signed = current.signed_identity
             oauth = oauth_authorization(scope) if current.oauth1 is not None else None
@@ -87,7 +88,8 @@ class AuthMiddleware:
                 if auth.allow_query_token or auth.allow_form_token:
                     credentials, receive = await self._credentials(current, scope, receive)
                 else:  # the header alone, the default
-                    credentials = current.authenticator.read(_authorization(scope))
+                    values = _authorization(scope)
+                    credentials = current.authenticator.read(values)
                 if credentials is None:
                     raise Unauthenticated()
                 if isinstance(credentials, BasicCredentials):
@@ -99,6 +101,10 @@ class AuthMiddleware:
                     )
                     if not current.sender.plain(credentials, principal):
                         await current.sender.check(scope, credentials, principal)
+                    if credentials.source == "header":  # accepted: its header is worth keeping
+                        values = _authorization(scope) if values is None else values
+                        if len(values) == 1:
+                            authenticator.keep(values[0], credentials)
             rule = policy.authorize(principal, method, path, address)
             if policy.limits(rule):
                 await policy.limit(principal, rule)
