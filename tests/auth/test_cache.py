@@ -56,3 +56,31 @@ async def test_hit_and_miss_counts() -> None:
     await cache.put("x", Rejection("no"), 1)
     assert await cache.get("x") == Rejection("no")
     assert (cache.hits, cache.misses) == (1, 1)
+
+
+async def test_a_flood_of_rejections_never_pushes_out_a_principal() -> None:
+    cache = MemoryPrincipalCache(3, clock=Clock())
+    for name in ("a", "b", "c"):
+        await cache.put(name, _principal(name), 60)
+    for i in range(100):  # distinct bad tokens, each refused once
+        await cache.put(f"bad-{i}", Rejection("bad"), 5)
+    assert [await cache.get(name) for name in ("a", "b", "c")] == [
+        _principal("a"),
+        _principal("b"),
+        _principal("c"),
+    ]
+    assert await cache.get("bad-99") == Rejection("bad")
+    assert await cache.get("bad-96") is None  # the rejections' own bound
+    assert len(cache) == 6
+
+
+async def test_a_token_has_one_answer_the_newest() -> None:
+    cache = MemoryPrincipalCache(3, clock=Clock())
+    await cache.put("k", _principal("a"), 60)
+    await cache.put("k", Rejection("disabled", username="a"), 5)  # its user was disabled
+    assert await cache.get("k") == Rejection("disabled", username="a")
+    await cache.put("k", _principal("a"), 60)  # enabled again, checked again
+    assert await cache.get("k") == _principal("a")
+    assert len(cache) == 1
+    await cache.clear()
+    assert len(cache) == 0

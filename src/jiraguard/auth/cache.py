@@ -75,17 +75,25 @@ class PrincipalCache(Protocol):
 
 
 class MemoryPrincipalCache:
-    """A bounded in-process LRU with a deadline per entry."""
+    """A bounded in-process LRU with a deadline per entry.
+
+    Principals and rejections are two lists, each of ``max_entries`` at most: a flood of
+    distinct bad tokens (each refused once, never seen again) pushes out other rejections,
+    never the principals of the users working meanwhile (whose tokens would each have to be
+    checked again, at the provider for introspection)."""
 
     def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_entries = max_entries
         self.clock = clock
         self._entries: OrderedDict[str, tuple[float, CacheEntry]] = OrderedDict()
+        """Principals, least recently used first."""
+        self._rejections: OrderedDict[str, tuple[float, CacheEntry]] = OrderedDict()
+        """Rejections, least recently used first."""
         self.hits = 0
         self.misses = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + len(self._rejections)
 
     async def get(self, key: str) -> CacheEntry | None:
         entry = self.recent(key)
@@ -94,31 +102,43 @@ class MemoryPrincipalCache:
         return entry
 
     def recent(self, key: str) -> CacheEntry | None:
-        found = self._entries.get(key)
+        entries = self._entries
+        found = entries.get(key)
         if found is None:
-            return None
+            entries = self._rejections
+            found = entries.get(key)
+            if found is None:
+                return None
         deadline, entry = found
         if deadline <= self.clock():
-            del self._entries[key]
+            del entries[key]
             return None
-        self._entries.move_to_end(key)
+        entries.move_to_end(key)
         self.hits += 1
         return entry
 
     async def put(self, key: str, entry: CacheEntry, ttl: float) -> None:
+        entries, other = (
+            (self._rejections, self._entries)
+            if isinstance(entry, Rejection)
+            else (self._entries, self._rejections)
+        )
+        other.pop(key, None)  # a token's one answer: the newest
         if ttl <= 0:
-            self._entries.pop(key, None)
+            entries.pop(key, None)
             return
-        self._entries[key] = (self.clock() + ttl, entry)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        entries[key] = (self.clock() + ttl, entry)
+        entries.move_to_end(key)
+        while len(entries) > self.max_entries:
+            entries.popitem(last=False)
 
     async def clear(self) -> None:
         self._entries.clear()
+        self._rejections.clear()
 
     def levels(self) -> list[CacheLevel]:
-        return [CacheLevel("local", self.hits, self.misses, len(self._entries))]
+        return [CacheLevel("local", self.hits, self.misses, len(self))]
 
     def reconfigured(self, namespace: str) -> None:
         self._entries.clear()
+        self._rejections.clear()
