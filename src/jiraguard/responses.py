@@ -55,6 +55,17 @@ class SerialisedJSONResponse(Response):
         self.raw_headers = [(b"content-length", b"%d" % len(body)), _JSON_CONTENT_TYPE]
 
 
+class KeptResponse(Response):
+    """An answer rendered before and kept (status, header list, body), sent again as it was;
+    the header list is this answer's copy, so a header added to it reaches no other."""
+
+    def __init__(self, template: Response) -> None:
+        self.status_code = template.status_code
+        self.background = None
+        self.body = template.body
+        self.raw_headers = list(template.raw_headers)
+
+
 class JiraJSONResponse(Response):
     """A JSON response with Jira's exact content type."""
 

@@ -20,8 +20,12 @@ from jiraguard.logs import write_line
 log = logging.getLogger("jiraguard.audit")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
+    """One decision, as the audit log keeps it; never changed once made (not frozen: a
+    frozen dataclass sets each field through ``object.__setattr__``, and every refusal makes
+    one)."""
+
     allowed: bool
     reason: str
     status: int

@@ -71,6 +71,8 @@ class ClientAddress:
             for name, value in scope["headers"]
             if name == b"x-forwarded-for"
         ]
+        if not hops:  # the trusted proxy speaks for itself
+            return str(peer[0])
         for hop in reversed(",".join(hops).split(",")):
             parsed = _parse(hop)
             if parsed is None:

@@ -33,7 +33,7 @@ from typing import ClassVar
 
 from starlette.responses import Response
 
-from jiraguard.responses import error_response
+from jiraguard.responses import KeptResponse, error_response
 
 # RFC 6750 §3: error_description uses %x20-21 / %x23-5B / %x5D-7E only (no '"' and no '\').
 _UNSAFE_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
@@ -43,6 +43,13 @@ NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perfo
 
 def _quoted(value: str) -> str:
     return '"' + _UNSAFE_DESCRIPTION.sub("", value) + '"'
+
+
+_KEPT_ANSWERS = 1024
+"""How many distinct refusals :meth:`AuthError.response` keeps rendered (a description can
+name what a client sent, so their number is bounded, not the answers: past it they are
+rendered each time)."""
+_answers: dict[tuple[int | str | None, ...], Response] = {}
 
 
 class AuthError(Exception):
@@ -90,12 +97,21 @@ class AuthError(Exception):
         return [self.description]
 
     def response(self, realm: str) -> Response:
-        """This error as a Jira-format JSON response with its status and headers."""
-        headers: dict[str, str] = {}
+        """This error as a Jira-format JSON response with its status and headers.
+
+        The same refusal is the same answer, and a flood of bad tokens is a flood of the
+        same few: each is rendered once and kept (``_KEPT_ANSWERS`` of them at most), then
+        sent from a copy."""
         challenge = self._challenges(realm)
-        if challenge is not None:
-            headers["WWW-Authenticate"] = challenge
-        return error_response(self.status_code, self.messages(), headers=headers)
+        messages = self.messages()
+        key = (self.status_code, challenge, *messages)
+        kept = _answers.get(key)
+        if kept is None:
+            headers = {"WWW-Authenticate": challenge} if challenge is not None else {}
+            kept = error_response(self.status_code, messages, headers=headers)
+            if len(_answers) < _KEPT_ANSWERS:
+                _answers[key] = kept
+        return KeptResponse(kept)
 
 
 class Unauthenticated(AuthError):
