@@ -132,9 +132,11 @@ class Authenticator:
                 return None
             key = fingerprint(credentials.token)
         entry = self.cache.recent(key)
-        if entry is None or self.fences.stale(entry):
+        if entry is None or (self.fences.any and self.fences.stale(entry)):
             return None
-        return _answer(entry)
+        if isinstance(entry, Rejection):  # as _answer, on the path of every cached request
+            raise InvalidToken(entry.description)
+        return entry
 
     async def bearer(self, credentials: BearerToken) -> Principal:
         if self.pats is not None and self.pats.recognises(credentials.token):

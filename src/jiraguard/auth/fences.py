@@ -22,6 +22,8 @@ class Fences:
         """``keep``: seconds a user's fence is needed (the longest a cache entry lives)."""
         self.keep = keep
         self._users: dict[str, float] = {}
+        self.any = False
+        """Whether any fence is set (else no entry can be stale: :meth:`stale` is not asked)."""
 
     def user(self, username: str, at: float) -> None:
         """``username``'s decisions checked before ``at`` are stale."""
@@ -31,6 +33,7 @@ class Fences:
             # An entry checked before at - keep has expired from every cache by now.
             horizon = at - self.keep
             self._users = {n: t for n, t in self._users.items() if t > horizon}
+        self.any = bool(self._users)
 
     def stale(self, entry: CacheEntry) -> bool:
         if self._users and entry.username is not None:

@@ -105,9 +105,10 @@ class AuthMiddleware:
                         values = _authorization(scope) if values is None else values
                         if len(values) == 1:
                             authenticator.keep(values[0], credentials)
-            rule = policy.authorize(principal, method, path, address)
-            if policy.limits(rule):
-                await policy.limit(principal, rule)
+            if not policy.admits_all:
+                rule = policy.authorize(principal, method, path, address)
+                if policy.limits(rule):
+                    await policy.limit(principal, rule)
         except AuthError as exc:
             exc.dpop_algs = current.sender.algs
             dpop = isinstance(credentials, BearerToken) and credentials.scheme == "DPoP"
@@ -163,7 +164,11 @@ class AuthMiddleware:
 
 
 def _authorization(scope: Scope) -> list[bytes]:
-    return [value for name, value in scope["headers"] if name == b"authorization"]
+    values = []
+    for name, value in scope["headers"]:  # a loop, not a comprehension: no function made
+        if name == b"authorization":
+            values.append(value)
+    return values
 
 
 _CODES: dict[type[AuthError], str] = {}

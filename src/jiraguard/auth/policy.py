@@ -127,6 +127,9 @@ class Policy:
         ]
         self.basic_reported: Counter[str] = Counter()
         """Basic requests let through by report-only mode, by user name."""
+        self.admits_all = not self.rules and not self._limits and auth.default_policy != "deny"
+        """No rule, no rate limit and an allowing default: :meth:`authorize` admits every
+        authenticated request and :meth:`limit` has nothing to count."""
 
     # Basic authentication ---------------------------------------------------------------
 

@@ -49,6 +49,8 @@ class SenderConstraints:
         accepting = any(mode != "off" for mode in self.modes.values())
         self.algs = " ".join(settings.auth.dpop_algorithms) if accepting else None
         """What a 401's ``DPoP`` challenge names; None where no provider accepts DPoP."""
+        self._requiring = frozenset(name for name, mode in self.modes.items() if mode == "required")
+        """The providers whose tokens must be DPoP-bound."""
         self.verifier = verifier
         self.client_address = client_address
         server = settings.server
@@ -68,7 +70,7 @@ class SenderConstraints:
             credentials.scheme == "Bearer"
             and principal.jkt is None
             and principal.x5t is None
-            and (principal.provider is None or self.modes.get(principal.provider) != "required")
+            and (not self._requiring or principal.provider not in self._requiring)
         )
 
     async def check(self, scope: Scope, credentials: BearerToken, principal: Principal) -> None:
