@@ -7,6 +7,7 @@ on shutdown.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -150,10 +151,14 @@ def create_app(
     source: ConfigSource | None = None,
     reload_on_sighup: bool = False,
     shared_metrics: Path | None = None,
+    freeze_heap: bool = False,
 ) -> Starlette:
     """The jiraguard ASGI application for ``settings`` (read from ``source``, when given), on
     ``prebuilt`` services when given (tests), else on services built here. ``shared_metrics``
-    is the directory where the workers of one server share their metrics."""
+    is the directory where the workers of one server share their metrics. ``freeze_heap``:
+    the process serves this app alone (``jiraguard serve``), so what start-up built lives as
+    long as the process: it is moved out of the garbage collector's way once started
+    (``gc.freeze``), and a full collection no longer walks it on every request flood."""
     services = prebuilt if prebuilt is not None else Services.build(settings, source)
     # Per app, not prometheus_client's global registry: tests build many apps in one process.
     registry = CollectorRegistry()
@@ -169,6 +174,9 @@ def create_app(
         await services.start(reload_on_sighup=reload_on_sighup)
         if shared is not None:
             shared.start()
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -277,6 +285,7 @@ def app_from_environment() -> Starlette:
             source=source,
             reload_on_sighup=True,
             shared_metrics=shared_metrics_directory(environ),
+            freeze_heap=True,
         )
     except Exception as exc:  # said in the log, then uvicorn's "failed to start" exit
         logging.getLogger("jiraguard").error(
