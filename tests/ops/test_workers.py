@@ -289,6 +289,37 @@ def test_a_worker_killed_is_said_and_replaced(served: Served) -> None:
         time.sleep(0.1)
 
 
+def test_a_worker_killed_while_asked_is_not_taken_for_hung(served: Served) -> None:
+    """A stopped worker leaves the parent's ping unanswered; killed then, mid-ping, it is
+    said to be killed (and replaced) at once, not after the 30 s health check timeout."""
+    first, _ = sorted(_two_workers(served))
+    _wait_for_line(served, "Application startup complete", pid=first)
+    time.sleep(1.0)  # past the parent's pings of a worker still starting
+    os.kill(first, signal.SIGSTOP)
+    time.sleep(1.5)  # the parent pings every 0.5 s: its ping to this worker is now pending
+    os.kill(first, signal.SIGKILL)
+    killed = time.monotonic()
+    line = _wait_for_line(served, f"worker {first} ended", timeout=20)
+    assert line["message"] == f"worker {first} ended: killed by SIGKILL"
+    assert time.monotonic() - killed < 10  # well inside the 30 s timeout
+
+
+def test_a_hung_worker_is_said_hung_and_replaced(served: Served) -> None:
+    first, _ = sorted(_two_workers(served))
+    _wait_for_line(served, "Application startup complete", pid=first)
+    time.sleep(1.0)
+    os.kill(first, signal.SIGSTOP)  # alive, never answers
+    line = _wait_for_line(served, f"worker {first} ended", timeout=45)
+    assert line["message"] == (
+        f"worker {first} ended: it did not answer the health check within 30 s, alive "
+        "(hung), so it was killed"
+    )
+    deadline = time.monotonic() + 30
+    while first in _workers(served.process.pid) or len(_workers(served.process.pid)) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
 def test_a_worker_that_cannot_start_logs_why(served: Served, tmp_path: Path) -> None:
     """SIGHUP replaces the workers; with a broken file the new one says what is wrong, and
     the running workers stay."""
