@@ -61,3 +61,83 @@ def test_past_the_bound_refusals_are_rendered_each_time_and_nothing_more_is_kept
     finally:
         errors._answers.clear()
         errors._answers.update(kept)
+
+
+def _fresh(error: errors.AuthError, realm: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """``error``'s answer rendered with nothing kept to find."""
+    kept = dict(errors._answers)
+    errors._answers.clear()
+    try:
+        return _sent(error.response(realm))
+    finally:
+        errors._answers.clear()
+        errors._answers.update(kept)
+
+
+def _every_error() -> list[errors.AuthError]:
+    """Each error class, twice where it carries more than its description: two instances
+    with the same description whose answers differ."""
+    same = "the same description"
+    scheme_dpop = errors.InvalidToken(same)
+    scheme_dpop.scheme = "DPoP"
+    with_algs = errors.InvalidToken(same)
+    with_algs.dpop_algs = "ES256 PS256"
+    return [
+        errors.Unauthenticated(),
+        errors.BasicAuthBlocked(),
+        errors.InvalidRequest(same),
+        errors.InvalidToken(same),
+        scheme_dpop,
+        with_algs,
+        errors.OAuthProblem("signature_invalid", same),
+        errors.OAuthProblem("nonce_used", same),
+        errors.InvalidDPoPProof(same),
+        errors.UseDPoPNonce(same, "n-1"),
+        errors.UseDPoPNonce(same, "n-2"),
+        errors.InsufficientUserAuthentication(same, acr_values="gold"),
+        errors.InsufficientUserAuthentication(same, max_age=60),
+        errors.InsufficientScope(same, "jira:read"),
+        errors.InsufficientScope(same, "jira:write"),
+        errors.Forbidden(same),
+        errors.RateLimited(same, {"Retry-After": "3"}),
+        errors.RateLimited(same, {"Retry-After": "4"}),
+        errors.Unavailable(same),
+        errors.ProviderUnavailable(same),
+        errors.ProviderUnavailable(same, provider="corp", url="https://idp.example/token"),
+        errors.ProviderUnavailable(same, provider="other"),
+    ]
+
+
+def test_every_refusal_kept_or_not_is_its_own_answer() -> None:
+    """Asked twice in either realm (the second time from what the first kept), each error's
+    answer is the one rendered afresh; errors that differ in more than their description
+    (a scope, a nonce, a provider, a scheme) never share an answer."""
+    kept = dict(errors._answers)
+    try:
+        errors._answers.clear()
+        answers = []
+        for realm in ("jira", "other"):
+            for _ in range(2):
+                for error in _every_error():
+                    sent = _sent(error.response(realm))
+                    assert sent == _fresh(error, realm), (type(error).__name__, realm)
+                    answers.append(sent)
+        per_round = len(_every_error())
+        first = answers[:per_round]
+        assert len(set(map(repr, first))) == per_round  # all distinct within a realm
+    finally:
+        errors._answers.clear()
+        errors._answers.update(kept)
+
+
+def test_only_errors_told_apart_by_their_description_are_found_by_it() -> None:
+    described = {kind.__name__ for kind in map(type, _every_error()) if errors._described(kind)}
+    assert described == {
+        "Unauthenticated",
+        "BasicAuthBlocked",
+        "InvalidRequest",
+        "InvalidToken",
+        "InvalidDPoPProof",
+        "Forbidden",
+        "Unavailable",
+    }

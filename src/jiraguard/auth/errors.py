@@ -49,7 +49,7 @@ _KEPT_ANSWERS = 1024
 """How many distinct refusals :meth:`AuthError.response` keeps rendered (a description can
 name what a client sent, so their number is bounded, not the answers: past it they are
 rendered each time)."""
-_answers: dict[tuple[int | str | None, ...], Response] = {}
+_answers: dict[tuple[object, ...], Response] = {}
 
 
 class AuthError(Exception):
@@ -101,10 +101,23 @@ class AuthError(Exception):
 
         The same refusal is the same answer, and a flood of bad tokens is a flood of the
         same few: each is rendered once and kept (``_KEPT_ANSWERS`` of them at most), then
-        sent from a copy."""
+        sent from a copy. An error whose answer follows from its class, scheme, DPoP
+        algorithms, realm and description alone (:func:`_described`) is found by those,
+        before its challenge is written out."""
+        kind = type(self)
+        described = _DESCRIBED.get(kind)
+        if described is None:
+            described = _DESCRIBED[kind] = _described(kind)
+        key: tuple[object, ...] | None = None
+        if described:
+            key = (kind, self.scheme, self.dpop_algs, realm, self.description)
+            kept = _answers.get(key)
+            if kept is not None:
+                return KeptResponse(kept)
         challenge = self._challenges(realm)
         messages = self.messages()
-        key = (self.status_code, challenge, *messages)
+        if key is None:
+            key = (self.status_code, challenge, *messages)
         kept = _answers.get(key)
         if kept is None:
             headers = {"WWW-Authenticate": challenge} if challenge is not None else {}
@@ -306,3 +319,25 @@ class ProviderUnavailable(Unavailable):
             f"The identity provider {self.provider} could not be asked{where} to check your "
             "credentials. Try again later."
         ]
+
+
+_RENDERING = ("params", "challenge", "_challenges", "messages")
+"""The methods that write an error's answer (``response`` aside)."""
+_BY_DESCRIPTION = (AuthError, Unauthenticated, Forbidden, Unavailable)
+"""The classes whose versions of those methods read nothing but the realm, the scheme, the
+DPoP algorithms, the description and class attributes."""
+_DESCRIBED: dict[type[AuthError], bool] = {}
+
+
+def _described(kind: type[AuthError]) -> bool:
+    """Whether ``kind``'s answer follows from its class, scheme, DPoP algorithms, realm and
+    description: it renders with no method but those of :data:`_BY_DESCRIPTION` (a class
+    that writes more into its answer, a scope, a nonce, a provider, is found by the answer
+    itself)."""
+    if kind.response is not AuthError.response:
+        return False
+    for name in _RENDERING:
+        owner = next(c for c in kind.__mro__ if name in vars(c))
+        if owner not in _BY_DESCRIPTION:
+            return False
+    return True
