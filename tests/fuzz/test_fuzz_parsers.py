@@ -14,9 +14,10 @@ from typing import Any, cast
 
 import jwt
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from jiraguard import untrusted
 from jiraguard.auth.authenticator import Authenticator
 from jiraguard.auth.cache import MemoryPrincipalCache
 from jiraguard.auth.credentials import (
@@ -201,6 +202,51 @@ def test_json_body_reader(raw: bytes) -> None:
         encoded = json.dumps(document, ensure_ascii=False).encode("utf-8")
     assert nesting_depth(encoded) <= MAX_DEPTH
     assert encodable(document)
+
+
+NUMBER_TEXT = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(min_value=-(10**45), max_value=10**45).map(str),
+    st.from_regex(r"-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,24})?([eE][-+]?[0-9]{1,4})?", fullmatch=True),
+    # no 19 digits in a row, yet longer than the 40 characters a number may have
+    st.from_regex(r"-[1-9][0-9]{17}\.[0-9]{18}[eE][-+]?[0-9]{1,3}", fullmatch=True),
+).map(str.encode)
+"""JSON numbers of every size: where two readers' rounding and range would part."""
+
+
+def _read(raw: bytes, valid_unicode: bool) -> tuple[str, ...]:
+    try:
+        document = load_json(raw, max_bytes=64 * 1024, valid_unicode=valid_unicode)
+    except UntrustedInput as exc:
+        return ("refused", type(exc).__name__, str(exc))
+    return ("read", repr(document))  # repr: types, key order and -0.0 count
+
+
+@fuzz(1500)
+@given(
+    st.one_of(
+        json_bytes(),
+        NUMBER_TEXT,
+        st.lists(NUMBER_TEXT, max_size=6).map(lambda items: b"[" + b",".join(items) + b"]"),
+    ),
+    st.booleans(),
+)
+@example(b"-9223372036854775809", True)  # past 64 bits: orjson reads a float
+@example(b"[18446744073709551616]", True)
+@example(b"-123456789012345678.123456789012345678e-1", True)  # 41 characters: refused
+def test_json_read_fast_is_read_as_by_the_bounded_reader(raw: bytes, valid_unicode: bool) -> None:
+    """Where orjson reads a document, the result is the standard library's bounded reading
+    of it, to the type and the key order; where it refuses one, the refusal is worded by the
+    bounded reader."""
+    with bounded(raw[:100]):
+        fast = _read(raw, valid_unicode)
+        always = untrusted._has_float
+        untrusted._has_float = lambda document: True  # orjson's every reading set aside
+        try:
+            slow = _read(raw, valid_unicode)
+        finally:
+            untrusted._has_float = always
+    assert fast == slow
 
 
 @fuzz(500)
