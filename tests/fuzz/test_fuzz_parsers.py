@@ -34,6 +34,7 @@ from jiraguard.auth.router import peek_issuer
 from jiraguard.auth.validators.jwks import StaticKey
 from jiraguard.auth.validators.jwt import (
     JWTValidator,
+    _SegmentReader,
     check_claim_types,
     unverified_claims,
     unverified_header,
@@ -324,6 +325,28 @@ def test_base64url_reads_as_pyjwt_does(segment: str) -> None:
     except UntrustedInput:
         got = None
     assert got == expected, segment
+
+
+@fuzz(600)
+@given(
+    st.one_of(
+        st.binary(max_size=64).map(base64.urlsafe_b64encode),
+        st.binary(max_size=64).map(lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=")),
+        st.binary(max_size=24),
+        st.text(st.sampled_from("AQgw_-+/=!. \n\x00éZz09"), max_size=24).map(str.encode),
+    )
+)
+def test_the_validators_segment_reader_reads_as_pyjwt_does(segment: bytes) -> None:
+    """What ``jwt.decode`` reads a token's segments with in the JWT validator: PyJWS's own
+    bytes and refusals (its message included), on any bytes."""
+
+    def read(reader: Any) -> bytes | str:
+        try:
+            return cast(bytes, reader._decode_base64url_segment(segment, "header"))
+        except jwt.DecodeError as exc:
+            return str(exc)
+
+    assert read(_SegmentReader) == read(jwt.api_jws.PyJWS), segment
 
 
 _WHITE = rb"[ \t\n\r\x0b\x0c\x1c-\x1f]*"
