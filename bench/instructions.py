@@ -12,7 +12,14 @@ a second way, on the same servers and requests:
   request). Target: open ÷ auth instructions >= 0.9 (the throughput ratio auth ÷ open);
 * ``GET /rest/api/2/myself`` with the same JWT on the protected server, and the same request
   to the bare ASGI app (:mod:`bench.bare`: uvicorn, uvloop, httptools and jiraguard's
-  connection protocol, a user JSON for every request). Target: bare ÷ myself >= 0.5.
+  connection protocol, a user JSON for every request). Target: bare ÷ myself >= 0.5;
+* ``GET /rest/api/2/myself`` on the protected server with a forged token, a new one on every
+  request (the valid token's header and claims, a random signature): the refusal a flood of
+  bad tokens costs, a 401 checked on every answer (``forged``).
+
+``--before SRC`` counts each jiraguard server a second time with another tree's ``src`` on
+``PYTHONPATH`` (same configuration, same requests), for a change's effect side by side;
+``--only NAME...`` counts those servers alone.
 
 Each server runs under ``valgrind --tool=callgrind``; a client in this process (raw sockets,
 keep-alive, ``--connections`` at once, every answer checked to be a 200) sends a warm-up, then
@@ -36,12 +43,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import itertools
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,15 +76,17 @@ class Server:
     """The request each count sends."""
     health: str = "/healthz"
     env: dict[str, str] | None = None
+    forged: bool = False
+    """A new forged token on every request, each answered 401 (else the valid one, 200)."""
 
 
-async def _connection(port: int, request: bytes, count: int) -> None:
+async def _connection(port: int, requests: list[bytes], status: bytes) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        for _ in range(count):
+        for request in requests:
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
-            if head[9:12] != b"200":
+            if head[9:12] != status:
                 raise RuntimeError(f"answered {head[:12]!r}")
             length = 0
             for line in head.split(b"\r\n"):
@@ -85,17 +97,30 @@ async def _connection(port: int, request: bytes, count: int) -> None:
         writer.close()
 
 
-async def _send(port: int, path: str, token: str, count: int, connections: int) -> None:
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: bench\r\n"
-        f"Authorization: Bearer {token}\r\n\r\n"
-    ).encode()
+async def _send(server: Server, tokens: Iterator[str], count: int, connections: int) -> None:
+    def request(token: str) -> bytes:
+        return (
+            f"GET {server.path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"User-Agent: bench\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ).encode()
+
     each = count // connections
-    await asyncio.gather(*(_connection(port, request, each) for _ in range(connections)))
+    status = b"401" if server.forged else b"200"
+    batches = [[request(next(tokens)) for _ in range(each)] for _ in range(connections)]
+    await asyncio.gather(*(_connection(server.port, batch, status) for batch in batches))
+
+
+def _forged(token: str) -> Iterator[str]:
+    """``token`` with a new random signature each time (below the modulus, as a real one)."""
+    signed = token.rsplit(".", 1)[0]
+    while True:
+        signature = bytes([os.urandom(1)[0] & 0x7F]) + os.urandom(255)
+        yield f"{signed}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
 
 
 def count(server: Server, token: str, requests: int, connections: int, workdir: Path) -> float:
     """Instructions per request of ``server`` answering ``requests`` requests."""
+    tokens = _forged(token) if server.forged else itertools.repeat(token)
     out = workdir / f"callgrind.{server.name}"
     process = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p", *server.command],
@@ -106,10 +131,10 @@ def count(server: Server, token: str, requests: int, connections: int, workdir: 
     )
     try:
         wait_until_serving(f"http://127.0.0.1:{server.port}{server.health}", process, 600)
-        asyncio.run(_send(server.port, server.path, token, 400, connections))
+        asyncio.run(_send(server, tokens, 400, connections))
         control = ["callgrind_control"]
         subprocess.run([*control, "-z", str(process.pid)], check=True, capture_output=True)
-        asyncio.run(_send(server.port, server.path, token, requests, connections))
+        asyncio.run(_send(server, tokens, requests, connections))
         subprocess.run([*control, "-d", str(process.pid)], check=True, capture_output=True)
         dump = Path(f"{out}.{process.pid}.1")
         for _ in range(100):
@@ -153,10 +178,15 @@ def _setup(workdir: Path) -> tuple[str, Path, Path]:
     return token, protected, opened
 
 
+NAMES = ("open", "auth", "myself", "bare", "forged")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--before", type=Path, help="another tree's src, counted beside this one")
+    parser.add_argument("--only", nargs="+", choices=NAMES, default=list(NAMES))
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         sys.exit("valgrind is needed: apt-get install valgrind")
@@ -164,17 +194,24 @@ def main() -> None:
         workdir = Path(tmp)
         token, protected, opened = _setup(workdir)
 
-        def serve(name: str, config: Path, path: str) -> Server:
-            port = free_port()
-            command = [JIRAGUARD, "serve", "--config", str(config), "--log-level", "warning"]
-            env = {"JIRAGUARD_SERVER__PORT": str(port)}
-            return Server(name, command, port, path, env=env)
+        trees = {"": None} if args.before is None else {"": None, " before": args.before}
+
+        def serve(name: str, config: Path, path: str, forged: bool = False) -> list[Server]:
+            servers = []
+            for label, src in trees.items():
+                port = free_port()
+                command = [JIRAGUARD, "serve", "--config", str(config), "--log-level", "warning"]
+                env = {"JIRAGUARD_SERVER__PORT": str(port)}
+                if src is not None:
+                    env["PYTHONPATH"] = f"{src.resolve()}:{ROOT}"
+                servers.append(Server(name + label, command, port, path, env=env, forged=forged))
+            return servers
 
         bare_port = free_port()
-        servers = [
-            serve("open", opened, "/rest/api/2/serverInfo"),
-            serve("auth", protected, "/rest/api/2/serverInfo"),
-            serve("myself", protected, "/rest/api/2/myself"),
+        every = [
+            *serve("open", opened, "/rest/api/2/serverInfo"),
+            *serve("auth", protected, "/rest/api/2/serverInfo"),
+            *serve("myself", protected, "/rest/api/2/myself"),
             Server(
                 "bare",
                 [sys.executable, "-m", "bench.bare", str(bare_port)],
@@ -182,7 +219,9 @@ def main() -> None:
                 "/rest/api/2/myself",
                 health="/",
             ),
+            *serve("forged", protected, "/rest/api/2/myself", forged=True),
         ]
+        servers = [server for server in every if server.name.split()[0] in args.only]
         # Two at a time (the machine's two cores): a count does not depend on what else runs.
         with ThreadPoolExecutor(max_workers=2) as pool:
             found = pool.map(
@@ -190,12 +229,14 @@ def main() -> None:
                 servers,
             )
             counted = dict(zip([server.name for server in servers], found, strict=True))
-    for name in ("open", "auth", "myself", "bare"):
-        print(f"{name:7s} {counted[name]:9,.0f} instructions per request")
-    print(
-        f"serverInfo open ÷ auth: {counted['open'] / counted['auth']:.3f} (target >= 0.9)"
-        f"   bare ÷ myself: {counted['bare'] / counted['myself']:.3f} (target >= 0.5)"
-    )
+    for name, found in counted.items():
+        before = counted.get(f"{name} before")
+        change = f"   before ÷ this: {before / found:.3f}" if before and " " not in name else ""
+        print(f"{name:14s} {found:9,.0f} instructions per request{change}")
+    if {"open", "auth"} <= counted.keys():
+        print(f"serverInfo open ÷ auth: {counted['open'] / counted['auth']:.3f} (target >= 0.9)")
+    if {"bare", "myself"} <= counted.keys():
+        print(f"bare ÷ myself: {counted['bare'] / counted['myself']:.3f} (target >= 0.5)")
 
 
 if __name__ == "__main__":
