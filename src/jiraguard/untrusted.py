@@ -140,16 +140,17 @@ def _has_float(document: Any) -> bool:
     integers within 64 bits (20 digits at most) read exactly, RFC 8259's grammar, strict
     UTF-8, no ``NaN``/``Infinity``, no lone surrogates, the same key order
     (``tests/fuzz`` compares the two on hostile input)."""
+    if type(document) is not dict and type(document) is not list:
+        return type(document) is float
     pending = [document]
     while pending:
         item = pending.pop()
-        kind = type(item)
-        if kind is dict:
-            pending.extend(item.values())
-        elif kind is list:
-            pending.extend(item)
-        elif kind is float:
+        members = item.values() if type(item) is dict else item
+        kinds = set(map(type, members))  # a container's members looked at in C, not one by one
+        if float in kinds:
             return True
+        if dict in kinds or list in kinds:
+            pending.extend(m for m in members if type(m) is dict or type(m) is list)
     return False
 
 

@@ -234,6 +234,7 @@ def _read(raw: bytes, valid_unicode: bool) -> tuple[str, ...]:
 )
 @example(b"-9223372036854775809", True)  # past 64 bits: orjson reads a float
 @example(b"[18446744073709551616]", True)
+@example(b'{"a": [1, {"b": [-18446744073709551616]}], "c": "d"}', True)  # nested
 @example(b"-123456789012345678.123456789012345678e-1", True)  # 41 characters: refused
 def test_json_read_fast_is_read_as_by_the_bounded_reader(raw: bytes, valid_unicode: bool) -> None:
     """Where orjson reads a document, the result is the standard library's bounded reading
