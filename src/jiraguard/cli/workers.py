@@ -3,9 +3,10 @@
 uvicorn's parent process pings each worker and replaces one that exited or did not answer,
 logging only ``Child process [pid] died``. This supervisor adds the cause (the exit status,
 the signal, or the health check it missed) at WARNING, and its ping also ends when the
-worker exits. uvicorn's handling is otherwise unchanged: a worker that failed before serving
-(exit status 3, a broken configuration) stops the server, any other is replaced. A worker that cannot build its app logs the reason
-itself (:func:`jiraguard.app.app_from_environment`).
+worker exits. uvicorn's handling is otherwise unchanged: a worker that failed before
+serving (exit status 3, a broken configuration) stops the server, any other is replaced.
+A worker that cannot build its app logs the reason itself
+(:func:`jiraguard.app.app_from_environment`).
 """
 
 from __future__ import annotations
