@@ -3,11 +3,26 @@ afresh, and a header one answer adds (a DPoP nonce) never reaches another."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from starlette.responses import Response
 
 from jiraguard.auth import errors
 from jiraguard.auth.errors import InvalidToken, RateLimited, Unauthenticated, UseDPoPNonce
 from jiraguard.responses import error_response
+
+
+@contextmanager
+def _nothing_kept() -> Iterator[None]:
+    """The kept answers set aside for the block (emptied), put back after it."""
+    kept = dict(errors._answers)
+    errors._answers.clear()
+    try:
+        yield
+    finally:
+        errors._answers.clear()
+        errors._answers.update(kept)
 
 
 def _sent(response: Response) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -51,27 +66,17 @@ def test_a_header_added_to_one_answer_reaches_no_other() -> None:
 
 
 def test_past_the_bound_refusals_are_rendered_each_time_and_nothing_more_is_kept() -> None:
-    kept = dict(errors._answers)
-    try:
-        errors._answers.clear()
+    with _nothing_kept():
         for i in range(errors._KEPT_ANSWERS + 50):
             answer = InvalidToken(f"refusal {i}").response("jira")
             assert f"refusal {i}".encode() in answer.body
         assert len(errors._answers) == errors._KEPT_ANSWERS
-    finally:
-        errors._answers.clear()
-        errors._answers.update(kept)
 
 
 def _fresh(error: errors.AuthError, realm: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """``error``'s answer rendered with nothing kept to find."""
-    kept = dict(errors._answers)
-    errors._answers.clear()
-    try:
+    with _nothing_kept():
         return _sent(error.response(realm))
-    finally:
-        errors._answers.clear()
-        errors._answers.update(kept)
 
 
 def _every_error() -> list[errors.AuthError]:
@@ -112,9 +117,7 @@ def test_every_refusal_kept_or_not_is_its_own_answer() -> None:
     """Asked twice in either realm (the second time from what the first kept), each error's
     answer is the one rendered afresh; errors that differ in more than their description
     (a scope, a nonce, a provider, a scheme) never share an answer."""
-    kept = dict(errors._answers)
-    try:
-        errors._answers.clear()
+    with _nothing_kept():
         answers = []
         for realm in ("jira", "other"):
             for _ in range(2):
@@ -125,9 +128,6 @@ def test_every_refusal_kept_or_not_is_its_own_answer() -> None:
         per_round = len(_every_error())
         first = answers[:per_round]
         assert len(set(map(repr, first))) == per_round  # all distinct within a realm
-    finally:
-        errors._answers.clear()
-        errors._answers.update(kept)
 
 
 def test_only_errors_told_apart_by_their_description_are_found_by_it() -> None:
