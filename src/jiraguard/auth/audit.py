@@ -80,6 +80,9 @@ def accepted_decision(
     )
 
 
+_DEBUG = logging.DEBUG
+
+
 class DecisionLog:
     """Counts decisions, writes refusals to the audit logger, feeds the sink."""
 
@@ -94,6 +97,8 @@ class DecisionLog:
         (which names the decision and its reason) already says it, so each is said once."""
         self.sink = sink
         self.record_allowed = record_allowed
+        self._tally = sink.accepted if sink is not None and record_allowed else None
+        """Where an accepted request goes (None: nowhere): looked up once, not per request."""
         self.refusal_level = refusal_level
         self._recorded: dict[tuple[bool, int, str, str], int] = {}
         """Decisions recorded one by one (refusals, and any off the hot path), by
@@ -114,8 +119,9 @@ class DecisionLog:
     def accepted(self, method: str, path: str, client: str | None, principal: Principal) -> None:
         """The hot path: count; log only at DEBUG; hand to the sink when asked to."""
         source = principal.provider or principal.method
-        self._accepted[source] = self._accepted.get(source, 0) + 1
-        if log.isEnabledFor(logging.DEBUG):
+        accepted = self._accepted
+        accepted[source] = accepted.get(source, 0) + 1
+        if log.isEnabledFor(_DEBUG):
             log.debug(
                 "allow %s %s user=%s provider=%s via=%s",
                 method,
@@ -124,8 +130,9 @@ class DecisionLog:
                 principal.provider or "-",
                 principal.method,
             )
-        if self.sink is not None and self.record_allowed:
-            self.sink.accepted(principal, method, path, client)
+        tally = self._tally
+        if tally is not None:
+            tally(principal, method, path, client)
 
     def record(self, decision: Decision) -> None:
         """A refusal (or any decision made off the hot path)."""

@@ -77,6 +77,8 @@ class Authenticator:
         self._retired = False
         self._read: dict[bytes, BearerToken] = {}
         """Authorization header values read before → their token with its fingerprint."""
+        self._plain: dict[bytes, BearerToken] = {}
+        """Those of them whose sender has nothing to prove (:meth:`kept`)."""
         self._read_since = clock()
 
     def retire(self) -> None:
@@ -106,7 +108,7 @@ class Authenticator:
         token = credentials.token  # built anew: namedtuple's _replace takes twice as long
         return BearerToken(token, credentials.source, credentials.scheme, fingerprint(token))
 
-    def keep(self, header: bytes, credentials: BearerToken) -> None:
+    def keep(self, header: bytes, credentials: BearerToken, *, plain: bool) -> None:
         """Keep what :meth:`read` made of a bearer or DPoP header whose token was accepted.
 
         A client sends the same header request after request, and reading it (the syntax
@@ -115,14 +117,39 @@ class Authenticator:
         at most (then all are dropped and read again), and is not read twice. A refused one
         is not: a flood of distinct bad tokens would fill the memory with headers that never
         come again. Personal access tokens are never kept (``read`` leaves their ``key``
-        empty)."""
+        empty). ``plain``: the sender has nothing to prove for it
+        (:meth:`~jiraguard.auth.sender.SenderConstraints.plain`, which holds for a token as
+        long as this configuration does): :meth:`kept` answers for it."""
         if not credentials.key or header in self._read:
             return
         now = self.clock()
         if len(self._read) >= _READ_KEPT or now - self._read_since >= self.settings.cache_ttl:
             self._read.clear()
+            self._plain.clear()
             self._read_since = now
         self._read[header] = credentials
+        if plain:
+            self._plain[header] = credentials
+
+    def kept(self, values: list[bytes]) -> tuple[BearerToken, Principal] | None:
+        """The token and principal of a lone ``Authorization`` header :meth:`keep` kept as
+        plain, while this process's memory holds the token's principal: a client's every
+        request after its first, decided without parsing, hashing, waiting or a binding to
+        check. None: the full path decides (a header not kept, a token since refused,
+        expired or fenced)."""
+        if len(values) != 1:
+            return None
+        credentials = self._plain.get(values[0])
+        if credentials is None:
+            return None
+        entry = self.cache.recent(credentials.key)
+        if (
+            entry is None
+            or isinstance(entry, Rejection)
+            or (self.fences.any and self.fences.stale(entry))
+        ):
+            return None
+        return credentials, entry
 
     def remembered(self, credentials: BearerToken) -> Principal | None:
         """The principal of a token this process has the answer for in memory (raising the

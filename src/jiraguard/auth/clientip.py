@@ -62,7 +62,8 @@ class ClientAddress:
         if not peer:
             return None
         if not self.trusted:
-            return str(peer[0])
+            host: str = peer[0]  # ASGI: the client is (host, port), the host a str
+            return host
         address = _parse(peer[0])
         if address is None or not self._is_trusted(address):
             return str(peer[0])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,47 +70,26 @@ class AuthMiddleware:
             return
         credentials: Credentials | None = None
         principal: Principal | None = None
-        values: list[bytes] | None = None  # the Authorization header(s), once looked for
+        found: _Found | None = None
         try:
-            signed = current.signed_identity
-            oauth = oauth_authorization(scope) if current.oauth1 is not None else None
-            if signed is not None and signed.applies(scope):
-                # Verified or refused (401); a signed header never falls through to a token.
-                principal = await signed.authenticate(scope)
-            elif oauth is not None and current.oauth1 is not None:
-                body = None
-                if is_form(scope):  # RFC 5849 §3.4.1.3.1: form bodies are signed
-                    body = await _read_body(receive, current.settings.server.max_body_bytes)
-                    receive = _replay(body, receive)
-                principal = await current.oauth1.authenticate(scope, oauth, body)
-                if principal is None:  # Jira's anonymous fall-back: no credentials, so 401
-                    raise Unauthenticated()
+            # The default: credentials in the Authorization header(s), looked for once here.
+            values = _authorization(scope) if current.header_only else None
+            kept = None if values is None else current.authenticator.kept(values)
+            if kept is not None:  # a client's every request after its first
+                credentials, principal = kept
             else:
-                if auth.allow_query_token or auth.allow_form_token:
-                    credentials, receive = await self._credentials(current, scope, receive)
-                else:  # the header alone, the default
-                    values = _authorization(scope)
-                    credentials = current.authenticator.read(values)
-                if credentials is None:
-                    raise Unauthenticated()
-                if isinstance(credentials, BasicCredentials):
-                    principal = await self._basic(current, credentials, method, path, address)
-                else:
-                    authenticator = current.authenticator
-                    principal = authenticator.remembered(credentials) or await authenticator.bearer(
-                        credentials
-                    )
-                    if not current.sender.plain(credentials, principal):
-                        await current.sender.check(scope, credentials, principal)
-                    if credentials.source == "header":  # accepted: its header is worth keeping
-                        values = _authorization(scope) if values is None else values
-                        if len(values) == 1:
-                            authenticator.keep(values[0], credentials)
+                found = _Found()
+                principal, receive = await self._authenticate(
+                    current, scope, receive, address, values, found
+                )
+                credentials = found.credentials
             if not policy.admits_all:
                 rule = policy.authorize(principal, method, path, address)
                 if policy.limits(rule):
                     await policy.limit(principal, rule)
         except AuthError as exc:
+            if found is not None:  # what was found before the refusal is what it is about
+                credentials, principal = found.credentials, found.principal
             exc.dpop_algs = current.sender.algs
             dpop = isinstance(credentials, BearerToken) and credentials.scheme == "DPoP"
             if dpop and exc.dpop_algs is not None:  # answered in the scheme it was asked in
@@ -119,6 +99,8 @@ class AuthMiddleware:
             return
         except Exception:  # fail closed: a bug or a database outage denies, never allows
             log.exception("authentication failed unexpectedly")
+            if found is not None:
+                credentials, principal = found.credentials, found.principal
             error = Unavailable("internal error while authenticating")
             _refused(current, note, scope, address, credentials, principal, error)
             await error.response(auth.realm)(scope, receive, send)
@@ -127,6 +109,59 @@ class AuthMiddleware:
         note.accept(principal)
         current.decisions.accepted(method, path, address, principal)
         await self.app(scope, receive, send)
+
+    async def _authenticate(
+        self,
+        current: RequestPath,
+        scope: Scope,
+        receive: Receive,
+        address: str | None,
+        values: list[bytes] | None,
+        found: _Found,
+    ) -> tuple[Principal, Receive]:
+        """The full path: what the request's credentials are, then whose; each put in
+        ``found`` as soon as it is known, for a refusal to name. ``values``: the
+        ``Authorization`` header(s), when already looked for."""
+        method, path = scope["method"], scope["path"]
+        signed = current.signed_identity
+        oauth = oauth_authorization(scope) if current.oauth1 is not None else None
+        if signed is not None and signed.applies(scope):
+            # Verified or refused (401); a signed header never falls through to a token.
+            found.principal = await signed.authenticate(scope)
+            return found.principal, receive
+        if oauth is not None and current.oauth1 is not None:
+            body = None
+            if is_form(scope):  # RFC 5849 §3.4.1.3.1: form bodies are signed
+                body = await _read_body(receive, current.settings.server.max_body_bytes)
+                receive = _replay(body, receive)
+            principal = await current.oauth1.authenticate(scope, oauth, body)
+            if principal is None:  # Jira's anonymous fall-back: no credentials, so 401
+                raise Unauthenticated()
+            found.principal = principal
+            return principal, receive
+        auth = current.settings.auth
+        if auth.allow_query_token or auth.allow_form_token:
+            credentials, receive = await self._credentials(current, scope, receive)
+        else:  # the header alone, the default
+            values = _authorization(scope) if values is None else values
+            credentials = current.authenticator.read(values)
+        found.credentials = credentials
+        if credentials is None:
+            raise Unauthenticated()
+        if isinstance(credentials, BasicCredentials):
+            found.principal = await self._basic(current, credentials, method, path, address)
+            return found.principal, receive
+        authenticator = current.authenticator
+        principal = authenticator.remembered(credentials) or await authenticator.bearer(credentials)
+        found.principal = principal
+        plain = current.sender.plain(credentials, principal)
+        if not plain:
+            await current.sender.check(scope, credentials, principal)
+        if credentials.source == "header":  # accepted: its header is worth keeping
+            values = _authorization(scope) if values is None else values
+            if len(values) == 1:
+                authenticator.keep(values[0], credentials, plain=plain)
+        return principal, receive
 
     @staticmethod
     async def _basic(
@@ -161,6 +196,14 @@ class AuthMiddleware:
             in_form = form_token(body)
             receive = _replay(body, receive)
         return combine(header, in_query, in_form), receive
+
+
+@dataclass(slots=True)
+class _Found:
+    """What the full path found, as it found it."""
+
+    credentials: Credentials | None = None
+    principal: Principal | None = None
 
 
 def _authorization(scope: Scope) -> list[bytes]:

@@ -8,7 +8,7 @@ configuration: never an old policy with a new authenticator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from jiraguard.auth.audit import DecisionLog
@@ -38,6 +38,20 @@ class RequestPath:
     """A trusted gateway's signed identity header's verifier, when enabled."""
     oauth1: OAuth1Login | None = None
     """Two-legged OAuth 1.0a consumers (``[oauth1]``), when enabled."""
+    header_only: bool = field(init=False)
+    """Whether credentials come in the ``Authorization`` header alone (no signed identity
+    header, OAuth 1.0a, query or form token configured): the common case, whose kept
+    headers :meth:`~jiraguard.auth.authenticator.Authenticator.kept` answers for."""
+
+    def __post_init__(self) -> None:
+        auth = self.settings.auth
+        header_only = not (
+            self.signed_identity is not None
+            or self.oauth1 is not None
+            or auth.allow_query_token
+            or auth.allow_form_token
+        )
+        object.__setattr__(self, "header_only", header_only)  # frozen: set once, here
 
 
 class RequestPathSource(Protocol):
