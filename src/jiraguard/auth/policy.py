@@ -21,7 +21,9 @@ missing), never 401 and never 400; too many requests is 429.
 from __future__ import annotations
 
 import enum
+import fnmatch
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -77,13 +79,31 @@ class _CompiledRule:
     methods: frozenset[str]
     groups: frozenset[str]
     limit: tuple[int, float] | None
+    paths: Callable[[str], object] | None = None
+    """The ``paths`` globs as one compiled pattern's ``fullmatch`` (None: any path)."""
+    step_up: bool = False
+    """Whether the rule asks anything of the sign-in (``require_acr``/``amr``/``max_auth_age``)."""
+
+    @classmethod
+    def of(cls, rule: Rule) -> _CompiledRule:
+        paths = None
+        if rule.paths:  # fnmatchcase's own translation, every glob in one pattern
+            paths = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in rule.paths))
+        return cls(
+            rule,
+            frozenset(rule.methods),
+            frozenset(rule.groups),
+            parse_rate(rule.rate_limit) if rule.rate_limit else None,
+            paths.fullmatch if paths is not None else None,
+            bool(rule.require_acr or rule.require_amr or rule.max_auth_age is not None),
+        )
 
     def matches(self, method: str, path: str, address: str | None, groups: frozenset[str]) -> bool:
-        rule = self.rule
         if self.methods and method not in self.methods:
             return False
-        if rule.paths and not _globs_match(path, rule.paths):
+        if self.paths is not None and not self.paths(path):
             return False
+        rule = self.rule
         if rule.networks and not _in_networks(address, rule.networks):
             return False
         return not self.groups or not self.groups.isdisjoint(groups)
@@ -105,15 +125,15 @@ class Policy:
         self.exceptions = auth.basic_exceptions
         self._exception_users = frozenset(u.lower() for u in self.exceptions.users)
         self._exception_groups = frozenset(self.exceptions.groups)
-        self.rules = [
-            _CompiledRule(
-                rule,
-                frozenset(rule.methods),
-                frozenset(rule.groups),
-                parse_rate(rule.rate_limit) if rule.rate_limit else None,
-            )
-            for rule in rules
-        ]
+        self.rules = [_CompiledRule.of(rule) for rule in rules]
+        methods = {method for compiled in self.rules for method in compiled.methods}
+        self._by_method = {
+            method: [c for c in self.rules if not c.methods or method in c.methods]
+            for method in methods
+        }
+        """The rules a request of each method named by some rule can match, in order."""
+        self._any_method = [c for c in self.rules if not c.methods]
+        """Those a request of any other method can match."""
         self.public_rules = any(r.rule.action == "public" for r in self.rules)
         self.limiter = limiter
         self._limits = [
@@ -175,7 +195,7 @@ class Policy:
         self, principal: Principal, method: str, path: str, address: str | None
     ) -> _CompiledRule | None:
         """The rule that admits the request (None: admitted by default); raises on refusal."""
-        for compiled in self.rules:
+        for compiled in self._by_method.get(method, self._any_method):
             if not compiled.matches(method, path, address, principal.groups):
                 continue
             rule = compiled.rule
@@ -194,8 +214,9 @@ class Policy:
                     f"rule '{rule.name}' requires one of the groups "
                     f"{', '.join(rule.require_groups)}",
                 )
-            missing = [s for s in rule.require_scopes if s not in principal.scopes]
-            if missing:
+            scopes = rule.require_scopes
+            if scopes and not principal.scopes.issuperset(scopes):
+                missing = [s for s in scopes if s not in principal.scopes]
                 scope = InsufficientScope(
                     f"The token lacks the scope {' '.join(missing)}", " ".join(rule.require_scopes)
                 )
@@ -208,7 +229,8 @@ class Policy:
                     "the client certificate)"
                 )
                 raise _refused(refusal, f"rule '{rule.name}' requires a sender-constrained token")
-            self._step_up(rule, principal)
+            if compiled.step_up:
+                self._step_up(rule, principal)
             return compiled
         if self.auth.default_policy == "deny":
             raise _refused(Forbidden(_FORBIDDEN), "no rule matches: auth.default_policy = deny")
@@ -274,11 +296,13 @@ class Policy:
         """Count the request against every applicable bucket; 429 when one is empty."""
         checks: list[tuple[str, tuple[int, float]]] = []
         for kind, rate in self._limits:
-            key = {
-                "user": principal.key,
-                "client": principal.client_id,
-                "token": principal.fingerprint or principal.token_id,
-            }[kind]
+            key: str | None
+            if kind == "user":
+                key = principal.key
+            elif kind == "client":
+                key = principal.client_id
+            else:
+                key = principal.fingerprint or principal.token_id
             if key is not None:
                 checks.append((f"{kind}:{key}", rate))
         if rule is not None and rule.limit is not None:
