@@ -16,7 +16,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
@@ -95,8 +95,10 @@ class RouteTemplates:
         none (404, a refusal), or when the scope was copied on the way in; ``<unmatched>``
         if nothing. The first route whose path matches decides, whatever the method (a
         405's route is the route), so the answer is a function of the path alone."""
-        # 404/405 leave the Router itself there, which is not hashable.
-        route = self._by_endpoint.get(endpoint) if isinstance(endpoint, Hashable) else None
+        try:  # not isinstance(endpoint, Hashable): an abstract-class test on every request
+            route = self._by_endpoint.get(endpoint)
+        except TypeError:  # 404/405 leave the Router itself there, which is not hashable
+            route = None
         if route is None:
             route = self._by_path.get((root_path, path))
             if route is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 from typing import Any
 
 import pytest
@@ -97,6 +99,25 @@ async def test_single_flight_one_provider_call_for_100_requests(
     )
     assert [r.status_code for r in responses] == [200] * 100
     assert idp.stats().get("/token/introspection") == 1
+
+
+async def test_single_flight_shares_a_refusal_and_leaves_nothing_unretrieved(
+    idp: TestProvider, harness: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A token the provider refuses, sent by 100 requests at once: one provider call, the
+    same 401 for all, and no future left holding an exception nobody read."""
+    h = await harness([introspection_provider(idp)])
+    idp.reset_stats()
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        responses = await asyncio.gather(
+            *(h.client.get("/rest/api/2/myself", headers=bearer("not-a-token")) for _ in range(100))
+        )
+        gc.collect()  # a future whose exception was never retrieved says so when collected
+    assert [r.status_code for r in responses] == [401] * 100
+    assert len({r.headers["www-authenticate"] for r in responses}) == 1
+    assert idp.stats().get("/token/introspection") == 1
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    assert not h.services.path.authenticator._inflight
 
 
 async def test_a_check_whose_request_went_away_is_made_again_for_those_waiting(

@@ -72,7 +72,7 @@ class Authenticator:
         self.fences = fences or Fences(settings.cache_ttl)
         self.flight = flight
         """Single flight across processes (with Redis)."""
-        self._inflight: dict[str, asyncio.Future[Principal]] = {}
+        self._inflight: dict[str, _Flight] = {}
         """Checks under way, by token fingerprint: the first request's answer, for the others."""
         self._retired = False
         self._read: dict[bytes, BearerToken] = {}
@@ -178,27 +178,25 @@ class Authenticator:
         if flight is not None:  # another request is checking this token: its answer is ours
             try:
                 # shield: a waiter that goes away must not cancel the others' answer.
-                return await asyncio.shield(flight)
+                return await asyncio.shield(flight.joined())
             except _CheckAbandoned:
                 return await self.bearer(credentials)  # the first one went away: ask again
         # The first request checks the token itself (no task, no extra turn of the loop);
         # those that come meanwhile wait for its answer.
-        flight = self._inflight[key] = asyncio.get_running_loop().create_future()
+        flight = self._inflight[key] = _Flight()
         try:
             principal = await self._check(key, credentials.token)
         except asyncio.CancelledError:
-            flight.set_exception(_CheckAbandoned())
+            flight.fail(_CheckAbandoned())
             raise
         except Exception as exc:
-            flight.set_exception(exc)
+            flight.fail(exc)
             raise
         else:
-            flight.set_result(principal)
+            flight.answer(principal)
             return principal
         finally:
             del self._inflight[key]
-            if flight.done() and not flight.cancelled():
-                flight.exception()  # retrieved, even when nobody waited for it
 
     async def _check(self, key: str, token: str) -> Principal:
         if self.flight is None:
@@ -276,6 +274,32 @@ class Authenticator:
 
 _READ_KEPT = 4096
 """Most header values :meth:`Authenticator.read` keeps."""
+
+
+class _Flight:
+    """A check under way, and the future its waiters wait on, made only when one comes: most
+    checks (a JWT whose keys are in hand, a forged token) end before anyone could join."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[Principal] | None = None
+
+    def joined(self) -> asyncio.Future[Principal]:
+        if self._future is None:
+            self._future = asyncio.get_running_loop().create_future()
+        return self._future
+
+    def answer(self, principal: Principal) -> None:
+        future = self._future
+        if future is not None and not future.done():
+            future.set_result(principal)
+
+    def fail(self, error: BaseException) -> None:
+        future = self._future
+        if future is not None and not future.done():
+            future.set_exception(error)
+            future.exception()  # retrieved, even when every waiter went away
 
 
 class _CheckAbandoned(Exception):

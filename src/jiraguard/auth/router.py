@@ -106,7 +106,6 @@ class ProviderRouter:
         self.auth = auth
         """The settings the validators were built with (None: built by hand)."""
         self.telemetry = telemetry
-        self._validation_series: dict[tuple[str, str], Any] = {}
         self._by_issuer: dict[str, TokenValidator] = {}
         self._undiscovered: list[JWTValidator] = []
         for validator in validators:
@@ -275,11 +274,7 @@ class ProviderRouter:
     def _observe(self, provider: ProviderSettings, outcome: str, started: float) -> None:
         if self.telemetry is not None:
             elapsed = time.perf_counter() - started
-            series = self._validation_series.get((provider.method, outcome))
-            if series is None:  # prometheus-client's labels() takes a lock every time
-                series = self.telemetry.validation.labels(provider.method, outcome)
-                self._validation_series[(provider.method, outcome)] = series
-            series.observe(elapsed)
+            self.telemetry.validation.observe((provider.method, outcome), elapsed)
             self.telemetry.last_check[provider.name] = (outcome, time.time())
             if outcome == "unavailable":
                 self.telemetry.provider_errors.labels(provider.name).inc()

@@ -64,13 +64,19 @@ class StaticKey:
     def __init__(self, *, pem: str | None = None, secret: str | None = None) -> None:
         self._pem = load_pem_public_key(pem.encode()) if pem else None
         self._secret = secret.encode() if secret else None
+        self._fits: dict[str, bool] = {}
+        """:func:`key_fits` by algorithm (of the provider's allow-list), worked out once: its
+        abstract-class tests took longer than the rest of finding the key."""
 
     async def key(self, kid: str | None, alg: str) -> Any:
         if alg.startswith("HS"):
             if self._secret is None:
                 raise InvalidToken("The token's algorithm is not accepted")
             return self._secret
-        if self._pem is None or not key_fits(self._pem, alg):
+        fits = self._fits.get(alg)
+        if fits is None:
+            fits = self._fits[alg] = self._pem is not None and key_fits(self._pem, alg)
+        if not fits:
             raise InvalidToken("The token's algorithm does not fit the configured key")
         return self._pem
 

@@ -187,6 +187,9 @@ class JWTValidator:
         self._verifiers: dict[str, Algorithm] = {
             alg: jwt.get_algorithm_by_name(alg) for alg in provider.algorithms
         }
+        self._prepared: dict[str, tuple[Any, Any]] = {}
+        """By algorithm: the key last used and PyJWT's ``prepare_key`` of it, whose
+        abstract-class tests are not worth repeating for the same key object."""
         # The signature is checked first, by PyJWT's algorithm objects (below); PyJWT's decode
         # then checks the claims, as it would with verify_signature on.
         self._options: Any = {
@@ -270,8 +273,11 @@ class JWTValidator:
         signing_input, _, signature = token.rpartition(".")
         verifier = self._verifiers[alg]
         try:
+            prepared = self._prepared.get(alg)
+            if prepared is None or prepared[0] is not key:  # the same key, token after token
+                prepared = self._prepared[alg] = (key, verifier.prepare_key(key))
             valid = verifier.verify(
-                signing_input.encode("ascii"), verifier.prepare_key(key), base64url(signature)
+                signing_input.encode("ascii"), prepared[1], base64url(signature)
             )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:  # a key that cannot be used
             raise InvalidToken("The access token is malformed") from exc
