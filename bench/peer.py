@@ -1,6 +1,7 @@
 """jiraguard's gateway against Apache httpd + mod_auth_openidc, side by side in one run.
 
     .venv/bin/python -m bench.peer [--duration 5] [--rounds 3] [--connections 32]
+                                   [--cases valid noauth bad log]
 
 The peer a user would pick instead of jiraguard's gateway: Apache httpd with mod_proxy and
 mod_auth_openidc as an OAuth 2.0 resource server (``AuthType oauth20``, JWTs verified
@@ -111,6 +112,8 @@ KID = "bench-peer-1"
 PROTECTED = "/rest/api/2/myself"
 OPEN = "/open/api/2/myself"
 ECHO = "/rest/api/2/echo"
+CASES = ("valid", "noauth", "bad", "log")
+"""The four cases' names, in the order of the module docstring (``--cases``)."""
 BAD_TOKENS = 50_000
 NEGATIVE_CACHE_TTL = 5.0  # jiraguard's auth.negative_cache_ttl default
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -484,7 +487,9 @@ def _check(variants: list[Variant], echo: dict[str, str], token: str) -> None:
         assert refused.status_code == 401, (server, refused.status_code)
 
 
-def run(workdir: Path, duration: int, rounds: int, connections: int) -> dict[str, Any]:
+def run(
+    workdir: Path, duration: int, rounds: int, connections: int, only: tuple[str, ...] = CASES
+) -> dict[str, Any]:
     keys = _keys(workdir)
     workdir.chmod(0o755)  # Apache's child runs as www-data and reads the CA bundle
     for path in workdir.iterdir():
@@ -564,7 +569,7 @@ def run(workdir: Path, duration: int, rounds: int, connections: int) -> dict[str
             for name in ("apache", "nginx"):
                 wait_until_serving(f"http://127.0.0.1:{ports[name]}{OPEN}", processes[name])
             return _rounds(
-                processes, ports, token, tokens, script, keys, duration, rounds, connections
+                processes, ports, token, tokens, script, keys, duration, rounds, connections, only
             )
         finally:
             for process in reversed(processes.values()):
@@ -598,6 +603,7 @@ def _rounds(
     duration: int,
     rounds: int,
     connections: int,
+    only: tuple[str, ...],
 ) -> dict[str, Any]:
     def url(name: str, path: str) -> str:
         return f"http://127.0.0.1:{ports[name]}{path}"
@@ -630,6 +636,7 @@ def _rounds(
             Variant("request log", "jiraguard, log off", jg, url("jiraguard", PROTECTED), token),
         ),
     ]
+    cases = [group for name, group in zip(CASES, cases, strict=True) if name in only]
     upstream = (pid["upstream"],)
     direct = Variant("upstream alone", "no server in front", upstream, url("upstream", OPEN))
     variants = [direct, *(v for group in cases for v in group)]
@@ -705,12 +712,15 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--cases", nargs="+", choices=CASES, default=list(CASES), help="the cases to measure"
+    )
     args = parser.parse_args()
     problems = missing()
     if problems:
         sys.exit("bench.peer needs:\n  " + "\n  ".join(problems))
     with tempfile.TemporaryDirectory() as tmp:
-        result = run(Path(tmp), args.duration, args.rounds, args.connections)
+        result = run(Path(tmp), args.duration, args.rounds, args.connections, tuple(args.cases))
     (before, after) = result["load"]
     print(f"GET {PROTECTED} (cases 1, 3, 4) and {OPEN} (case 2), medians of {args.rounds}")
     print(f"rounds of {args.duration} s; load average {before[0]:.1f} before, {after[0]:.1f} after")
