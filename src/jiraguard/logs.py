@@ -29,7 +29,7 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple, TextIO, cast
+from typing import Any, Literal, TextIO
 
 import orjson
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -62,21 +62,8 @@ def resolve_format(choice: str, stream: TextIO | None = None) -> LogFormat:
     return "json" if choice == "json" else "text"
 
 
-class _Line(NamedTuple):
-    """One line's parts: what a record of it would hold."""
-
-    logger: str
-    level: str
-    message: str
-    fields: dict[str, Any]
-    """Plain values, each also an attribute of the record."""
-    created: float
-    pid: int | None
-
-    @classmethod
-    def of(cls, record: logging.LogRecord, fields: dict[str, Any]) -> _Line:
-        message = record.getMessage()
-        return cls(record.name, record.levelname, message, fields, record.created, record.process)
+Parts = tuple[str, str, str, float, int | None]
+"""A line's logger, level name, message, time and process id: what a record of it holds."""
 
 
 class _JsonFormatter(JsonFormatter):
@@ -89,23 +76,30 @@ class _JsonFormatter(JsonFormatter):
         extra = getattr(record, _LINE_FIELDS, None)
         if extra is None or record.exc_info or record.stack_info:
             return super().format(record)
-        return self.line(_Line.of(record, extra))
+        return self.line(_parts(record), extra)
 
     @staticmethod
-    def line(said: _Line) -> str:
-        """The line, as :meth:`format` writes its record."""
+    def line(parts: Parts, fields: dict[str, Any]) -> str:
+        """The line, as :meth:`format` writes a record of these parts and plain ``fields``
+        (each also an attribute of the record)."""
+        logger, level, message, created, pid = parts
         line = {
-            "level": said.level,
-            "logger": said.logger,
-            "pid": said.pid,
-            "message": said.message,
-            **said.fields,
-            "time": iso_time(said.created),
+            "level": level,
+            "logger": logger,
+            "pid": pid,
+            "message": message,
+            **fields,
+            "time": iso_time(created),
         }
         try:
             return orjson.dumps(line).decode()
         except TypeError:  # a value orjson does not write: as python-json-logger would
             return json.dumps(line, default=str)
+
+
+def _parts(record: logging.LogRecord) -> Parts:
+    """What a line of ``record`` is made of, besides its fields."""
+    return record.name, record.levelname, record.getMessage(), record.created, record.process
 
 
 _second: tuple[float, str] = (math.nan, "")
@@ -117,15 +111,15 @@ def iso_time(created: float) -> str:
     second: the same rounding (half to even, to the microsecond), the same text (no fraction
     when it is zero)."""
     global _second
-    fraction, whole = math.modf(created)
-    micros = round(fraction * 1_000_000)
-    if micros >= 1_000_000:
-        whole, micros = whole + 1, micros - 1_000_000
-    elif micros < 0:
-        whole, micros = whole - 1, micros + 1_000_000
-    if whole != _second[0]:
-        _second = (whole, datetime.fromtimestamp(whole, tz=UTC).isoformat()[:-6])
-    return f"{_second[1]}.{micros:06d}+00:00" if micros else f"{_second[1]}+00:00"
+    whole = int(created)  # toward zero, as math.modf: the fraction is exact
+    micros = round((created - whole) * 1_000_000)
+    if not 0 <= micros < 1_000_000:  # rounded up to the next second, or a time before 1970
+        whole, micros = (whole + 1, 0) if micros > 0 else (whole - 1, micros + 1_000_000)
+    second, text = _second
+    if whole != second:
+        text = datetime.fromtimestamp(whole, tz=UTC).isoformat()[:-6]
+        _second = (whole, text)
+    return f"{text}.{micros:06d}+00:00" if micros else f"{text}+00:00"
 
 
 _LINE_FIELDS = "jiraguard_request_fields"
@@ -164,18 +158,18 @@ class TextFormatter(logging.Formatter):
         )
         return " ".join((line, *pairs))
 
-    def line(self, said: _Line) -> str:
-        """The line, as :meth:`format` writes its record."""
-        created = said.created
+    def line(self, parts: Parts, fields: dict[str, Any]) -> str:
+        """The line, as :meth:`format` writes a record of these parts and ``fields``."""
+        logger, level, message, created, _ = parts
         stamp = time.strftime(self.default_time_format, self.converter(created))
         msecs = int((created - int(created)) * 1000) + 0.0  # as LogRecord computes it
         if self.default_msec_format:
             stamp = self.default_msec_format % (stamp, msecs)
-        head = f"{stamp} {said.level} {said.logger} {said.message}"
+        head = f"{stamp} {level} {logger} {message}"
         pairs = (
             f"{name}={_printable(value)}"
             for name in _FIELDS
-            if (value := said.fields.get(name)) is not None
+            if (value := fields.get(name)) is not None
         )
         return " ".join((head, *pairs))
 
@@ -287,9 +281,10 @@ def write_line(
     has checked ``logger.isEnabledFor(level)``."""
     handler = _direct_handler(logger, level)
     if handler is not None:
-        formatter = cast(_JsonFormatter | TextFormatter, handler.formatter)  # _direct_handler's
-        said = _Line(logger.name, logging.getLevelName(level), message, fields, time.time(), _pid())
-        handler.request_line(formatter.line(said))
+        formatter: _JsonFormatter | TextFormatter = handler.formatter  # type: ignore[assignment]
+        name = logging.getLevelName(level)
+        line = formatter.line((logger.name, name, message, time.time(), _pid()), fields)
+        handler.request_line(line)
         return
     extra = {**fields, _LINE_FIELDS: fields}
     record = logger.makeRecord(logger.name, level, __file__, 0, message, (), None, function, extra)
@@ -362,27 +357,30 @@ def log_request(
     client: str | None,
 ) -> None:
     """Write the request's one line (see the module docstring for what it carries)."""
-    latency = round(seconds * 1000, 1)
+    latency = round(seconds * 10_000) / 10  # milliseconds, to a tenth
     if route == "<unmatched>" or route.endswith("/{path}"):
         # A 404, or gateway mode's catch-all: the path, escaped, never the query string.
         route = _printable(path[:256])
     method = scope["method"]
     # The fields in their order, those without a value left out.
     extra: dict[str, Any] = {"request_id": request_id}
-    if note.allowed is not None:
-        principal = note.principal
-        if note.username is not None:
-            extra["user"] = note.username
-        if principal is not None and principal.provider is not None:
-            extra["provider"] = principal.provider
-        auth = principal.method if principal else _scheme(scope)
-        if auth is not None:
-            extra["auth"] = auth
-        extra["decision"] = "allowed" if note.allowed else "refused"
-        if note.reason is not None:
-            extra["reason"] = note.reason
-    extra["method"], extra["route"] = method, route
-    extra["status"], extra["latency_ms"] = status, latency
+    allowed = note.allowed
+    if allowed is not None:
+        if (username := note.username) is not None:
+            extra["user"] = username
+        if (principal := note.principal) is not None:
+            if (provider := principal.provider) is not None:
+                extra["provider"] = provider
+            extra["auth"] = principal.method
+        elif (scheme := _scheme(scope)) is not None:
+            extra["auth"] = scheme
+        extra["decision"] = "allowed" if allowed else "refused"
+        if (reason := note.reason) is not None:
+            extra["reason"] = reason
+    extra["method"] = method
+    extra["route"] = route
+    extra["status"] = status
+    extra["latency_ms"] = latency
     if client is not None:
         extra["client"] = client
     message = f"{method} {route} {status} {latency:.1f}ms"
