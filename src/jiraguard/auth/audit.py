@@ -5,10 +5,16 @@ method and path, the client address and the token's fingerprint, never the token
 :class:`DecisionLog` counts decisions, logs refusals (``jiraguard.audit`` logger: INFO, or
 DEBUG when the request log says them) and hands every record to an :class:`AuditSink`,
 which must not block: the request path never waits for a write.
+
+A refusal's line is said at once; the same refusal again (same status, reason, method, path
+and client) within :data:`REPEAT_WINDOW` seconds is counted instead, and the count said in one
+line when the window ends, with the last token's fingerprint: a flood of bad tokens is not a
+flood of log lines, and the audit sink still gets every record.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -82,6 +88,70 @@ def accepted_decision(
 
 _DEBUG = logging.DEBUG
 
+REPEAT_WINDOW = 1.0
+"""Seconds a refusal's line stands for the same refusals after it."""
+_REPEAT_KINDS = 1024
+"""Most kinds of refusal counted in one window; refusals of any other kind are each said."""
+
+_Kind = tuple[int, str, str, str, str | None]
+"""What makes refusals the same: status, reason, method, path, client."""
+
+
+@dataclass(slots=True)
+class _Since:
+    """A refusal said in the current window: its line's level, and the same refusals since."""
+
+    level: int
+    count: int = 0
+    last: str | None = None
+    """The fingerprint of the last one's token."""
+
+
+class _Repeats:
+    """The refusals said in the current window, and how many of each came again since."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._since: dict[_Kind, _Since] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def counted(self, decision: Decision, level: int) -> bool:
+        """Whether ``decision`` is a repeat, now counted; else the caller says its line."""
+        kind = (decision.status, decision.reason, decision.method, decision.path, decision.client)
+        since = self._since.get(kind)
+        if since is not None:
+            since.count += 1
+            since.last = decision.fingerprint
+            return True
+        if len(self._since) < _REPEAT_KINDS and self._open():
+            self._since[kind] = _Since(level)
+        return False
+
+    def _open(self) -> bool:
+        """Whether a window is open (one is opened when none is): only inside an event
+        loop, whose timer ends it; elsewhere every refusal is said."""
+        if self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return False
+            self._timer = loop.call_later(self.window, self.close)
+        return True
+
+    def close(self) -> None:
+        """End the window: say how many of each kind came again."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        since, self._since = self._since, {}
+        for (status, reason, method, path, client), said in since.items():
+            if said.count and log.isEnabledFor(said.level):
+                line = (
+                    f"deny {method} {path} -> {status} {reason} client={client or '-'}: "
+                    f"{said.count} more in {self.window:g} s, the last token={said.last or '-'}"
+                )
+                write_line(log, said.level, line, {}, "close")
+
 
 class DecisionLog:
     """Counts decisions, writes refusals to the audit logger, feeds the sink."""
@@ -92,10 +162,13 @@ class DecisionLog:
         *,
         record_allowed: bool = True,
         refusal_level: int = logging.INFO,
+        repeat_window: float = REPEAT_WINDOW,
     ) -> None:
         """``refusal_level``: where refusals are logged; DEBUG when the request log line
-        (which names the decision and its reason) already says it, so each is said once."""
+        (which names the decision and its reason) already says it, so each is said once.
+        ``repeat_window``: seconds a refusal's line stands for the same refusals after it."""
         self.sink = sink
+        self.repeats = _Repeats(repeat_window)
         self.record_allowed = record_allowed
         self._tally = sink.accepted if sink is not None and record_allowed else None
         """Where an accepted request goes (None: nowhere): looked up once, not per request."""
@@ -140,9 +213,10 @@ class DecisionLog:
         key = (decision.allowed, decision.status, decision.code, source)
         self._recorded[key] = self._recorded.get(key, 0) + 1
         level = logging.DEBUG if decision.allowed else self.refusal_level
-        if log.isEnabledFor(level):
-            # A flood of refusals is a flood of these lines: written without a log record
-            # under serve's configuration (jiraguard.logs.write_line).
+        if log.isEnabledFor(level) and (
+            decision.allowed or not self.repeats.counted(decision, level)
+        ):
+            # Written without a log record under serve's configuration (write_line).
             write_line(log, level, _line(decision), {}, "record")
         if self.sink is not None:
             self.sink.submit(decision)
