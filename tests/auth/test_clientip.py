@@ -48,3 +48,4 @@ def test_a_flood_of_addresses_is_not_kept_for_ever() -> None:
         resolver.of({"client": (str(IPv4Address(0x0B000000 + n)), 1), "headers": []})
         resolver.peer_trusted({"client": (str(IPv4Address(0x0B000000 + n)), 1), "headers": []})
     assert len(resolver._verdicts) <= 4096
+    assert len(resolver._peers) <= 4096

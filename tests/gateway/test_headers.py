@@ -6,8 +6,16 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from jiraguard.proxy.headers import HOP_BY_HOP, ContextPath, hop_by_hop, without_access_token
+from jiraguard.proxy.headers import (
+    HOP_BY_HOP,
+    ContextPath,
+    connection_options,
+    hop_by_hop,
+    without_access_token,
+)
 
 PUBLIC = "https://jira.example.com"
 
@@ -16,6 +24,28 @@ def test_connection_options_are_hop_by_hop() -> None:
     """RFC 9110 §7.6.1: the fields a Connection header names are removed too."""
     names = hop_by_hop([(b"connection", b"Keep-Alive, X-Private ,close"), (b"x-other", b"1")])
     assert names == HOP_BY_HOP | {b"x-private", b"close"}
+
+
+_names = st.sampled_from(
+    [b"connection", b"Connection", b"CONNECTION", b"connectio", b"connections", b"user-agent",
+     b"set-cookie", b"keep-alive", b"host"]
+) | st.binary(max_size=12)  # fmt: skip
+
+
+@given(st.lists(st.tuples(_names, st.binary(max_size=20)), max_size=6))
+def test_connection_options_are_every_connection_headers_names(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    """Any case, any number of Connection headers, whatever else the message carries: the
+    names listed, as the plain definition reads them."""
+    listed = {
+        option.strip().lower()
+        for name, value in headers
+        if name.lower() == b"connection"
+        for option in value.split(b",")
+    }
+    assert connection_options(headers) == listed
+    assert hop_by_hop(headers) == HOP_BY_HOP | listed
 
 
 @pytest.mark.parametrize(

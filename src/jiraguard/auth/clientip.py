@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from operator import itemgetter
 
 from starlette.types import Scope
 
@@ -30,6 +31,8 @@ def _parse(value: str) -> Address | None:
 
 
 _VERDICTS_KEPT = 4096
+_FORWARDED_FOR = b"x-forwarded-for"
+_name = itemgetter(0)
 
 
 class ClientAddress:
@@ -40,6 +43,9 @@ class ClientAddress:
         self._verdicts: dict[Address, bool] = {}
         """Addresses already judged (a network test is slow Python): the proxies themselves
         come back on every request."""
+        self._peers: dict[str, bool] = {}
+        """Peer hosts as the server gives them, already judged: trusted proxies or not (no
+        parse, no address hashed in Python, for the peer every request comes from)."""
 
     def _is_trusted(self, address: Address) -> bool:
         verdict = self._verdicts.get(address)
@@ -50,12 +56,23 @@ class ClientAddress:
             self._verdicts[address] = verdict
         return verdict
 
+    def _is_trusted_peer(self, host: str) -> bool:
+        verdict = self._peers.get(host)
+        if verdict is None:
+            address = _parse(host)
+            verdict = address is not None and self._is_trusted(address)
+            if len(self._peers) >= _VERDICTS_KEPT:
+                self._peers.clear()
+            self._peers[host] = verdict
+        return verdict
+
     def peer_trusted(self, scope: Scope) -> bool:
         """Whether the socket peer is one of the trusted proxies (whose ``X-Forwarded-*``
         headers may then be believed)."""
         peer = scope.get("client")
-        address = _parse(peer[0]) if peer else None
-        return address is not None and self._is_trusted(address)
+        if not peer or not self.trusted:
+            return False
+        return self._is_trusted_peer(peer[0])
 
     def of(self, scope: Scope) -> str | None:
         peer = scope.get("client")
@@ -64,16 +81,13 @@ class ClientAddress:
         if not self.trusted:
             host: str = peer[0]  # ASGI: the client is (host, port), the host a str
             return host
+        if not self._is_trusted_peer(peer[0]):
+            return str(peer[0])
+        headers = scope["headers"]
+        if _FORWARDED_FOR not in map(_name, headers):  # the trusted proxy speaks for itself
+            return str(peer[0])
+        hops = [value.decode("latin-1") for name, value in headers if name == _FORWARDED_FOR]
         address = _parse(peer[0])
-        if address is None or not self._is_trusted(address):
-            return str(peer[0])
-        hops = [
-            value.decode("latin-1")
-            for name, value in scope["headers"]
-            if name == b"x-forwarded-for"
-        ]
-        if not hops:  # the trusted proxy speaks for itself
-            return str(peer[0])
         for hop in reversed(",".join(hops).split(",")):
             parsed = _parse(hop)
             if parsed is None:

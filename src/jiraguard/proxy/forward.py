@@ -36,7 +36,12 @@ from jiraguard.auth.jira_credentials import METHOD as JIRA_METHOD
 from jiraguard.auth.note import NOTE, RequestNote
 from jiraguard.auth.principal import Principal
 from jiraguard.oauth1 import OAuth1Error
-from jiraguard.proxy.headers import ContextPath, hop_by_hop, without_access_token
+from jiraguard.proxy.headers import (
+    HOP_BY_HOP,
+    ContextPath,
+    connection_options,
+    without_access_token,
+)
 from jiraguard.proxy.hop import Body, HopPool, Response, Timeouts, authority
 from jiraguard.proxy.identity_headers import IdentityHeaders, UnsendableUsername
 from jiraguard.proxy.known_users import JiraUnavailable, KnownUsers
@@ -65,7 +70,9 @@ client going away, so a dropped download stops pulling from the upstream."""
 _FORWARDED = frozenset({b"host", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
 _EXPECT = b"expect"  # the server in front of us answered 100-continue already (RFC 9110 §10.1.1)
 _SESSION = frozenset({b"cookie"})
-_UPSTREAM_DATE = frozenset({b"date"})
+_UPSTREAM_DROPPED = HOP_BY_HOP | {b"date"}
+"""Response headers never passed on, besides those ``Connection`` names. Date is one field
+(RFC 9110 §6.6.1): the server jiraguard runs in writes its own."""
 
 
 class UpstreamPool:
@@ -335,7 +342,9 @@ class UpstreamProxy:
             )
         self.max_request = settings.max_request_bytes
         self.max_response = settings.max_response_bytes
-        self._always_stripped = self.identity.stripped | _FORWARDED | {_EXPECT}
+        stripped = HOP_BY_HOP | self.identity.stripped | _FORWARDED | {_EXPECT}
+        self._dropped = (stripped, stripped | _SESSION)
+        """The request headers never forwarded: (on an open path, on a protected one)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # websockets are not proxied
@@ -499,10 +508,11 @@ class UpstreamProxy:
     def _request_headers(self, scope: Scope, protected: bool) -> tuple[RawHeaders, int | None]:
         """End-to-end request headers plus ``X-Forwarded-*``, and the Content-Length if any."""
         incoming: RawHeaders = scope["headers"]
-        drop = hop_by_hop(incoming) | self._always_stripped
-        if protected:
-            # The identity Jira acts on is the one jiraguard checked, never a browser session.
-            drop |= _SESSION
+        # On a protected path the identity Jira acts on is the one jiraguard checked, never a
+        # browser session: no Cookie.
+        drop = self._dropped[protected]
+        if named := connection_options(incoming):
+            drop = drop | named
         headers: RawHeaders = []
         length: int | None = None
         host = b""
@@ -553,8 +563,9 @@ class UpstreamProxy:
         self, scope: Scope, response: Response, protected: bool
     ) -> tuple[RawHeaders, int | None]:
         raw = response.raw_headers
-        # Date is one field (RFC 9110 §6.6.1): the server jiraguard runs in writes its own.
-        drop = hop_by_hop(raw) | _UPSTREAM_DATE
+        drop = _UPSTREAM_DROPPED
+        if named := connection_options(raw):
+            drop = drop | named
         headers: RawHeaders = []
         length: int | None = None
         for original_name, value in raw:

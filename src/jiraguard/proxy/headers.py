@@ -11,7 +11,8 @@ name other hosts, and cookie ``Domain`` attributes, are left alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
+from operator import itemgetter
 from urllib.parse import unquote_plus
 
 import httpx
@@ -33,16 +34,30 @@ HOP_BY_HOP = frozenset(
 ``Proxy-Connection`` is the pre-standard spelling some clients still send."""
 
 
-def hop_by_hop(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
-    """The standard hop-by-hop names plus every name listed in ``Connection`` (RFC 9110
-    §7.6.1: "a proxy ... MUST remove any header fields listed in the Connection header")."""
-    named = {
+_name = itemgetter(0)
+_NONE: frozenset[bytes] = frozenset()
+_CONNECTION = b"connection"
+
+
+def connection_options(headers: Sequence[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """The names listed in ``Connection`` (RFC 9110 §7.6.1: "a proxy ... MUST remove any
+    header fields listed in the Connection header"), any case. Most messages have none: that
+    is found in C, with no bytecode per header."""
+    if 10 not in map(len, map(_name, headers)) or _CONNECTION not in map(
+        bytes.lower, map(_name, headers)
+    ):
+        return _NONE
+    return frozenset(
         option.strip().lower()
         for name, value in headers
-        if len(name) == 10 and name.lower() == b"connection"  # the length first: it is cheap
+        if name.lower() == _CONNECTION
         for option in value.split(b",")
-    }
-    return HOP_BY_HOP | named if named else HOP_BY_HOP
+    )
+
+
+def hop_by_hop(headers: Sequence[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """The standard hop-by-hop names plus every name listed in ``Connection``."""
+    return HOP_BY_HOP | connection_options(headers)
 
 
 def without_access_token(query: bytes) -> bytes:
