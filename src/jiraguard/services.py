@@ -356,6 +356,7 @@ class Services:
         if self.sampler is not None:
             await self.sampler.stop()
         await self.pats.aclose()
+        self.path.decisions.repeats.close()  # the refusals counted since their line, said
         if self.audit is not None:
             await self.audit.stop()  # writes what is still queued, while the database is open
         if self.provider_clients is not None:

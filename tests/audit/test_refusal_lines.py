@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import httpx
 import pytest
 
+from jiraguard.app import create_app
 from jiraguard.auth.audit import Decision, DecisionLog
 from jiraguard.auth.principal import Principal
+from jiraguard.services import Services
+from jiraguard.settings import validate_settings
+from tests.conftest import BASE_URL, bearer
 
 WINDOW = 0.05
 
@@ -135,3 +140,29 @@ def test_with_the_request_log_on_refusals_are_debug_and_not_said(
 
     asyncio.run(run())
     assert _lines(caplog) == []
+
+
+@pytest.mark.anyio
+async def test_a_server_closing_says_the_repeats_it_counted(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server stopping within the window still says how many refusals its line stood for."""
+    caplog.set_level(logging.INFO, "jiraguard.audit")
+    settings = validate_settings(
+        {
+            "server": {"base_url": BASE_URL},
+            "storage": {"url": sqlite_url},
+            "logging": {"requests": False},
+        }
+    )
+    services = Services.build(settings)
+    transport = httpx.ASGITransport(app=create_app(settings, services))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        for n in range(3):
+            answer = await client.get("/rest/api/2/myself", headers=bearer(f"bad-token-{n}"))
+            assert answer.status_code == 401
+    assert len(_lines(caplog)) == 1
+    await services.aclose()
+    lines = _lines(caplog)
+    assert len(lines) == 2
+    assert ": 2 more in 1 s, the last token=" in lines[1]
