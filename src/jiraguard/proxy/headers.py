@@ -55,11 +55,6 @@ def connection_options(headers: Sequence[tuple[bytes, bytes]]) -> frozenset[byte
     )
 
 
-def hop_by_hop(headers: Sequence[tuple[bytes, bytes]]) -> frozenset[bytes]:
-    """The standard hop-by-hop names plus every name listed in ``Connection``."""
-    return HOP_BY_HOP | connection_options(headers)
-
-
 def without_access_token(query: bytes) -> bytes:
     """The query string minus every ``access_token`` parameter (RFC 6750 §2.3), the rest kept
     byte for byte. Names are compared decoded, as the credential parser reads them."""
