@@ -231,10 +231,16 @@ class ProviderRouter:
                         Attempt(provider.name, provider.method, "accepted", claims=validated.claims)
                     )
                 return validated
-        if outage is not None:
-            raise outage
-        assert rejection is not None
-        raise rejection
+        error = outage or rejection
+        assert error is not None
+        # Raised with no local still naming it: the traceback holds this frame, and a frame
+        # holding its own exception is a cycle only the garbage collector frees (some forty
+        # objects a refused token, collected a gen-0 pass at a time).
+        del outage, rejection
+        try:
+            raise error
+        finally:
+            del error
 
     def states(self, now: float | None = None) -> list[ProviderState]:
         """Per provider, in configuration order.
