@@ -45,6 +45,11 @@ def _malformed(i: int) -> str:
     return f"not.a-jwt.{i}"
 
 
+def _again(i: int) -> str:
+    """The same forged token every time: refused from the cache after the first."""
+    return _forged(0)
+
+
 @contextmanager
 def _collector_off() -> Iterator[None]:
     gc.collect()
@@ -55,7 +60,7 @@ def _collector_off() -> Iterator[None]:
         gc.enable()
 
 
-async def _status(app: Any, token: str) -> int:
+async def _status(app: Any, token: str | None, scheme: str = "Bearer") -> int:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -68,8 +73,10 @@ async def _status(app: Any, token: str) -> int:
         "path": "/rest/api/2/myself",
         "raw_path": b"/rest/api/2/myself",
         "query_string": b"",
-        "headers": [(b"host", b"jira.test"), (b"authorization", f"Bearer {token}".encode())],
+        "headers": [(b"host", b"jira.test")],
     }
+    if token is not None:
+        scope["headers"].append((b"authorization", f"{scheme} {token}".encode()))
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -86,10 +93,23 @@ async def _status(app: Any, token: str) -> int:
 async def test_refusals_leave_no_cycles(harness: HarnessFactory) -> None:
     h = await harness([hmac_provider()])
     app = create_app(h.settings, h.services)
-    for make in (_forged, _other_issuer, _malformed):
+    for make in (_forged, _other_issuer, _malformed, _again):
         assert await _status(app, make(0)) == 401  # first of its kind: whatever is made once
         with _collector_off():
             for i in range(1, 21):
                 assert await _status(app, make(i)) == 401
             left = gc.collect()
         assert left == 0, f"{make.__name__}: {left} objects in cycles after 20 refusals"
+
+
+async def test_refusals_without_a_token_leave_no_cycles(harness: HarnessFactory) -> None:
+    h = await harness([hmac_provider()])
+    app = create_app(h.settings, h.services)
+    basic = base64.b64encode(b"alice:secret").decode()
+    for token, scheme in ((None, "Bearer"), (basic, "Basic"), ("", "Bearer")):
+        assert await _status(app, token, scheme) in (400, 401)
+        with _collector_off():
+            for _ in range(20):
+                assert await _status(app, token, scheme) in (400, 401)
+            left = gc.collect()
+        assert left == 0, f"{scheme} {token!r}: {left} objects in cycles after 20 refusals"
