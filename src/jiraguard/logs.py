@@ -15,8 +15,11 @@ The request line is the one record written per request, so it has a direct path:
 configuration is the one :func:`logging_config` makes (the request logger hands its records
 to the root's one :class:`StderrHandler`, nothing filters), the line is formatted from its
 fields, without a :class:`logging.LogRecord`, and the handler writes the lines of one turn of
-the event loop in one write. The bytes are those the record would have become; any other
-configuration (a test's capture, an operator's ``dictConfig``) gets the record as before.
+the event loop in one write. In JSON, a line is put together from pieces kept for its shape
+(all it holds but the request id, the latency and the time: the requests of one client to
+one route share one), cut from the line the formatter writes for that shape. The bytes are
+those the record would have become; any other configuration (a test's capture, an
+operator's ``dictConfig``) gets the record as before.
 """
 
 from __future__ import annotations
@@ -83,18 +86,24 @@ class _JsonFormatter(JsonFormatter):
         """The line, as :meth:`format` writes a record of these parts and plain ``fields``
         (each also an attribute of the record)."""
         logger, level, message, created, pid = parts
-        line = {
-            "level": level,
-            "logger": logger,
-            "pid": pid,
-            "message": message,
-            **fields,
-            "time": iso_time(created),
-        }
-        try:
-            return orjson.dumps(line).decode()
-        except TypeError:  # a value orjson does not write: as python-json-logger would
-            return json.dumps(line, default=str)
+        return _json_object(logger, level, pid, message, fields, iso_time(created))
+
+
+def _json_object(
+    logger: str, level: str, pid: int | None, message: str, fields: dict[str, Any], time: str
+) -> str:
+    line = {
+        "level": level,
+        "logger": logger,
+        "pid": pid,
+        "message": message,
+        **fields,
+        "time": time,
+    }
+    try:
+        return orjson.dumps(line).decode()
+    except TypeError:  # a value orjson does not write: as python-json-logger would
+        return json.dumps(line, default=str)
 
 
 def _parts(record: logging.LogRecord) -> Parts:
@@ -362,26 +371,108 @@ def log_request(
         # A 404, or gateway mode's catch-all: the path, escaped, never the query string.
         route = _printable(path[:256])
     method = scope["method"]
-    # The fields in their order, those without a value left out.
-    extra: dict[str, Any] = {"request_id": request_id}
+    user = provider = auth = decision = reason = None
     allowed = note.allowed
     if allowed is not None:
-        if (username := note.username) is not None:
-            extra["user"] = username
+        user = note.username
         if (principal := note.principal) is not None:
-            if (provider := principal.provider) is not None:
-                extra["provider"] = provider
-            extra["auth"] = principal.method
-        elif (scheme := _scheme(scope)) is not None:
-            extra["auth"] = scheme
-        extra["decision"] = "allowed" if allowed else "refused"
-        if (reason := note.reason) is not None:
-            extra["reason"] = reason
-    extra["method"] = method
-    extra["route"] = route
-    extra["status"] = status
-    extra["latency_ms"] = latency
-    if client is not None:
-        extra["client"] = client
+            provider, auth = principal.provider, principal.method
+        else:
+            auth = _scheme(scope)
+        decision = "allowed" if allowed else "refused"
+        reason = note.reason
+    handler = _direct_handler(request_log, logging.INFO)
+    shape: _Shape = (method, route, status, client, user, provider, auth, decision, reason, _pid())
+    if handler is not None and type(handler.formatter) is _JsonFormatter:
+        pieces = _shapes.get(shape, _UNSEEN)
+        if pieces is _UNSEEN:
+            pieces = _pieces(shape)
+        if pieces is not None:
+            head, after_latency, after_id, after_ms, end = pieces
+            handler.request_line(
+                f"{head}{latency:.1f}{after_latency}{orjson.dumps(request_id).decode()}"
+                f"{after_id}{orjson.dumps(latency).decode()}{after_ms}{iso_time(time.time())}{end}"
+            )
+            return
+    fields = _fields(request_id, shape, latency)
     message = f"{method} {route} {status} {latency:.1f}ms"
-    write_line(request_log, logging.INFO, message, extra, "log_request")
+    write_line(request_log, logging.INFO, message, fields, "log_request")
+
+
+_Shape = tuple[
+    str,
+    str,
+    int,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    int | None,
+]
+"""What a request line holds besides its request id, latency and time: method, route,
+status, client, user, provider, authentication, decision, reason (each None when the line
+leaves it out) and the process id. Requests of one client to one route mostly share it."""
+
+
+def _fields(request_id: str, shape: _Shape, latency: Any) -> dict[str, Any]:
+    """A line's fields in their order, those without a value left out."""
+    method, route, status, client, user, provider, auth, decision, reason, _ = shape
+    fields: dict[str, Any] = {"request_id": request_id}
+    if user is not None:
+        fields["user"] = user
+    if provider is not None:
+        fields["provider"] = provider
+    if auth is not None:
+        fields["auth"] = auth
+    if decision is not None:
+        fields["decision"] = decision
+    if reason is not None:
+        fields["reason"] = reason
+    fields["method"] = method
+    fields["route"] = route
+    fields["status"] = status
+    fields["latency_ms"] = latency
+    if client is not None:
+        fields["client"] = client
+    return fields
+
+
+_Pieces = tuple[str, str, str, str, str]
+_shapes: dict[_Shape, _Pieces | None] = {}
+"""Each shape's JSON line in pieces (:func:`_pieces`), for the next line of that shape."""
+_SHAPES_KEPT = 1024
+"""Most shapes kept (past that, the kept ones are dropped)."""
+_UNSEEN: Any = object()
+_MARKS = ("\\u0000l", '"\\u0000r"', '"\\u0000m"', "\\u0000t")
+"""Where the JSON text of :func:`_pieces`'s line is cut: as orjson writes ``"\\x00l"`` in the
+message, and the id, latency and time values ``"\\x00r"``, ``"\\x00m"``, ``"\\x00t"``."""
+
+
+def _pieces(shape: _Shape) -> _Pieces | None:
+    """The JSON line of ``shape`` cut where the message's latency, the request id, the
+    latency and the time go: the line is these pieces with those in between, the bytes
+    :meth:`_JsonFormatter.line` writes for the same fields. None (and each line of the shape
+    formatted whole) when a field's own text holds one of the marks it is cut at."""
+    method, route, status, pid = shape[0], shape[1], shape[2], shape[9]
+    text = _json_object(
+        request_log.name,
+        logging.getLevelName(logging.INFO),
+        pid,
+        f"{method} {route} {status} \x00lms",
+        _fields("\x00r", shape, "\x00m"),
+        "\x00t",
+    )
+    pieces: _Pieces | None = None
+    if all(text.count(mark) == 1 for mark in _MARKS):
+        head, _, rest = text.partition(_MARKS[0])
+        after_latency, _, rest = rest.partition(_MARKS[1])
+        after_id, _, rest = rest.partition(_MARKS[2])
+        after_ms, _, end = rest.partition(_MARKS[3])
+        if end:  # the marks in their order
+            pieces = (head, after_latency, after_id, after_ms, end)
+    if len(_shapes) >= _SHAPES_KEPT:
+        _shapes.clear()
+    _shapes[shape] = pieces
+    return pieces

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from jiraguard.auth.audit import Decision, DecisionLog
 from jiraguard.auth.authenticator import hash_password
 from jiraguard.auth.note import RequestNote
+from jiraguard.auth.principal import Principal
 from jiraguard.logs import (
     LogFormat,
     StderrHandler,
@@ -321,6 +322,77 @@ def test_the_direct_request_line_is_the_records_line(
         assert two["time"] == "2025-12-01T11:53:21+00:00"  # no fraction, as isoformat
         assert two["user"] == "x"
         assert one["pid"] == os.getpid()
+
+
+_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["\x00l", "\x00r", "\x00m", "\x00t", '"', "\\", "é", "\u2028"]),
+)
+_MAYBE = st.one_of(st.none(), _TEXT)
+
+
+@st.composite
+def _notes(draw: st.DrawFn) -> RequestNote:
+    """A request's note as the auth step leaves it: untouched, accepted or refused."""
+    note = RequestNote()
+    kind = draw(st.sampled_from(["open", "accepted", "refused", "refused with principal"]))
+    principal = Principal(
+        username=draw(_TEXT),
+        key="k",
+        display_name="d",
+        email="e",
+        method=draw(_TEXT),
+        provider=draw(_MAYBE),
+    )
+    if kind == "accepted":
+        note.accept(principal)
+    elif kind != "open":
+        holder = principal if kind == "refused with principal" else None
+        note.refuse(draw(_TEXT), draw(_MAYBE), holder)
+    return note
+
+
+@given(
+    method=st.sampled_from(["GET", "POST", "PROPFIND"]),
+    route=_TEXT,
+    status=st.integers(100, 599),
+    note=_notes(),
+    authorization=st.sampled_from([[], [(b"authorization", b"Bearer x")]]),
+    request_id=st.from_regex(r"[!-~]{1,128}", fullmatch=True),
+    seconds=st.floats(0, 10**6, allow_nan=False),
+    client=_MAYBE,
+    created=st.floats(0, 2**33, allow_nan=False),
+)
+def test_a_json_request_line_from_its_kept_pieces_is_the_records_line(
+    method: str,
+    route: str,
+    status: int,
+    note: RequestNote,
+    authorization: list[tuple[bytes, bytes]],
+    request_id: str,
+    seconds: float,
+    client: str | None,
+    created: float,
+) -> None:
+    """The direct JSON line is written from pieces kept per shape of line (everything but
+    the request id, the latency and the time): the first line of a shape, the next one from
+    its pieces and the record's line are the same bytes, whatever the fields hold (marks the
+    pieces are cut at included)."""
+    scope = {"method": method, "headers": authorization}
+    written = []
+    for through_record in (False, False, True):
+        stream = io.StringIO()
+        with contextlib.contextmanager(_configured)("json", stream):
+            if through_record:
+                logging.getLogger().handlers[0].addFilter(lambda record: True)
+            clock, time.time = time.time, lambda: created  # type: ignore[assignment]
+            try:
+                log_request(scope, request_id, route, route, status, note, seconds, client)
+            finally:
+                time.time = clock  # type: ignore[assignment]
+        written.append(stream.getvalue())
+    assert written[0] == written[1] == written[2]
+    assert json.loads(written[0])["request_id"] == request_id
 
 
 @pytest.mark.parametrize("log_format", ["json", "text"])
