@@ -184,7 +184,10 @@ class ProviderRouter:
 
     def _undiscovered_fail(self, issuer: str, outage: ProviderUnavailable | None) -> None:
         if outage is not None and issuer not in self._by_issuer:
-            raise outage
+            # Each request's own: the kept outage raised again would carry the tracebacks of
+            # every request it was raised in before (their frames kept with it, growing
+            # until the retry), and the challenge scheme the last of them set on it.
+            raise ProviderUnavailable(outage.description, url=outage.url, provider=outage.provider)
 
     async def validate(self, token: str, trace: list[Attempt] | None = None) -> ValidatedToken:
         if self._undiscovered:
