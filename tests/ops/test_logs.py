@@ -10,6 +10,7 @@ import json
 import logging
 import logging.config
 import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -125,8 +126,10 @@ async def test_an_insane_request_id_is_replaced(
     response = await h.client.get("/healthz", headers=[(b"X-Request-Id", raw)])
     echoed = response.headers["x-request-id"]
     assert echoed != sent
-    assert len(echoed) == 32
+    assert re.fullmatch("[0-9a-f]{32}", echoed)  # 128 bits, as hex digits
     assert captured.requests()[0]["request_id"] == echoed
+    again = await h.client.get("/healthz", headers=[(b"X-Request-Id", raw)])
+    assert again.headers["x-request-id"] != echoed
 
 
 async def test_an_unmatched_path_is_logged_escaped(
