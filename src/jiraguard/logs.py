@@ -128,7 +128,8 @@ def iso_time(created: float) -> str:
     if whole != second:
         text = datetime.fromtimestamp(whole, tz=UTC).isoformat()[:-6]
         _second = (whole, text)
-    return f"{text}.{micros:06d}+00:00" if micros else f"{text}+00:00"
+    # The six digits without a format spec, parsed anew on every call otherwise.
+    return f"{text}.{str(1_000_000 + micros)[1:]}+00:00" if micros else f"{text}+00:00"
 
 
 _LINE_FIELDS = "jiraguard_request_fields"
@@ -389,9 +390,13 @@ def log_request(
             pieces = _pieces(shape)
         if pieces is not None:
             head, after_latency, after_id, after_ms, end = pieces
+            number = orjson.dumps(latency).decode()
+            # The message's "{latency:.1f}": orjson's shortest spelling of a number of tenths
+            # is that, below 10**15 (tests/ops: test_logs).
+            said = number if latency < 1e15 else f"{latency:.1f}"
             handler.request_line(
-                f"{head}{latency:.1f}{after_latency}{orjson.dumps(request_id).decode()}"
-                f"{after_id}{orjson.dumps(latency).decode()}{after_ms}{iso_time(time.time())}{end}"
+                f"{head}{said}{after_latency}{orjson.dumps(request_id).decode()}"
+                f"{after_id}{number}{after_ms}{iso_time(time.time())}{end}"
             )
             return
     fields = _fields(request_id, shape, latency)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -362,7 +363,7 @@ def _notes(draw: st.DrawFn) -> RequestNote:
     note=_notes(),
     authorization=st.sampled_from([[], [(b"authorization", b"Bearer x")]]),
     request_id=st.from_regex(r"[!-~]{1,128}", fullmatch=True),
-    seconds=st.floats(0, 10**6, allow_nan=False),
+    seconds=st.one_of(st.floats(0, 10**6), st.floats(10**11, 10**13)),
     client=_MAYBE,
     created=st.floats(0, 2**33, allow_nan=False),
 )
@@ -463,6 +464,14 @@ def test_request_lines_of_one_loop_turn_go_out_together_and_in_order() -> None:
     assert [line.get("request_id", line["message"]) for line in said] == [
         "r-0", "r-1", "r-2", "r-3", "something else", "r-4"
     ]  # fmt: skip
+
+
+@given(st.integers(0, 10**16 - 1))
+def test_a_latency_in_tenths_is_spelled_the_same_by_orjson_and_the_message(tenths: int) -> None:
+    """The line's message has ``{latency:.1f}``, its ``latency_ms`` orjson's number: for a
+    latency below 10**15 ms the direct line writes orjson's spelling in both."""
+    latency = tenths / 10  # as log_request: round(seconds * 10_000) / 10
+    assert f"{latency:.1f}" == orjson.dumps(latency).decode()
 
 
 @given(st.floats(min_value=-(2**31), max_value=2**33, allow_nan=False))
