@@ -36,6 +36,7 @@ from jiraguard.auth.validators.jwt import (
     JWTValidator,
     _SegmentReader,
     check_claim_types,
+    token_header,
     unverified_claims,
     unverified_header,
 )
@@ -159,6 +160,14 @@ def test_jwt_pre_parsing(token: str) -> None:
                 continue
             assert isinstance(value, dict)
             assert encodable(value)
+        for _ in range(2):  # read, then kept
+            try:
+                header = unverified_header(token)
+            except InvalidToken:
+                with pytest.raises(InvalidToken):
+                    token_header(token)
+            else:
+                assert dict(token_header(token)) == header
 
 
 REGISTERED = st.dictionaries(

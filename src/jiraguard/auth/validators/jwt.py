@@ -8,6 +8,8 @@ configured; HMAC needs its own secret and cannot be mixed with public-key algori
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -107,6 +109,29 @@ def unverified_header(token: str) -> dict[str, Any]:
     header = _segment(token, 0)
     if not isinstance(header, dict):
         raise InvalidToken("The access token is malformed")
+    return header
+
+
+_HEADERS_KEPT = 256
+"""Most JOSE headers :func:`token_header` keeps."""
+_LONGEST_KEPT = 1024
+"""Longest header segment it keeps (a provider's are under 200 characters)."""
+_headers: dict[str, Mapping[str, Any]] = {}
+
+
+def token_header(token: str) -> Mapping[str, Any]:
+    """:func:`unverified_header`, read-only, kept by its segment: a provider's tokens share
+    one header (its algorithm, type and key id), and so do the tokens of a flood forged from
+    one, so each is read once. Bounded in number and length; a header that is refused is
+    read again each time."""
+    segment = token.partition(".")[0]
+    header = _headers.get(segment)
+    if header is None:
+        header = MappingProxyType(unverified_header(token))
+        if len(segment) <= _LONGEST_KEPT:
+            if len(_headers) >= _HEADERS_KEPT:
+                _headers.clear()
+            _headers[segment] = header
     return header
 
 
@@ -221,7 +246,7 @@ class JWTValidator:
         return self.keys.key_set()
 
     async def validate(self, token: str) -> ValidatedToken:
-        header = unverified_header(token)
+        header = token_header(token)
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise InvalidToken("The token's algorithm is not accepted")
