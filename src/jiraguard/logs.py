@@ -458,8 +458,9 @@ message, and the id, latency and time values ``"\\x00r"``, ``"\\x00m"``, ``"\\x0
 def _pieces(shape: _Shape) -> _Pieces | None:
     """The JSON line of ``shape`` cut where the message's latency, the request id, the
     latency and the time go: the line is these pieces with those in between, the bytes
-    :meth:`_JsonFormatter.line` writes for the same fields. None (and each line of the shape
-    formatted whole) when a field's own text holds one of the marks it is cut at."""
+    :meth:`_JsonFormatter.line` writes for the same fields (the level's name as it was when
+    the shape was first seen). None (and each line of the shape formatted whole) when a
+    field's own text holds one of the marks it is cut at."""
     method, route, status, pid = shape[0], shape[1], shape[2], shape[9]
     text = _json_object(
         request_log.name,
