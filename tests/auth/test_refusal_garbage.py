@@ -21,6 +21,7 @@ from starlette.types import Message
 
 from jiraguard.app import create_app
 from tests.conftest import HarnessFactory
+from tests.support.asgi import request_scope
 from tests.support.tokens import claims_for, hmac_provider, signed_raw
 
 pytestmark = pytest.mark.anyio
@@ -61,22 +62,8 @@ def _collector_off() -> Iterator[None]:
 
 
 async def _status(app: Any, token: str | None, scheme: str = "Bearer") -> int:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "server": ("127.0.0.1", 8080),
-        "client": ("127.0.0.1", 40000),
-        "root_path": "",
-        "path": "/rest/api/2/myself",
-        "raw_path": b"/rest/api/2/myself",
-        "query_string": b"",
-        "headers": [(b"host", b"jira.test")],
-    }
-    if token is not None:
-        scope["headers"].append((b"authorization", f"{scheme} {token}".encode()))
+    headers = [] if token is None else [(b"authorization", f"{scheme} {token}".encode())]
+    scope = request_scope("GET", "/rest/api/2/myself", headers)
     sent: list[Message] = []
 
     async def receive() -> Message:

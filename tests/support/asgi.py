@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 
-def post_scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    """A ``POST`` to ``path`` on ``jira.test`` from 127.0.0.1, with ``headers`` after Host."""
+def request_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """A ``method`` request for ``path`` on ``jira.test`` from 127.0.0.1, ``headers`` after Host."""
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
@@ -23,3 +23,8 @@ def post_scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
         "server": ("jira.test", 80),
         "state": {},
     }
+
+
+def post_scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """A ``POST`` to ``path`` (:func:`request_scope`)."""
+    return request_scope("POST", path, headers)
