@@ -6,8 +6,11 @@
    open; protected (a cached valid JWT on every request); protected with 20 access rules and
    rate limiting on. Measured with wrk, alternating, several rounds. Targets: auth/open
    >= 0.90, rules/auth >= 0.85. In the same rounds, ``GET /rest/api/2/myself`` with the same
-   JWT on the protected server against a bare ASGI app (``bench.peer:upstream``: a user JSON
+   JWT on the protected server against a bare ASGI app (``bench.bare``: a user JSON
    for every request) on the same uvicorn, loop and HTTP parser. Target: myself/bare >= 0.5.
+   Then each of the three ratios again with its two servers loaded at once on their core,
+   their CPU per request compared (:mod:`bench.together`: the machine's drift from one run
+   to the next left out).
 2. Microseconds per cold JWT validation (every token distinct, so nothing is cached) through
    jiraguard's router and validator, against a bare ``jwt.decode`` of the same tokens with the
    key already in hand. Target <= 1.3x.
@@ -41,6 +44,7 @@ from typing import Any
 import httpx
 import jwt
 
+from bench.together import Load, paired
 from jiraguard.app import create_app
 from jiraguard.auth.router import ProviderRouter
 from jiraguard.services import Services
@@ -138,6 +142,14 @@ VARIANTS = {
 """Server variants, identical but for the named differences."""
 
 
+TOGETHER = (
+    ("auth/open", "open", "auth"),
+    ("myself/bare", "bare", "myself"),
+    ("rules/auth", "auth", "rules"),
+)
+"""The ratios also measured with both servers loaded at once: label, cheaper, dearer."""
+
+
 def throughput(idp: TestProvider, workdir: Path, duration: int, rounds: int) -> dict[str, Any]:
     base = (
         f'[storage]\nurl = "sqlite:///{workdir}/bench.db"\n'
@@ -185,6 +197,15 @@ def throughput(idp: TestProvider, workdir: Path, duration: int, rounds: int) -> 
             names = list(targets) if round_ % 2 == 0 else list(targets)[::-1]
             for name in names:
                 results[name].append(_wrk(targets[name], auth, duration, 32))
+        # The same ratios again with each pair loaded at once (bench.together): cheaper,
+        # dearer, their CPU per request in the same seconds.
+        pid = {name: process.pid for name, (_, process) in servers.items()}
+        pid["myself"], pid["bare"] = pid["auth"], bare.pid
+        loads = {name: Load(name, pid[name], url, auth) for name, url in targets.items()}
+        together = {
+            label: paired(loads[cheaper], loads[dearer], duration, 32, 0, rounds)
+            for label, cheaper, dearer in TOGETHER
+        }
     finally:
         bare.terminate()
         bare.wait(10)
@@ -192,7 +213,7 @@ def throughput(idp: TestProvider, workdir: Path, duration: int, rounds: int) -> 
             process.terminate()
             process.wait(10)
     medians = {name: statistics.median(values) for name, values in results.items()}
-    return {"rps": medians, "rounds": results}
+    return {"rps": medians, "rounds": results, "together": together}
 
 
 async def cold_validation(idp: TestProvider, count: int, rounds: int) -> dict[str, float]:
@@ -389,6 +410,15 @@ def main() -> None:
         "  median of the rounds' own ratios: "
         + "  ".join(f"{k} {v:.3f}" for k, v in paired.items())
     )
+    for label, _, _ in TOGETHER:
+        found = tp["together"][label]
+        names = [name for name in found if name != "ratio"]
+        costs = "  ".join(f"{name} {statistics.median(found[name]):.1f} us" for name in names)
+        rounds_ = " / ".join(f"{r:.3f}" for r in found["ratio"])
+        print(
+            f"  {label}, loaded at once (CPU per request): {costs}"
+            f"  ratio {statistics.median(found['ratio']):.3f} (rounds {rounds_})"
+        )
     print(
         f"cold JWT validation  jiraguard: {cold['jiraguard_us']:.1f} us  bare PyJWT: "
         f"{cold['pyjwt_us']:.1f} us  ratio: {cold['ratio']:.3f}  (target <= 1.3)"

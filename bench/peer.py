@@ -36,7 +36,9 @@ per request), the ceiling no server in front of it can pass:
 3. bad signature, a new token on every request (a wrk Lua script walks a file of distinct
    bad tokens; each server starts where its previous run stopped, so jiraguard's negative
    cache never sees a token twice while the file lasts);
-4. jiraguard with the request log on ÷ off, valid cached JWT.
+4. jiraguard with the request log on ÷ off, valid cached JWT; also both servers loaded at
+   once on one core, their CPU per request side by side (:mod:`bench.together`: the same
+   stack twice, so the machine's drift between runs is left out of the ratio).
 
 Per case and server: req/s at ``--connections`` (wrk, 1 thread), CPU µs per request of the
 server's whole process tree (utime + stime from ``/proc``, over the requests wrk counted), and
@@ -86,6 +88,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from bench.together import Load, paired, tree_cpu_seconds
 from tests.gateway.upstreams import ThreadServer
 from tests.support.idp import free_port
 from tests.support.servers import wait_until_serving
@@ -383,30 +386,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(5)
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU time so far of a process, its live descendants, and the children
-    they have reaped (``/proc/PID/stat``: utime stime cutime cstime)."""
-    parents: dict[int, int] = {}
-    stats: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        stats[int(entry.name)] = fields
-    tree, frontier = {pid}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [child for child, p in parents.items() if p == parent and child not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    ticks = sum(int(stats[p][i]) for p in tree if p in stats for i in (11, 12, 13, 14))
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 # --- measuring ------------------------------------------------------------------------------
 
 
@@ -462,9 +441,9 @@ def _wrk(
 def _measure(
     variant: Variant, duration: int, connections: int, script: Path, tokens: Path
 ) -> dict[str, float]:
-    before = sum(_tree_cpu_seconds(pid) for pid in variant.pids)
+    before = sum(tree_cpu_seconds(pid) for pid in variant.pids)
     result = _wrk(variant, duration, connections, script, tokens)
-    used = sum(_tree_cpu_seconds(pid) for pid in variant.pids) - before
+    used = sum(tree_cpu_seconds(pid) for pid in variant.pids) - before
     result["cpu_us"] = used / result["requests"] * 1e6
     return result
 
@@ -653,6 +632,17 @@ def _rounds(
                 v.runs.append(_measure(v, duration, connections, script, tokens))
             for v in ordered:
                 v.latency.append(_wrk(v, duration, 1, script, tokens))
+    together = None
+    if "log" in only:  # the same stack twice: also loaded at once, for the CPU ratio
+        auth = {"Authorization": f"Bearer {token}"}
+        together = paired(
+            Load("log off", pid["jiraguard"], url("jiraguard", PROTECTED), auth),
+            Load("log on", pid["jiraguard_log"], url("jiraguard_log", PROTECTED), auth),
+            duration,
+            connections,
+            0,
+            rounds,
+        )
     for v in variants:
         if v.walk and v.offset > BAD_TOKENS:
             peak = max(r["rps"] for r in v.runs)
@@ -664,6 +654,7 @@ def _rounds(
     return {
         "direct": direct,
         "cases": cases,
+        "together": together,
         "load": (load_before, os.getloadavg()),
         "jwks_fetches": (fetches_after_check, len(keys.fetches)),
     }
@@ -728,6 +719,15 @@ def main() -> None:
     print(f"JWKS fetches: {checked} during the setup check, {total - checked} while measuring")
     print()
     print(table(result["direct"], result["cases"], args.connections))
+    together = result["together"]
+    if together is not None:
+        rounds = " / ".join(f"{r:.3f}" for r in together["ratio"])
+        print(
+            "\nrequest log, both servers loaded at once on one core (bench.together), CPU µs per"
+            f" request: log off {statistics.median(together['log off']):.0f}, log on"
+            f" {statistics.median(together['log on']):.0f}; off ÷ on"
+            f" {statistics.median(together['ratio']):.3f} (rounds {rounds})"
+        )
 
 
 if __name__ == "__main__":
