@@ -398,7 +398,7 @@ def main() -> None:
     )
     rounds = {name: [round(v) for v in values] for name, values in tp["rounds"].items()}
     print(f"  rounds: {rounds}")
-    paired = {
+    own = {
         label: statistics.median(
             a / b for a, b in zip(tp["rounds"][x], tp["rounds"][y], strict=True)
         )
@@ -407,8 +407,7 @@ def main() -> None:
     # Each round runs the two servers of a pair one right after the other: a ratio within a
     # round compares them on the same machine, when the load drifts between rounds.
     print(
-        "  median of the rounds' own ratios: "
-        + "  ".join(f"{k} {v:.3f}" for k, v in paired.items())
+        "  median of the rounds' own ratios: " + "  ".join(f"{k} {v:.3f}" for k, v in own.items())
     )
     for label, _, _ in TOGETHER:
         found = tp["together"][label]

@@ -74,8 +74,15 @@ def at_once(
     before = {load.name: tree_cpu_seconds(load.pid) for load in loads}
     runs = []
     for load in loads:
-        command = ["taskset", "-c", str(wrk_core), "wrk", "-t1", f"-c{connections}"]
-        command.append(f"-d{duration}s")
+        command = [
+            "taskset",
+            "-c",
+            str(wrk_core),
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{duration}s",
+        ]
         for name, value in load.headers.items():
             command += ["-H", f"{name}: {value}"]
         runs.append(subprocess.Popen([*command, load.url], stdout=subprocess.PIPE, text=True))
